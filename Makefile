@@ -1,0 +1,114 @@
+# pii_guard.safeguards — the two commands a newcomer runs: `make demo` and `make test`.
+# Every target installs what it needs and is safe to re-run.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT := $(CURDIR)
+VENV := $(ROOT)/.venv
+PY := $(VENV)/bin/python
+COLL := $(ROOT)/.cache/collections
+export PATH := $(VENV)/bin:$(PATH)
+# Project-local podman settings (runc, cgroupfs, ulimits); the user's global config is untouched.
+export CONTAINERS_CONF := $(ROOT)/tests/lab/containers.conf
+export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
+export PYTHONPATH := $(COLL)
+export ANSIBLE_FORCE_COLOR ?= 0
+LAB := $(PY) $(ROOT)/tests/lab/lab.py
+step = @printf '\n==> %s\n' "$(1)"
+
+.PHONY: help preflight apt venv deps lint ruff ansible-lint sanity unit molecule vm test \
+        lab lab-down demo bench docs changelog clean
+
+help:
+	@echo "make demo   build the local lab, harden it, run the auditor's check, write reports/"
+	@echo "make test   everything CI runs (lint, sanity, unit, molecule, VM tests)"
+	@echo "make bench  benchmarks under tests/bench/ (ratios against a baseline)"
+	@echo "make lab-down  stop and remove the lab endpoints"
+
+preflight:
+	@bash tools/preflight.sh
+
+apt: preflight
+	$(call step,system packages (apt))
+	@bash tools/apt-deps.sh
+
+$(VENV)/.stamp: requirements.txt
+	$(call step,Python virtualenv .venv (ansible-core 2.19, ansible 12, molecule, ...))
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip >/dev/null
+	@$(PY) -m pip install -q --progress-bar off -r requirements.txt
+	@touch $@
+
+$(COLL)/ansible_collections/pii_guard/safeguards:
+	@mkdir -p $(COLL)/ansible_collections/pii_guard
+	@ln -sfn ../../../.. $@
+
+venv: preflight $(VENV)/.stamp $(COLL)/ansible_collections/pii_guard/safeguards
+
+deps: apt venv
+
+ruff: venv
+	$(call step,ruff)
+	@ruff check . && ruff format --check .
+
+ansible-lint: venv
+	$(call step,ansible-lint (production profile))
+	@ansible-lint --offline -q
+
+lint: ruff ansible-lint docs-check
+
+docs-check: venv
+	$(call step,control catalog <-> README)
+	@$(PY) tools/catalog_docs.py --check
+
+docs: venv
+	@$(PY) tools/catalog_docs.py
+
+sanity: venv
+	$(call step,ansible-test sanity on a temporary ansible_collections tree)
+	@bash tools/sanity.sh
+
+unit: venv
+	$(call step,unit tests (no hosts))
+	@pytest -q tests/unit
+
+lab: deps
+	$(call step,lab base image (cached by recipe digest))
+	@$(LAB) image
+	$(call step,lab endpoints)
+	@$(LAB) up 3
+
+lab-down: venv
+	@$(LAB) down
+
+molecule: deps
+	$(call step,lab base image (cached by recipe digest))
+	@$(LAB) image
+	@bash tools/molecule-all.sh
+
+vm: deps
+	$(call step,VM tests (QEMU, real kernel, one shared boot))
+	@$(LAB) image
+	@pytest -q -p no:cacheprovider tests/vm
+
+test: deps lint sanity unit molecule vm
+	@echo; echo "make test: all steps passed"
+
+demo: lab
+	$(call step,harden the lab endpoints (playbooks/harden.yml))
+	@ansible-playbook -i inventories/lab playbooks/harden.yml
+	$(call step,auditor's verify-only check (playbooks/audit.yml))
+	@ansible-playbook -i inventories/lab playbooks/audit.yml -e pii_guard_audit_fail_on_findings=false
+	@echo; echo "Report: $$(readlink -f reports/latest)"
+
+bench: deps
+	$(call step,benchmarks (tests/bench))
+	@$(LAB) image
+	@for b in tests/bench/bench_*.py; do [ -e "$$b" ] || continue; echo "--- $$b"; $(PY) "$$b"; done
+
+changelog: venv
+	@antsibull-changelog release
+
+clean: lab-down
+	rm -rf .cache reports
