@@ -36,8 +36,8 @@ apt: preflight
 $(VENV)/.stamp: requirements.txt
 	$(call step,Python virtualenv .venv (ansible-core 2.19, ansible 12, molecule, ...))
 	@test -x $(PY) || python3 -m venv $(VENV)
-	@$(PY) -m pip install -q --upgrade pip >/dev/null
-	@$(PY) -m pip install -q --progress-bar off -r requirements.txt
+	@$(PY) -m pip install -q --progress-bar off -r requirements.txt > $(VENV)/pip.log 2>&1 \
+	  || { tail -n 30 $(VENV)/pip.log; exit 1; }
 	@touch $@
 
 $(COLL)/ansible_collections/pii_guard/safeguards:
