@@ -1,0 +1,95 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: pii_guard.safeguards contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Documentation only: the work is done on the controller by plugins/action/audit_report.py.
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: audit_report
+author: pii_guard.safeguards contributors
+short_description: Write the auditors' report (JSON, JUnit XML, HTML, CSV) from every host's findings
+version_added: "0.1.0"
+description:
+  - Runs on the controller. Reads the host fact C(pii_guard_findings) of every host in O(hosts), adds the
+    organisation-level findings (contractor register), labels every finding from the control catalog and writes
+    C(report.json), C(report.xml) (JUnit with one testsuite per clause and one testcase per host and control),
+    C(report.html) (self-contained, Japanese and English side by side, inline SVG chart per clause, printable)
+    and C(report.csv) into C(<report_dir>/<UTC timestamp>/), then points C(<report_dir>/latest) at it.
+  - A host of O(hosts) whose audit did not complete (fact C(pii_guard_audit_state) is not C(complete)) is listed
+    as incomplete and makes the report fail.
+  - Fails when any finding is C(fail) or C(error) (or a host is incomplete) unless O(fail_on_findings=false);
+    the files are written first in every case.
+  - Writes only on the controller, also under C(--check) (the report is the product of a verify-only run).
+options:
+  hosts:
+    description: The audited hosts (their C(pii_guard_findings) facts are read from hostvars).
+    type: list
+    elements: str
+    required: true
+  organisation_findings:
+    description: Findings that belong to the organisation rather than to a host (e.g. the contractor register).
+    type: list
+    elements: dict
+    default: []
+  report_dir:
+    description: Directory that receives one sub-directory per run and the C(latest) symlink.
+    type: path
+    default: reports
+  fail_on_findings:
+    description: Fail the task (and so the play) when any control fails or a host's audit is incomplete.
+    type: bool
+    default: true
+  started_at:
+    description: ISO 8601 UTC start of the run; defaults to the earliest C(pii_guard_audit_started_at) host fact.
+    type: str
+  catalog_path:
+    description: The control catalog; defaults to the collection's C(meta/controls.yml).
+    type: path
+attributes:
+  check_mode:
+    support: full
+    description: Writes the report on the controller in check mode as well; never touches managed hosts.
+  diff_mode:
+    support: none
+  platform:
+    platforms: all
+notes:
+  - C(playbooks/audit.yml) calls it once (run_once, delegated to localhost) at the end of the run.
+"""
+
+EXAMPLES = r"""
+- name: Write the audit report
+  pii_guard.safeguards.audit_report:
+    hosts: "{{ ansible_play_hosts_all }}"
+    report_dir: /srv/audit/reports
+    fail_on_findings: false
+  run_once: true
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+report_dir:
+  description: The directory written by this run.
+  returned: always
+  type: str
+  sample: reports/20261128T061500Z
+files:
+  description: Paths of the files written.
+  returned: always
+  type: dict
+  sample: {json: reports/20261128T061500Z/report.json, xml: reports/20261128T061500Z/report.xml}
+summary:
+  description: The report's summary (overall result, counts per status and per clause).
+  returned: always
+  type: dict
+summary_lines:
+  description: The per-clause summary as a text table (printed by the audit_summary callback).
+  returned: always
+  type: list
+  elements: str
+"""
