@@ -34,6 +34,8 @@ __metaclass__ = type
 import datetime
 import re
 
+from ansible_collections.pii_guard.safeguards.plugins.module_utils import sudoers
+
 
 class LockoutError(ValueError):
     """The planned change would lock the operator out or leave the host with no admin."""
@@ -159,3 +161,125 @@ def validate(approved_users, approved_groups, admin_groups, temporary, nopasswd_
             if not isinstance(v, str) or not v.strip() or "\n" in v:
                 errors.append("%s.%s: %r must be a non-empty single line" % (where, k, v))
     return errors
+
+
+# ------------------------------------------------------------------------- sudoers planning
+
+MARKER = "# pii_guard disabled (6-6.sudoers_grants): "
+TEMP_PREFIX = "pii_guard_tmp_"
+MANAGED_PREFIX = "pii_guard_"
+ALWAYS_APPROVED = ("root", "#0")
+
+
+def principal_approved(item, approved_users, approved_groups, uid_names=None, gid_names=None):
+    """Whether one user item of a sudoers line (``alice``, ``%sudo``, ``#1000``, ...) is approved.
+
+    ``approved_groups`` are the groups whose grants are allowed (the policed admin groups,
+    whose membership is set to the approved users, plus the explicitly approved groups).
+    ``ALL`` and netgroups are never approved: they cannot be limited to approved people.
+    """
+    uid_names = uid_names or {}
+    gid_names = gid_names or {}
+    if item in ALWAYS_APPROVED:
+        return True
+    if item == "ALL" or item.startswith("+"):
+        return False
+    if item.startswith("%#") or item.startswith("%:#"):
+        num = item.lstrip("%:#")
+        return num.isdigit() and gid_names.get(int(num)) in approved_groups
+    if item.startswith("%:"):
+        return item[2:] in approved_groups
+    if item.startswith("%"):
+        return item[1:] in approved_groups
+    if item.startswith("#"):
+        num = item[1:]
+        return num.isdigit() and (int(num) == 0 or uid_names.get(int(num)) in approved_users)
+    return item in approved_users
+
+
+def is_managed(path):
+    """Files this collection writes itself (temporary grants, logging defaults) are not policed."""
+    return path.rsplit("/", 1)[-1].startswith(MANAGED_PREFIX)
+
+
+def plan_sudoers(parsed, approved_users, approved_groups, nopasswd_approved, uid_names=None, gid_names=None):
+    """Decide what to disable in the parsed sudoers configuration.
+
+    Returns ``{"comment": {path: [(line, end_line)]}, "quarantine": [path],
+    "nopasswd": {path: [(line, end_line)]}, "unapproved": [evidence], "nopasswd_found": [evidence]}``.
+    Unapproved root grants in the main file (or a file named by ``#include``) are commented
+    out with MARKER; a drop-in (from an included directory) whose every root grant is
+    unapproved is quarantined whole, a mixed drop-in gets its bad lines commented.
+    ``NOPASSWD`` on ALL commands as root is turned into ``PASSWD`` unless every user item of
+    the line is a user in ``nopasswd_approved`` (or root).
+    """
+    aliases = sudoers.aliases_of(parsed["entries"])
+    out = {"comment": {}, "quarantine": [], "nopasswd": {}, "unapproved": [], "nopasswd_found": []}
+    per_file = {}
+    for e in parsed["entries"]:
+        if e["kind"] != "userspec" or is_managed(e["file"]):
+            continue
+        if not sudoers.entry_reaches_root(e, aliases):
+            continue
+        principals = sudoers.user_principals(e, aliases)
+        bad = [
+            p for p in principals if not principal_approved(p, approved_users, approved_groups, uid_names, gid_names)
+        ]
+        where = {"file": e["file"], "line": e["line"], "text": e["text"]}
+        stats = per_file.setdefault(e["file"], {"good": 0, "bad": []})
+        if bad:
+            out["unapproved"].append(dict(where, principals=bad))
+            stats["bad"].append((e["line"], e["end_line"]))
+            continue
+        stats["good"] += 1
+        if sudoers.entry_nopasswd_all(e, aliases):
+            ok = [p for p in principals if p in ALWAYS_APPROVED or p in (nopasswd_approved or [])]
+            if len(ok) != len(principals):
+                out["nopasswd_found"].append(dict(where, principals=[p for p in principals if p not in ok]))
+                out["nopasswd"].setdefault(e["file"], []).append((e["line"], e["end_line"]))
+    dropins = set(parsed.get("dropins") or [])
+    for path, stats in sorted(per_file.items()):
+        if not stats["bad"]:
+            continue
+        if path in dropins and stats["good"] == 0:
+            out["quarantine"].append(path)
+            out["nopasswd"].pop(path, None)
+        else:
+            out["comment"][path] = stats["bad"]
+    return out
+
+
+_NOPASSWD_RE = re.compile(r"\bNOPASSWD(\s*):")
+
+
+def edit_text(text, comment=(), nopasswd=()):
+    """Apply a plan to one file's text: comment line ranges, turn NOPASSWD into PASSWD."""
+    lines = text.split("\n")
+    for first, last in nopasswd:
+        for i in range(first - 1, min(last, len(lines))):
+            lines[i] = _NOPASSWD_RE.sub(r"PASSWD\1:", lines[i])
+    for first, last in comment:
+        for i in range(first - 1, min(last, len(lines))):
+            if not lines[i].startswith(MARKER):
+                lines[i] = MARKER + lines[i]
+    return "\n".join(lines)
+
+
+def temporary_file(grant, until):
+    """The sudoers drop-in of one temporary grant (the expiry script reads the header)."""
+    return (
+        "# Managed by pii_guard.safeguards (6-6.temporary_grants); removed by pii-guard-sudo-expiry.timer\n"
+        "# pii_guard-expires: %s\n"
+        "# reason: %s\n"
+        "# ticket: %s\n"
+        "%s ALL=(ALL:ALL) ALL\n"
+    ) % (until.strftime("%Y-%m-%dT%H:%M:%SZ"), grant["reason"].strip(), grant["ticket"].strip(), grant["user"])
+
+
+_EXPIRES_RE = re.compile(r"^# pii_guard-expires: (\S+)\s*$", re.M)
+
+
+def expiry_of(text):
+    """The expiry recorded in a temporary grant file, or None."""
+    m = _EXPIRES_RE.search(text or "")
+    return parse_until(m.group(1)) if m else None

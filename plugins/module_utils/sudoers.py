@@ -1,0 +1,640 @@
+# -*- coding: utf-8 -*-
+# Copyright: pii_guard.safeguards contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Parse sudoers and everything it includes, and compute who can become root, how, from where.
+
+Understood: ``#include``, ``#includedir``, ``@include``, ``@includedir`` (relative paths are
+relative to the including file; included directories skip names containing ``.`` or ending
+in ``~``, in lexical order), line continuations, comments (``#`` not followed by a digit),
+quoting and backslash escapes, ``Defaults`` lines (all bindings), the four alias kinds,
+user items ``name``, ``%group``, ``%#gid``, ``#uid``, ``%:group``, ``+netgroup``, ``ALL``,
+negation (the last matching item of a list wins, as in sudo), runas specs ``(user:group)``,
+tags (``NOPASSWD:`` ...) and options (``CWD=`` ...) carried over to the following commands,
+digests, several ``host = commands`` parts on one line.
+
+Conservative where sudo depends on things a static read cannot know: every host list
+matches, ``runas_default`` is assumed to be root, netgroups are assumed to contain the user.
+So the result may over-report privilege, never under-report it.
+
+Pure Python, no Ansible imports; file access goes through a small ``fs`` object so that the
+planner can re-parse a changed configuration in memory.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+
+TAGS = frozenset(
+    (
+        "NOPASSWD",
+        "PASSWD",
+        "NOEXEC",
+        "EXEC",
+        "SETENV",
+        "NOSETENV",
+        "LOG_INPUT",
+        "NOLOG_INPUT",
+        "LOG_OUTPUT",
+        "NOLOG_OUTPUT",
+        "MAIL",
+        "NOMAIL",
+        "FOLLOW",
+        "NOFOLLOW",
+        "INTERCEPT",
+        "NOINTERCEPT",
+    )
+)
+OPTIONS = frozenset(("CWD", "CHROOT", "ROLE", "TYPE", "TIMEOUT", "NOTBEFORE", "NOTAFTER", "APPARMOR_PROFILE", "PRIVS"))
+OPTIONS_LIMIT = frozenset(("LIMITPRIVS",))
+DIGESTS = frozenset(("sha224", "sha256", "sha384", "sha512"))
+ALIAS_KINDS = {
+    "User_Alias": "user",
+    "Runas_Alias": "runas",
+    "Host_Alias": "host",
+    "Cmnd_Alias": "cmnd",
+    "Cmd_Alias": "cmnd",
+}
+_ALIAS_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_INCLUDE = re.compile(r"^\s*[#@](include|includedir)\s+(.*?)\s*$")
+_DEFAULTS = re.compile(r"^\s*Defaults([:@!>])?")
+MAX_DEPTH = 128  # sudo's own include nesting limit
+
+
+class SudoersError(ValueError):
+    pass
+
+
+class LocalFS:
+    """File access on the running system (the default)."""
+
+    def read(self, path):
+        with open(path, "rb") as fh:
+            return fh.read().decode("utf-8", "replace")
+
+    def listdir(self, path):
+        return os.listdir(path)
+
+    def isdir(self, path):
+        return os.path.isdir(path)
+
+    def exists(self, path):
+        return os.path.exists(path)
+
+
+class OverlayFS:
+    """A LocalFS seen through in-memory changes: ``files`` {path: text or None (deleted)}."""
+
+    def __init__(self, files, base=None):
+        self.files = dict(files)
+        self.base = base or LocalFS()
+
+    def read(self, path):
+        if path in self.files:
+            if self.files[path] is None:
+                raise IOError("deleted: %s" % path)
+            return self.files[path]
+        return self.base.read(path)
+
+    def listdir(self, path):
+        names = set()
+        if self.base.isdir(path):
+            names.update(self.base.listdir(path))
+        prefix = path.rstrip("/") + "/"
+        for p, text in self.files.items():
+            if p.startswith(prefix) and "/" not in p[len(prefix) :]:
+                if text is None:
+                    names.discard(p[len(prefix) :])
+                else:
+                    names.add(p[len(prefix) :])
+        return sorted(names)
+
+    def isdir(self, path):
+        prefix = path.rstrip("/") + "/"
+        return self.base.isdir(path) or any(p.startswith(prefix) for p in self.files)
+
+    def exists(self, path):
+        if path in self.files:
+            return self.files[path] is not None
+        return self.base.exists(path)
+
+
+# ----------------------------------------------------------------------------- lexing
+
+
+def logical_lines(text):
+    """Yield (first_line, last_line, content) with comments removed and continuations joined."""
+    buf = []
+    start = None
+    for no, raw in enumerate(text.split("\n"), 1):
+        if start is None:
+            start = no
+        line, continued = _strip_comment(raw)
+        if continued:
+            buf.append(line[:-1])
+            continue
+        buf.append(line)
+        content = " ".join(buf).strip()
+        if content:
+            yield start, no, content
+        buf = []
+        start = None
+    if buf:
+        content = " ".join(buf).strip()
+        if content:
+            yield start, start + len(buf) - 1, content
+
+
+def _strip_comment(raw):
+    """Return (line without comment, whether it ends in a continuation backslash)."""
+    if _INCLUDE.match(raw) and raw.lstrip().startswith("#"):
+        return raw.rstrip(), False
+    out = []
+    i = 0
+    quoted = False
+    n = len(raw)
+    while i < n:
+        c = raw[i]
+        if c == "\\" and i + 1 < n:
+            out.append(raw[i : i + 2])
+            i += 2
+            continue
+        if c == '"':
+            quoted = not quoted
+        elif c == "#" and not quoted:
+            nxt = raw[i + 1 : i + 3]
+            # '#123' is a uid and '%#123' a gid; anything else starts a comment.
+            if not (nxt[:1].isdigit() or (nxt[:1] == "-" and nxt[1:2].isdigit())):
+                return "".join(out).rstrip(), False
+        out.append(c)
+        i += 1
+    line = "".join(out).rstrip()
+    # A trailing backslash continues the line (but an escaped backslash '\\' does not).
+    trail = len(line) - len(line.rstrip("\\"))
+    return line, trail % 2 == 1
+
+
+_SPECIAL = "(),:=!"
+
+
+def tokenize(s):
+    """Split a logical line into tokens: specials ( ) , : = ! and words (quotes/escapes kept)."""
+    tokens = []
+    i = 0
+    n = len(s)
+    while i < n:
+        c = s[i]
+        if c.isspace():
+            i += 1
+            continue
+        if c in _SPECIAL:
+            tokens.append(c)
+            i += 1
+            continue
+        word = []
+        while i < n and not s[i].isspace() and s[i] not in _SPECIAL:
+            if s[i] == "\\" and i + 1 < n:
+                word.append(s[i + 1])
+                i += 2
+                continue
+            if s[i] == '"':
+                j = s.find('"', i + 1)
+                if j < 0:
+                    raise SudoersError("unterminated quote")
+                word.append(s[i + 1 : j])
+                i = j + 1
+                continue
+            word.append(s[i])
+            i += 1
+        tokens.append("".join(word))
+    return tokens
+
+
+# ----------------------------------------------------------------------------- parsing
+
+
+class Entry(dict):
+    """One statement: kind in defaults|alias|userspec|include|includedir|error, with file/line."""
+
+
+def parse_file(path, fs=None, depth=0, seen=None, out=None, from_dir=False):
+    """Parse ``path`` and its includes.
+
+    Returns ``{'entries': [...], 'files': [...], 'dropins': [...], 'errors': [...]}``; drop-ins
+    are the files reached through an included directory.
+    """
+    fs = fs or LocalFS()
+    out = out if out is not None else {"entries": [], "files": [], "dropins": [], "errors": []}
+    seen = seen if seen is not None else set()
+    if depth > MAX_DEPTH:
+        out["errors"].append({"file": path, "line": 0, "error": "include nesting too deep"})
+        return out
+    try:
+        text = fs.read(path)
+    except (IOError, OSError) as e:
+        out["errors"].append({"file": path, "line": 0, "error": "cannot read: %s" % e})
+        return out
+    if path in seen:
+        out["errors"].append({"file": path, "line": 0, "error": "include loop"})
+        return out
+    seen = seen | {path}
+    out["files"].append(path)
+    if from_dir:
+        out["dropins"].append(path)
+    for first, last, content in logical_lines(text):
+        base = {"file": path, "line": first, "end_line": last, "text": content}
+        m = _INCLUDE.match(content)
+        if m:
+            target = _unquote_path(m.group(2))
+            if not target.startswith("/"):
+                target = os.path.join(os.path.dirname(path), target)
+            out["entries"].append(Entry(base, kind=m.group(1), target=target))
+            if m.group(1) == "include":
+                parse_file(target, fs, depth + 1, seen, out)
+            else:
+                try:
+                    names = sorted(fs.listdir(target)) if fs.isdir(target) else []
+                except (IOError, OSError):
+                    names = []
+                for name in names:
+                    if "." in name or name.endswith("~"):
+                        continue
+                    parse_file(os.path.join(target, name), fs, depth + 1, seen, out, from_dir=True)
+            continue
+        try:
+            out["entries"].extend(Entry(base, **e) for e in parse_statement(content))
+        except SudoersError as e:
+            out["entries"].append(Entry(base, kind="error", error=str(e)))
+            out["errors"].append({"file": path, "line": first, "error": str(e)})
+    return out
+
+
+def parse_text(text, path="/etc/sudoers"):
+    """Parse one file's text (no includes followed); convenient for tests."""
+    return parse_file(path, OverlayFS({path: text}, base=_NoFS()))
+
+
+class _NoFS(LocalFS):
+    def read(self, path):
+        raise IOError("not available: %s" % path)
+
+    def listdir(self, path):
+        return []
+
+    def isdir(self, path):
+        return False
+
+    def exists(self, path):
+        return False
+
+
+def _unquote_path(p):
+    p = p.strip()
+    if len(p) >= 2 and p[0] == '"' and p[-1] == '"':
+        p = p[1:-1]
+    return p.replace("\\ ", " ")
+
+
+def parse_statement(content):
+    """Parse one logical line into a list of statement dicts (aliases may define several)."""
+    m = _DEFAULTS.match(content)
+    if m and (len(content) == m.end() or content[m.end()] in " \t" or m.group(1)):
+        return [{"kind": "defaults", "binding": m.group(1) or "", "params": content[m.end() :].strip()}]
+    tokens = tokenize(content)
+    if not tokens:
+        return []
+    if tokens[0] in ALIAS_KINDS:
+        return _parse_aliases(ALIAS_KINDS[tokens[0]], tokens[1:])
+    return [_parse_userspec(tokens)]
+
+
+def _parse_aliases(kind, toks):
+    out = []
+    pos = 0
+    while True:
+        if pos + 1 >= len(toks) or toks[pos + 1] != "=":
+            raise SudoersError("malformed alias definition")
+        name = toks[pos]
+        if not _ALIAS_NAME.match(name) or name == "ALL":
+            raise SudoersError("bad alias name %r" % name)
+        pos += 2
+        if kind == "cmnd":
+            members, pos = _parse_cmnd_list(toks, pos, in_alias=True)
+        else:
+            members, pos = _parse_list(toks, pos, stop=(":",))
+        out.append({"kind": "alias", "alias_kind": kind, "name": name, "members": members})
+        if pos >= len(toks):
+            return out
+        if toks[pos] != ":":
+            raise SudoersError("unexpected %r in alias definition" % toks[pos])
+        pos += 1
+
+
+def _parse_list(toks, pos, stop):
+    """Parse 'item, !item, ...' until a token in ``stop`` (not consumed); items are (neg, name)."""
+    items = []
+    while True:
+        neg = False
+        while pos < len(toks) and toks[pos] == "!":
+            neg = not neg
+            pos += 1
+        if pos >= len(toks) or toks[pos] in _SPECIAL:
+            raise SudoersError("expected a name at %r" % (toks[pos] if pos < len(toks) else "end of line"))
+        items.append((neg, toks[pos]))
+        pos += 1
+        if pos < len(toks) and toks[pos] == ",":
+            pos += 1
+            continue
+        if pos >= len(toks) or toks[pos] in stop:
+            return items, pos
+        raise SudoersError("unexpected %r in list" % toks[pos])
+
+
+def _parse_userspec(toks):
+    users, pos = _parse_list_until_word(toks, 0)
+    parts = []
+    while True:
+        hosts, pos = _parse_list(toks, pos, stop=("=",))
+        if pos >= len(toks) or toks[pos] != "=":
+            raise SudoersError("expected '=' after host list")
+        cmnds, pos = _parse_cmnd_list(toks, pos + 1, in_alias=False)
+        parts.append({"hosts": hosts, "cmnds": cmnds})
+        if pos >= len(toks):
+            break
+        if toks[pos] != ":":
+            raise SudoersError("unexpected %r after commands" % toks[pos])
+        pos += 1
+    return {"kind": "userspec", "users": users, "parts": parts}
+
+
+def _parse_list_until_word(toks, pos):
+    """The user list ends where the host list starts: two words not separated by a comma."""
+    items = []
+    while True:
+        neg = False
+        while pos < len(toks) and toks[pos] == "!":
+            neg = not neg
+            pos += 1
+        if pos >= len(toks) or toks[pos] in _SPECIAL:
+            raise SudoersError("expected a user at %r" % (toks[pos] if pos < len(toks) else "end of line"))
+        items.append((neg, toks[pos]))
+        pos += 1
+        if pos < len(toks) and toks[pos] == ",":
+            pos += 1
+            continue
+        if pos < len(toks) and toks[pos] not in _SPECIAL:
+            return items, pos
+        raise SudoersError("a user specification needs users, hosts, '=' and commands")
+
+
+def _parse_cmnd_list(toks, pos, in_alias):
+    """Commands with runas specs, options and tags carried over; returns (list, pos)."""
+    cmnds = []
+    runas = None  # None = not given (sudo's default: root)
+    tags = {}
+    options = {}
+    while True:
+        # Runas, options and tags apply to this and the following commands until overridden.
+        if not in_alias and pos < len(toks) and toks[pos] == "(":
+            runas, pos = _parse_runas(toks, pos + 1)
+        while not in_alias and pos + 1 < len(toks) and toks[pos] in OPTIONS | OPTIONS_LIMIT and toks[pos + 1] == "=":
+            if pos + 2 >= len(toks):
+                raise SudoersError("option %s without a value" % toks[pos])
+            options[toks[pos]] = toks[pos + 2]
+            pos += 3
+        while not in_alias and pos + 1 < len(toks) and toks[pos] in TAGS and toks[pos + 1] == ":":
+            # Keyed by the positive name: a later PASSWD cancels an earlier NOPASSWD.
+            tag = toks[pos]
+            if tag.startswith("NO"):
+                tags[tag[2:]] = False
+            else:
+                tags[tag] = True
+            pos += 2
+        digest = None
+        if pos + 2 < len(toks) and toks[pos] in DIGESTS and toks[pos + 1] == ":":
+            digest = toks[pos] + ":" + toks[pos + 2]
+            pos += 3
+            while pos + 1 < len(toks) and toks[pos] == "," and toks[pos + 1] in DIGESTS:
+                pos += 4  # further digests of the same command
+        neg = False
+        while pos < len(toks) and toks[pos] == "!":
+            neg = not neg
+            pos += 1
+        if pos >= len(toks) or toks[pos] in _SPECIAL:
+            raise SudoersError("expected a command at %r" % (toks[pos] if pos < len(toks) else "end of line"))
+        words = [toks[pos]]
+        pos += 1
+        while pos < len(toks) and toks[pos] not in _SPECIAL:
+            words.append(toks[pos])
+            pos += 1
+        cmnds.append(
+            {
+                "neg": neg,
+                "command": " ".join(words),
+                "runas": runas,
+                "nopasswd": tags.get("PASSWD") is False,
+                "tags": sorted(k if on else "NO" + k for k, on in tags.items()),
+                "options": dict(options),
+                "digest": digest,
+            }
+        )
+        if pos < len(toks) and toks[pos] == ",":
+            pos += 1
+            continue
+        return cmnds, pos
+
+
+def _parse_runas(toks, pos):
+    users = []
+    groups = []
+    if pos < len(toks) and toks[pos] not in (":", ")"):
+        users, pos = _parse_list(toks, pos, stop=(":", ")"))
+    if pos < len(toks) and toks[pos] == ":":
+        pos += 1
+        if pos < len(toks) and toks[pos] != ")":
+            groups, pos = _parse_list(toks, pos, stop=(")",))
+    if pos >= len(toks) or toks[pos] != ")":
+        raise SudoersError("unterminated runas specification")
+    return {"users": users, "groups": groups}, pos + 1
+
+
+# ----------------------------------------------------------------------------- analysis
+
+
+class Account:
+    """What sudo knows about a user when matching: name, uid, group names and gids."""
+
+    def __init__(self, name, uid, groups=(), gids=()):
+        self.name = name
+        self.uid = uid
+        self.groups = set(groups)
+        self.gids = set(gids)
+
+    def __repr__(self):
+        return "Account(%r, %r)" % (self.name, self.uid)
+
+
+def aliases_of(entries):
+    out = {"user": {}, "runas": {}, "host": {}, "cmnd": {}}
+    for e in entries:
+        if e["kind"] == "alias":
+            # A redefinition replaces the earlier one, as sudo warns and does.
+            out[e["alias_kind"]][e["name"]] = e["members"]
+    return out
+
+
+def _user_item_matches(item, acct, user_aliases, depth=0):
+    """True/False when ``item`` (a name as written) matches ``acct``; aliases expand."""
+    if depth > 64:
+        return False
+    if item == "ALL":
+        return True
+    if item in user_aliases:
+        return _list_matches(user_aliases[item], acct, user_aliases, depth + 1) is True
+    if item.startswith("%#"):
+        return _int(item[2:]) in acct.gids
+    if item.startswith("%:#"):
+        return _int(item[3:]) in acct.gids
+    if item.startswith("%:"):
+        return item[2:] in acct.groups
+    if item.startswith("%"):
+        return item[1:] in acct.groups
+    if item.startswith("#"):
+        return _int(item[1:]) == acct.uid
+    if item.startswith("+"):
+        return True  # netgroups cannot be resolved statically: assume membership (conservative)
+    return item == acct.name
+
+
+def _int(s):
+    try:
+        return int(s)
+    except ValueError:
+        return None
+
+
+def _list_matches(items, acct, user_aliases, depth=0):
+    """sudo's rule: the last item of the list that matches decides; None when none matches."""
+    for neg, name in reversed(items):
+        if _user_item_matches(name, acct, user_aliases, depth):
+            return not neg
+    return None
+
+
+def _runas_reaches_root(runas, runas_aliases):
+    if runas is None:
+        return True  # no runas spec: runas_default, root
+    if not runas["users"]:
+        return False  # '(:group)' or '()': runs as the invoking user
+    root = Account("root", 0, ("root",), (0,))
+    return _list_matches(runas["users"], root, runas_aliases) is True
+
+
+def _expand_cmnd(cmnd, cmnd_aliases, depth=0):
+    """Flatten a command through Cmnd_Aliases into (negated, command) pairs."""
+    name = cmnd["command"]
+    if name in cmnd_aliases and depth < 64:
+        out = []
+        for sub in cmnd_aliases[name]:
+            for neg, c in _expand_cmnd(sub, cmnd_aliases, depth + 1):
+                out.append((neg != cmnd["neg"], c))
+        return out
+    return [(cmnd["neg"], name)]
+
+
+def entry_reaches_root(entry, aliases):
+    """True when a user specification grants any command as root (to whoever it matches)."""
+    for part in entry["parts"]:
+        for c in part["cmnds"]:
+            if _runas_reaches_root(c["runas"], aliases["runas"]):
+                if any(not neg for neg, _name in _expand_cmnd(c, aliases["cmnd"])):
+                    return True
+    return False
+
+
+def entry_nopasswd_all(entry, aliases):
+    """True when a user specification grants ALL commands as root without a password."""
+    for part in entry["parts"]:
+        for c in part["cmnds"]:
+            if c["nopasswd"] and _runas_reaches_root(c["runas"], aliases["runas"]):
+                if any(not neg and name == "ALL" for neg, name in _expand_cmnd(c, aliases["cmnd"])):
+                    return True
+    return False
+
+
+def user_principals(entry, aliases, depth=0):
+    """The positive user items of a specification, expanded through User_Aliases."""
+    out = []
+
+    def walk(items, d):
+        for neg, name in items:
+            if neg:
+                continue
+            if name in aliases["user"] and d < 64:
+                walk(aliases["user"][name], d + 1)
+            elif name not in out:
+                out.append(name)
+
+    walk(entry["users"], depth)
+    return out
+
+
+def root_grants(parsed, accounts):
+    """Who can run what as root, and how.
+
+    Returns a list of grants, one per (account, statement): ``{user, file, line, end_line,
+    all: bool (ALL commands), commands: [...] (others), nopasswd: bool (any root command
+    without a password), nopasswd_all: bool, via: [user items of the line that matched]}``.
+    """
+    entries = parsed["entries"]
+    al = aliases_of(entries)
+    grants = []
+    for e in entries:
+        if e["kind"] != "userspec":
+            continue
+        for acct in accounts:
+            if _list_matches(e["users"], acct, al["user"]) is not True:
+                continue
+            g = {
+                "user": acct.name,
+                "file": e["file"],
+                "line": e["line"],
+                "end_line": e["end_line"],
+                "all": False,
+                "commands": [],
+                "nopasswd": False,
+                "nopasswd_all": False,
+                "via": [n for neg, n in e["users"] if not neg],
+            }
+            for part in e["parts"]:
+                for c in part["cmnds"]:
+                    if not _runas_reaches_root(c["runas"], al["runas"]):
+                        continue
+                    for neg, name in _expand_cmnd(c, al["cmnd"]):
+                        if neg:
+                            continue  # a denied command grants nothing (but cannot fence off ALL)
+                        if name == "ALL":
+                            g["all"] = True
+                            g["nopasswd_all"] = g["nopasswd_all"] or c["nopasswd"]
+                        elif name not in g["commands"]:
+                            g["commands"].append(name)
+                        g["nopasswd"] = g["nopasswd"] or c["nopasswd"]
+            if g["all"] or g["commands"]:
+                grants.append(g)
+    return grants
+
+
+def summarize(grants):
+    """{user: {all, nopasswd_all, commands, sources: ['file:line', ...]}} over root_grants()."""
+    out = {}
+    for g in grants:
+        s = out.setdefault(g["user"], {"all": False, "nopasswd_all": False, "commands": [], "sources": []})
+        s["all"] = s["all"] or g["all"]
+        s["nopasswd_all"] = s["nopasswd_all"] or g["nopasswd_all"]
+        for c in g["commands"]:
+            if c not in s["commands"]:
+                s["commands"].append(c)
+        s["sources"].append("%s:%d" % (g["file"], g["line"]))
+    return out
