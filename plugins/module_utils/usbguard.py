@@ -123,26 +123,33 @@ def entry_rule(entry):
     return " ".join(parts)
 
 
-def select_entries(active, host_groups, smartphones_allowed=True, optical_allowed=False):
-    """Split active entries into (rendered, skipped) for this host; skipped carry a reason."""
+def select_entries(active, host_groups, block_optical=True):
+    """Split active entries into (rendered, skipped) for this host; skipped carry a reason.
+
+    Registered smartphones are rendered (the register is the exception to the MTP/PTP block);
+    registered optical drives only when usb_storage_block_optical is false (as on Windows,
+    where that switch denies the CD/DVD class outright).
+    """
     rendered, skipped = [], []
     for e in active:
         if not applies_to(e, host_groups):
             skipped.append(dict(e, reason="not for this host's groups"))
-        elif e.get("kind") == "smartphone" and not smartphones_allowed:
-            skipped.append(dict(e, reason="smartphones not allowed (usb_storage_smartphones_allowed)"))
-        elif e.get("kind") == "optical" and not optical_allowed:
-            skipped.append(dict(e, reason="optical drives not allowed (usb_storage_optical_allowed)"))
+        elif e.get("kind") == "optical" and block_optical:
+            skipped.append(dict(e, reason="optical drives blocked (usb_storage_block_optical)"))
         else:
             rendered.append(e)
     return rendered, skipped
 
 
-def render_rules(mode, entries):
+SMARTPHONE_RULE = "allow with-interface match-all { 06:01:01 ff:ff:00 }"
+
+
+def render_rules(mode, entries, block_smartphones=True):
     """The rules file for ``mode`` and the (already selected) active register entries.
 
     prohibit           -> HID/hub only; every other device falls to ImplicitPolicyTarget=block.
-    agency_issued_only -> HID/hub + one allow rule per registered device.
+    agency_issued_only -> HID/hub + one allow rule per registered device (+ MTP/PTP-only
+                          devices when block_smartphones is false).
     audit_only         -> as agency_issued_only, then a final catch-all ``allow`` so nothing is
                           blocked while usbguard still audits every device (rollout phase).
     """
@@ -153,6 +160,9 @@ def render_rules(mode, entries):
         lines.append("# agency-issued devices from the register (active entries only)")
         for e in sorted(entries, key=lambda e: (e["label"], e["id"], e.get("serial") or "")):
             lines.append(entry_rule(e))
+        if not block_smartphones:
+            lines.append("# usb_storage_block_smartphones: false -> devices with only MTP/PTP interfaces")
+            lines.append(SMARTPHONE_RULE)
     if mode == "audit_only":
         lines.append("# audit_only: allow everything else (rollout phase; usbguard still audits)")
         lines.append("allow")
@@ -289,16 +299,20 @@ def matching_entry(device, entries):
     return None
 
 
-def expected_target(mode, device, entries):
+def expected_target(mode, device, entries, block_smartphones=True):
     """What the policy of ``mode`` decides for ``device``: 'allow' or 'block'.
 
     In audit_only this is what agency_issued_only *would* decide, so the report lists the
     devices the rollout would block.
     """
-    if is_hid_or_hub(device.get("with-interface")):
+    interfaces = device.get("with-interface") or []
+    if is_hid_or_hub(interfaces):
         return "allow"
-    if mode in ("agency_issued_only", "audit_only") and matching_entry(device, entries):
-        return "allow"
+    if mode in ("agency_issued_only", "audit_only"):
+        if matching_entry(device, entries):
+            return "allow"
+        if not block_smartphones and all(i.lower() in SMARTPHONE_PATTERNS for i in interfaces) and interfaces:
+            return "allow"
     return "block"
 
 

@@ -50,14 +50,16 @@ options:
     description: Accept register entries without serial or hash (they allow every device of that VID:PID).
     type: bool
     default: false
-  smartphones_allowed:
-    description: Render register entries of C(kind=smartphone); unregistered MTP/PTP devices are blocked always.
+  block_smartphones:
+    description:
+      - Block smartphones (MTP C(ff:ff:00), PTP/MTP C(06:01:01)) unless they are in the register.
+      - When false, devices whose interfaces are all MTP/PTP are allowed in C(agency_issued_only) mode.
     type: bool
     default: true
-  optical_allowed:
-    description: Render register entries of C(kind=optical).
+  block_optical:
+    description: Block optical drives even when registered (register entries of C(kind=optical) are not rendered).
     type: bool
-    default: false
+    default: true
   today:
     description: Date (YYYY-MM-DD) used to decide expiry; defaults to the host's current date.
     type: str
@@ -284,12 +286,10 @@ class Policy:
             settings = validate_daemon_settings(settings)
         except (RegisterError, PolicyError) as e:
             self.m.fail_json(msg=str(e))
-        rendered, skipped = select_entries(
-            register.active, p["host_groups"], p["smartphones_allowed"], p["optical_allowed"]
-        )
+        rendered, skipped = select_entries(register.active, p["host_groups"], p["block_optical"])
         for w in register.warnings:
             self.m.warn(w)
-        rules = render_rules(p["mode"], rendered)
+        rules = render_rules(p["mode"], rendered, p["block_smartphones"])
 
         conf_path = p["daemon_config_path"]
         conf_before = read(conf_path)
@@ -480,12 +480,12 @@ class Policy:
                 )
             )
         phones = [e["label"] for e in rendered if e.get("kind") == "smartphone"]
-        if mode == "audit_only":
+        if mode == "audit_only" or (mode == "agency_issued_only" and not p["block_smartphones"]):
             findings.append(
                 finding(
                     "6-17.smartphone_blocked",
                     "fail",
-                    observed="audit_only: nothing is blocked",
+                    observed="%s: MTP/PTP devices are not blocked" % mode,
                     expected="MTP/PTP blocked unless registered",
                     evidence={"registered_smartphones": phones},
                 )
@@ -529,7 +529,7 @@ class Policy:
         else:
             wrong = []
             for d in devices:
-                exp = expected_target(mode, d, rendered)
+                exp = expected_target(mode, d, rendered, p["block_smartphones"])
                 entry = matching_entry(d, rendered)
                 d = dict(d, expected=exp, register_label=entry["label"] if entry else None)
                 d["recording"] = is_recording(d.get("with-interface"))
@@ -584,8 +584,8 @@ def main():
             devices=dict(type="list", elements="dict", default=[]),
             host_groups=dict(type="list", elements="str", default=[]),
             allow_model_wide=dict(type="bool", default=False),
-            smartphones_allowed=dict(type="bool", default=True),
-            optical_allowed=dict(type="bool", default=False),
+            block_smartphones=dict(type="bool", default=True),
+            block_optical=dict(type="bool", default=True),
             today=dict(type="str"),
             daemon_settings=dict(type="dict", default={}),
             daemon_config_path=dict(type="path", default="/etc/usbguard/usbguard-daemon.conf"),

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register import validate_register
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.usbguard import (
     HID_HUB_RULE,
+    SMARTPHONE_RULE,
     PolicyError,
     escape,
     expected_target,
@@ -92,11 +93,24 @@ def test_select_entries_groups_and_kinds():
         dev(serial="O", label="dvd", kind="optical"),
         dev(serial="S", label="server-only", groups=["system_room"]),
     )
-    rendered, skipped = select_entries(active, ["office"], smartphones_allowed=False, optical_allowed=False)
-    assert [e["label"] for e in rendered] == ["L1"]
-    assert {e["label"] for e in skipped} == {"phone", "dvd", "server-only"}
-    rendered, _ = select_entries(active, ["system_room"], smartphones_allowed=True, optical_allowed=True)
+    rendered, skipped = select_entries(active, ["office"], block_optical=True)
+    assert [e["label"] for e in rendered] == ["L1", "phone"]
+    assert {e["label"]: e["reason"] for e in skipped} == {
+        "dvd": "optical drives blocked (usb_storage_block_optical)",
+        "server-only": "not for this host's groups",
+    }
+    rendered, _ = select_entries(active, ["system_room"], block_optical=False)
     assert {e["label"] for e in rendered} == {"L1", "phone", "dvd", "server-only"}
+
+
+def test_smartphone_switch():
+    assert SMARTPHONE_RULE not in render_rules("agency_issued_only", [])
+    assert rule_lines(render_rules("agency_issued_only", [], block_smartphones=False))[-1] == SMARTPHONE_RULE
+    assert SMARTPHONE_RULE not in render_rules("prohibit", [], block_smartphones=False)
+    phone = {"id": "18d1:4ee1", "serial": "X", "with-interface": ["ff:ff:00"]}
+    assert expected_target("agency_issued_only", phone, []) == "block"
+    assert expected_target("agency_issued_only", phone, [], block_smartphones=False) == "allow"
+    assert expected_target("prohibit", phone, [], block_smartphones=False) == "block"
 
 
 # Lines as usbguard 1.1.2 prints them (trimmed to the attributes used).
@@ -187,13 +201,13 @@ def registers(draw):
 @given(entries=registers(), mode=st.sampled_from(["prohibit", "agency_issued_only", "audit_only"]))
 def test_every_generated_policy_is_accepted_by_usbguard(entries, mode):
     result = validate_register(entries, TODAY)
-    rendered, _ = select_entries(result.active, [], smartphones_allowed=True, optical_allowed=True)
-    text = render_rules(mode, rendered)
+    rendered, _ = select_entries(result.active, [], block_optical=False)
+    text = render_rules(mode, rendered, block_smartphones=bool(len(rendered) % 2))
     # The real parser accepts the file and prints each rule back exactly as we wrote it.
     assert parse_with_usbguard(text) == rule_lines(text)
     # Our own parser reads the serials back unchanged (evidence matching relies on it).
     parsed = [parse_rule(line) for line in rule_lines(text)]
-    allowed = [p for p in parsed if "id" in p]
+    allowed = [p for p in parsed if "label" in p]
     assert len(allowed) == (0 if mode == "prohibit" else len(rendered))
     by_label = {p["label"]: p for p in allowed}
     for e in rendered if mode != "prohibit" else []:
