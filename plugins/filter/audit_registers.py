@@ -1,0 +1,48 @@
+# -*- coding: utf-8 -*-
+# Copyright: pii_guard.safeguards contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters over the inventory registers (7-1 system room, 8-4/8-5/8-6 contractors).
+
+Thin wrappers: the logic and its tests live in plugins/module_utils/audit_registers.py.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+from ansible_collections.pii_guard.safeguards.plugins.module_utils import audit_registers as R
+
+
+def _plain(value):
+    """Templated inventory values may be tagged subclasses; hand plain JSON types to the logic."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def system_room_findings(register, today, footage_max_age_days=31, inspection_max_age_days=92):
+    return R.room_evaluate(_plain(register), str(today), footage_max_age_days, inspection_max_age_days)
+
+
+def strict_media_finding(usb_findings, mode, block_optical):
+    return R.strict_media_finding(_plain(usb_findings), mode, block_optical)
+
+
+def console_audit_finding(files_compliant, rules_loaded, in_container, evidence=None):
+    return R.console_audit_finding(_plain(files_compliant), rules_loaded, in_container, _plain(evidence))
+
+
+def outsourcing_findings(contractors, host_refs, groups, hosts, today, max_age_days=365):
+    return R.outsourcing_findings(
+        _plain(contractors), _plain(host_refs), _plain(groups), list(hosts), str(today), max_age_days
+    )
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "system_room_findings": system_room_findings,
+            "strict_media_finding": strict_media_finding,
+            "console_audit_finding": console_audit_finding,
+            "outsourcing_findings": outsourcing_findings,
+        }
