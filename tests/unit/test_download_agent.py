@@ -64,7 +64,7 @@ class Lab:
         self.serial = 1000
 
     def start(self):
-        self.stderr = open(self.tmp / "agent.err", "ab")  # noqa: SIM115 - closed in stop()
+        self.stderr = open(self.tmp / "agent.err", "ab")  # closed in stop()
         self.proc = subprocess.Popen([PY, str(AGENT), "--config", str(self.config)], stderr=self.stderr)
         self.wait_for(lambda: b"watching" in (self.tmp / "agent.err").read_bytes(), what="agent start")
 
@@ -211,7 +211,8 @@ class _Hook(http.server.BaseHTTPRequestHandler):
 
 def utmp_record(user, line):
     fmt = "<hhi32s4s32s256shhiii4i20s"
-    return struct.pack(fmt, 7, 0, os.getpid(), line.encode(), b"ts/0", user.encode(), b"", 0, 0, 0, 0, 0, 0, 0, 0, 0, b"")
+    zeros = (0,) * 9
+    return struct.pack(fmt, 7, 0, os.getpid(), line.encode(), b"ts/0", user.encode(), b"", *zeros, b"")
 
 
 def test_webhook_on_loopback_and_warning_on_the_users_terminal(tmp_path):
@@ -256,6 +257,11 @@ def test_webhook_on_loopback_and_warning_on_the_users_terminal(tmp_path):
             lab.proc.kill()
 
 
+def check_config(lab):
+    cmd = [PY, str(AGENT), "--config", str(lab.config), "--check-config"]
+    return subprocess.run(cmd, capture_output=True, text=True, check=False)
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -265,19 +271,19 @@ def test_webhook_on_loopback_and_warning_on_the_users_terminal(tmp_path):
     ],
 )
 def test_check_config_refuses_bad_audit_dataset(lab, change, message):
-    ok = subprocess.run([PY, str(AGENT), "--config", str(lab.config), "--check-config"], capture_output=True, text=True)
+    ok = check_config(lab)
     assert ok.returncode == 0 and "OK (2 data sets)" in ok.stdout
     cfg = dict(lab.cfg, datasets=[dict(lab.cfg["datasets"][0], **change)])
     lab.config.write_text(json.dumps(cfg))
-    bad = subprocess.run([PY, str(AGENT), "--config", str(lab.config), "--check-config"], capture_output=True, text=True)
+    bad = check_config(lab)
     assert bad.returncode == 2 and message in bad.stderr
 
 
 def test_check_config_refuses_bad_jmespath_and_broken_json(lab):
     cfg = dict(lab.cfg, datasets=[dict(lab.cfg["datasets"][1], user="actor[?")])
     lab.config.write_text(json.dumps(cfg))
-    bad = subprocess.run([PY, str(AGENT), "--config", str(lab.config), "--check-config"], capture_output=True, text=True)
+    bad = check_config(lab)
     assert bad.returncode == 2 and "'actor[?' is not a valid JMESPath expression" in bad.stderr
     lab.config.write_text("{")
-    bad = subprocess.run([PY, str(AGENT), "--config", str(lab.config), "--check-config"], capture_output=True, text=True)
+    bad = check_config(lab)
     assert bad.returncode == 2 and "cannot read config" in bad.stderr

@@ -29,7 +29,7 @@ def oracle(datasets, events):
         past = history.setdefault(key, [])
         horizon = t - ds["window"]
 
-        def count(evs, horizon=horizon):
+        def count(evs, horizon=horizon, ds=ds):
             if ds["source"] == "audit":
                 latest = {}
                 for tt, _n, it in evs:
@@ -218,7 +218,7 @@ def test_audit_parser_interleaved_noise_and_malformed_lines():
     a, b = audit_event(10, "/srv/pii/a", 1), audit_event(11, "/srv/pii/b", 2)
     noise = [
         "type=USER_START msg=audit(1764306000.100:9): pid=1 uid=0 auid=1001 ses=3 "
-        "msg='op=PAM:session_open acct=\"clerk\" exe=\"/usr/sbin/sshd\" res=success'",
+        'msg=\'op=PAM:session_open acct="clerk" exe="/usr/sbin/sshd" res=success\'',
         "garbage that is not an audit record",
         "type=SYSCALL msg=audit(broken",
     ]
@@ -254,7 +254,7 @@ def test_pgaudit_parser_real_format_with_rows():
     e = dw.PgauditParser().feed(PG)
     assert e["user"] == "clerk" and e["db"] == "pii" and e["rows"] == 5000
     assert e["class"] == "READ" and e["object"] == "public.citizens" and e["pid"] == 4242
-    assert e["time"] == datetime.datetime(2026, 11, 28, 5, 0, 0, 123000, datetime.timezone.utc).timestamp()
+    assert e["time"] == datetime.datetime(2026, 11, 28, 5, 0, 0, 123000, datetime.UTC).timestamp()
 
 
 def test_pgaudit_parser_multiline_statement_and_no_rows():
@@ -296,7 +296,7 @@ def test_jsonlog_dataset_jmespath():
         }
     )
     line = '{"ts": "2026-11-28T05:00:00Z", "dataset": "citizens", "actor": {"name": "clerk"}, "records": [1,2,3]}'
-    assert ds.feed(line) == ("clerk", 3, datetime.datetime(2026, 11, 28, 5, tzinfo=datetime.timezone.utc).timestamp())
+    assert ds.feed(line) == ("clerk", 3, datetime.datetime(2026, 11, 28, 5, tzinfo=datetime.UTC).timestamp())
     assert ds.feed('{"dataset": "other", "actor": {"name": "x"}, "records": []}') is None
     for bad in ("not json", "[1]", '{"dataset": "citizens", "records": [1]}', '{"dataset": "citizens"}'):
         with pytest.raises(ValueError):
