@@ -257,6 +257,22 @@ def test_pgaudit_parser_real_format_with_rows():
     assert e["time"] == datetime.datetime(2026, 11, 28, 5, 0, 0, 123000, datetime.UTC).timestamp()
 
 
+def test_pgaudit_parser_line_as_postgresql_15_wrote_it():
+    # copied from the log of the real server in test_download_pgaudit.py
+    line = (
+        "2026-11-28 05:17:33.101 UTC [4071] clerk@pii LOG:  AUDIT: SESSION,1,1,READ,SELECT,TABLE,"
+        "public.citizens,SELECT * FROM citizens,<not logged>,5000"
+    )
+    e = dw.PgauditParser().feed(line)
+    assert (e["user"], e["db"], e["object"], e["rows"], e["statement_id"]) == (
+        "clerk",
+        "pii",
+        "public.citizens",
+        5000,
+        "1",
+    )
+
+
 def test_pgaudit_parser_multiline_statement_and_no_rows():
     p = dw.PgauditParser()
     first = (
