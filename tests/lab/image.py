@@ -1,0 +1,271 @@
+"""Build the lab base image once per recipe digest and cache it outside the checkout.
+
+Layout under CACHE_ROOT (default /var/cache/pii-guard-lab, override with PII_GUARD_LAB_CACHE):
+
+    bootstrap-<digest>/rootfs debootstrap of Debian 12 + recipe/packages.txt (slow stage)
+    <digest>/rootfs/          a copy of it configured by recipe/setup.sh   (shared by all)
+    <digest>/rootfs.done      stamp
+    <digest>/vm/base.img      ext4 raw disk: rootfs + recipe/vm-setup.sh   (VM only)
+    <digest>/vm/vmlinuz, initrd.img, id_ed25519{,.pub}
+
+and in podman: localhost/pii-guard-lab:<digest> and :latest.
+A fresh clone on the same machine computes the same digest and reuses everything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RECIPE = HERE / "recipe"
+CACHE_ROOT = Path(os.environ.get("PII_GUARD_LAB_CACHE", "/var/cache/pii-guard-lab"))
+MIRROR = os.environ.get("PII_GUARD_LAB_MIRROR", "http://deb.debian.org/debian")
+SUITE = "bookworm"
+IMAGE_REPO = "localhost/pii-guard-lab"
+# Bump when the build steps below change in a way the recipe files do not show.
+BUILDER_VERSION = "1"
+
+
+def log(msg: str) -> None:
+    print(f"[lab] {msg}", flush=True)
+
+
+def packages() -> list[str]:
+    lines = (RECIPE / "packages.txt").read_text().splitlines()
+    return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def bootstrap_digest() -> str:
+    """Digest of the debootstrap stage alone (suite, mirror, package list)."""
+    h = hashlib.sha256()
+    for part in (BUILDER_VERSION, SUITE, MIRROR, " ".join(packages())):
+        h.update(part.encode() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def recipe_digest() -> str:
+    """Digest of everything that shapes the rootfs (not the VM-only step)."""
+    h = hashlib.sha256(bootstrap_digest().encode())
+    h.update((RECIPE / "setup.sh").read_bytes())
+    return h.hexdigest()[:16]
+
+
+def vm_digest() -> str:
+    h = hashlib.sha256(recipe_digest().encode())
+    h.update((RECIPE / "vm-setup.sh").read_bytes())
+    return h.hexdigest()[:16]
+
+
+def cache_dir() -> Path:
+    return CACHE_ROOT / recipe_digest()
+
+
+def image_ref(tag: str | None = None) -> str:
+    return f"{IMAGE_REPO}:{tag or recipe_digest()}"
+
+
+@contextlib.contextmanager
+def locked(name: str) -> Iterator[None]:
+    """Serialise builds across processes (several helpers may ask for the image at once)."""
+    CACHE_ROOT.mkdir(parents=True, exist_ok=True)
+    with open(CACHE_ROOT / f"{name}.lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"another process is building {name}; waiting for it")
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
+def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def _chroot_script(rootfs: Path, script: Path, *args: str) -> None:
+    """Run a recipe script inside rootfs with /proc, /sys, /dev bound (needed by postinsts)."""
+    mounts = []
+    try:
+        for src, fstype in (("proc", "proc"), ("sys", "sysfs"), ("dev", None)):
+            target = rootfs / src
+            if fstype:
+                run(["mount", "-t", fstype, src, str(target)])
+            else:
+                run(["mount", "--bind", "/dev", str(target)])
+            mounts.append(target)
+        dest = rootfs / "tmp" / script.name
+        shutil.copy(script, dest)
+        run(["chroot", str(rootfs), "/bin/sh", f"/tmp/{script.name}", *args])
+        dest.unlink(missing_ok=True)
+    finally:
+        for target in reversed(mounts):
+            subprocess.run(["umount", "-l", str(target)], check=False)
+
+
+def bootstrap() -> Path:
+    """Stage 1: debootstrap with every package (slow, cached by the package list alone)."""
+    d = CACHE_ROOT / f"bootstrap-{bootstrap_digest()}"
+    rootfs, stamp = d / "rootfs", d / "done"
+    if stamp.exists():
+        return rootfs
+    with locked(f"bootstrap-{bootstrap_digest()}"):
+        if stamp.exists():
+            return rootfs
+        if rootfs.exists():
+            log("removing a half-built debootstrap from an interrupted run")
+            shutil.rmtree(rootfs)
+        d.mkdir(parents=True, exist_ok=True)
+        pk = packages()
+        log(f"debootstrap {SUITE} (minbase + {len(pk)} packages) from {MIRROR}; takes about 2 minutes")
+        t0 = time.monotonic()
+        logf = d / "debootstrap.log"
+        with open(logf, "w") as out:
+            proc = subprocess.Popen(
+                ["debootstrap", "--variant=minbase", f"--include={','.join(pk)}", SUITE, str(rootfs), MIRROR],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            assert proc.stdout is not None
+            last = 0.0
+            for line in proc.stdout:
+                out.write(line)
+                # Progress, but not every one of the ~400 package lines.
+                if line.startswith("I: ") and (time.monotonic() - last > 15 or "Base system" in line):
+                    log(f"  {line[3:].strip()}  [{time.monotonic() - t0:.0f} s]")
+                    last = time.monotonic()
+            if proc.wait() != 0:
+                tail = "".join(logf.read_text().splitlines(keepends=True)[-25:])
+                raise SystemExit(f"debootstrap failed (log: {logf}):\n{tail}")
+        stamp.write_text(f"built {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n")
+        log(f"debootstrap done in {time.monotonic() - t0:.0f} s")
+    return rootfs
+
+
+def build_rootfs() -> Path:
+    """Stage 2: a copy of the debootstrap configured by recipe/setup.sh."""
+    d = cache_dir()
+    rootfs, stamp = d / "rootfs", d / "rootfs.done"
+    if stamp.exists():
+        log(f"rootfs cached: {rootfs}")
+        return rootfs
+    base = bootstrap()
+    with locked(f"{recipe_digest()}-rootfs"):
+        if stamp.exists():
+            return rootfs
+        t0 = time.monotonic()
+        if rootfs.exists():
+            log("removing a half-configured rootfs from an interrupted run")
+            shutil.rmtree(rootfs)
+        d.mkdir(parents=True, exist_ok=True)
+        run(["cp", "-a", "--reflink=auto", str(base), str(rootfs)])
+        log("configuring the rootfs (recipe/setup.sh)")
+        _chroot_script(rootfs, RECIPE / "setup.sh")
+        stamp.write_text(f"built {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n")
+        log(f"rootfs ready in {time.monotonic() - t0:.0f} s: {rootfs}")
+    return rootfs
+
+
+def podman_image() -> str:
+    """Import the rootfs into podman as :<digest> and point :latest at it."""
+    ref = image_ref()
+    if subprocess.run(["podman", "image", "exists", ref], check=False).returncode != 0:
+        rootfs = build_rootfs()
+        with locked(f"{recipe_digest()}-podman"):
+            if subprocess.run(["podman", "image", "exists", ref], check=False).returncode != 0:
+                log(f"importing rootfs into podman as {ref}")
+                t0 = time.monotonic()
+                tar = subprocess.Popen(
+                    ["tar", "-C", str(rootfs), "--numeric-owner", "--xattrs", "-c", "."],
+                    stdout=subprocess.PIPE,
+                )
+                run(
+                    [
+                        "podman",
+                        "import",
+                        "--quiet",
+                        "--change",
+                        'CMD ["/lib/systemd/systemd"]',
+                        "--change",
+                        "STOPSIGNAL SIGRTMIN+3",
+                        "--change",
+                        "ENV container=podman",
+                        "-",
+                        ref,
+                    ],
+                    stdin=tar.stdout,
+                    stdout=subprocess.DEVNULL,
+                )
+                if tar.wait() != 0:
+                    raise SystemExit("tar of the rootfs failed")
+                log(f"imported in {time.monotonic() - t0:.0f} s")
+    else:
+        log(f"podman image cached: {ref}")
+    run(["podman", "tag", ref, image_ref("latest")])
+    return ref
+
+
+def vm_files() -> dict[str, Path]:
+    d = cache_dir() / "vm"
+    return {
+        "dir": d,
+        "disk": d / "base.img",
+        "kernel": d / "vmlinuz",
+        "initrd": d / "initrd.img",
+        "key": d / "id_ed25519",
+        "stamp": d / f"vm-{vm_digest()}.done",
+    }
+
+
+def vm_image() -> dict[str, Path]:
+    """The VM's ext4 base disk, kernel, initrd and the lab SSH key pair."""
+    f = vm_files()
+    if f["stamp"].exists():
+        log(f"VM disk cached: {f['disk']}")
+        return f
+    rootfs = build_rootfs()
+    with locked(f"{recipe_digest()}-vm"):
+        if f["stamp"].exists():
+            return f
+        t0 = time.monotonic()
+        d = f["dir"]
+        if d.exists():
+            shutil.rmtree(d)
+        d.mkdir(parents=True)
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "pii-guard-lab", "-f", str(f["key"])])
+        work = d / "root"
+        log("copying the rootfs for the VM disk")
+        run(["cp", "-a", "--reflink=auto", str(rootfs), str(work)])
+        try:
+            _chroot_script(work, RECIPE / "vm-setup.sh", f["key"].with_suffix(".pub").read_text().strip())
+            kernels = sorted((work / "boot").glob("vmlinuz-*"))
+            initrds = sorted((work / "boot").glob("initrd.img-*"))
+            if not kernels or not initrds:
+                raise SystemExit("no kernel/initrd in the rootfs /boot (linux-image-amd64 missing?)")
+            shutil.copy(kernels[-1], f["kernel"])
+            shutil.copy(initrds[-1], f["initrd"])
+            du = subprocess.run(["du", "-sm", str(work)], check=True, capture_output=True, text=True)
+            used = int(du.stdout.split()[0])
+            size = used + 1536  # room for the roles, logs and a database
+            log(f"mkfs.ext4 -d ({used} MiB used, {size} MiB disk)")
+            run(
+                ["mkfs.ext4", "-q", "-F", "-L", "piiroot", "-d", str(work), str(f["disk"]), f"{size}M"],
+                stdout=subprocess.DEVNULL,
+            )
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        f["stamp"].write_text(f"built {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n")
+        log(f"VM disk ready in {time.monotonic() - t0:.0f} s: {f['disk']}")
+    return f
+
+
+if __name__ == "__main__":  # pragma: no cover - manual use
+    print(recipe_digest(), vm_digest(), file=sys.stderr)

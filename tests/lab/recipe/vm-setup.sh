@@ -1,0 +1,31 @@
+#!/bin/sh
+# Runs inside a copy of the lab rootfs to make the VM disk. $1 = the lab public key.
+# The VM is reached over SSH as the operator `labop` (passwordless sudo), never as root,
+# so that hardening root login cannot cut the lab off.
+set -eu
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C
+pubkey=$1
+
+echo pii-lab-vm > /etc/hostname
+sed -i 's/pii-lab$/pii-lab-vm/' /etc/hosts
+printf '/dev/vda\t/\text4\terrors=remount-ro\t0\t1\n' > /etc/fstab
+
+id labop >/dev/null 2>&1 || useradd --create-home --shell /bin/bash --comment "lab operator" labop
+install -d -m 0700 -o labop -g labop /home/labop/.ssh
+printf '%s\n' "$pubkey" > /home/labop/.ssh/authorized_keys
+chown labop:labop /home/labop/.ssh/authorized_keys
+chmod 0600 /home/labop/.ssh/authorized_keys
+printf 'labop ALL=(ALL:ALL) NOPASSWD: ALL\n' > /etc/sudoers.d/labop
+chmod 0440 /etc/sudoers.d/labop
+visudo -cf /etc/sudoers.d/labop >/dev/null
+
+# QEMU user networking hands out DHCP on the virtio NIC; without this sshd never answers.
+mkdir -p /etc/systemd/network
+printf '[Match]\nName=en*\n\n[Network]\nDHCP=ipv4\n' > /etc/systemd/network/20-lab.network
+systemctl enable systemd-networkd.service >/dev/null 2>&1
+# Nothing waits for "online": there is no route out of the VM anyway.
+systemctl mask systemd-networkd-wait-online.service >/dev/null 2>&1 || true
+systemctl enable ssh.service >/dev/null 2>&1
+# Fresh host keys for the VM disk (the rootfs ones are shared with the containers).
+rm -f /etc/ssh/ssh_host_*
+ssh-keygen -A >/dev/null
