@@ -17,7 +17,7 @@ Runs on the controller only (Windows endpoints run PowerShell, not Python). Two 
     control. No call at all when the host already matches (idempotence).
 
 Device instance IDs for ``AllowInstanceIDs`` (the mapping is documented in
-roles/usb_storage/README.md):
+docs/windows.md):
 
 * register entry with a serial   -> ``USB\\VID_<VID>&PID_<PID>\\<serial>`` (the USB device node;
   Windows uses the device's serial as the instance part when the device reports one);

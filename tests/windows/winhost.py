@@ -95,11 +95,17 @@ def fresh_state() -> dict:
 
 
 class Run:
-    def __init__(self, proc: subprocess.CompletedProcess, calls: list[dict], state: dict):
+    def __init__(self, proc: subprocess.CompletedProcess, calls: list[dict], state: dict, findings: list[dict]):
         self.rc = proc.returncode
         self.out = proc.stdout + proc.stderr
         self.calls = calls
         self.state = state
+        self.findings = findings
+
+    def finding(self, control_id: str) -> dict:
+        hits = [f for f in self.findings if f["id"] == control_id]
+        assert len(hits) == 1, (control_id, self.findings)
+        return hits[0]
 
     def of(self, module: str) -> list[dict]:
         return [c for c in self.calls if c["module"].endswith("." + module)]
@@ -116,6 +122,8 @@ def play(tmp: pathlib.Path, playbook: str, hostvars: dict, state: dict, *extra: 
     log = tmp / "calls.jsonl"
     state_file.write_text(json.dumps(state), encoding="utf-8")
     log.write_text("", encoding="utf-8")
+    findings = tmp / "findings.json"
+    findings.unlink(missing_ok=True)
     hv = {
         "ansible_host": "127.0.0.1",
         "ansible_connection": "winrm",
@@ -140,7 +148,15 @@ def play(tmp: pathlib.Path, playbook: str, hostvars: dict, state: dict, *extra: 
         WINREC_LOG=str(log),
     )
     proc = subprocess.run(
-        [os.path.join(venv_bin, "ansible-playbook"), "-i", str(inv), str(HERE / playbook), *extra],
+        [
+            os.path.join(venv_bin, "ansible-playbook"),
+            "-i",
+            str(inv),
+            str(HERE / playbook),
+            "-e",
+            "winrec_findings=" + str(findings),
+            *extra,
+        ],
         cwd=str(ROOT),
         env=env,
         capture_output=True,
@@ -148,4 +164,5 @@ def play(tmp: pathlib.Path, playbook: str, hostvars: dict, state: dict, *extra: 
         timeout=300,
     )
     calls = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return Run(proc, calls, json.loads(state_file.read_text(encoding="utf-8")))
+    found = json.loads(findings.read_text(encoding="utf-8")) if findings.exists() else []
+    return Run(proc, calls, json.loads(state_file.read_text(encoding="utf-8")), found)

@@ -1,0 +1,299 @@
+"""The roles' Windows tasks, run with ansible-playbook against a recorded Windows host.
+
+No Windows here (see tests/windows/winhost.py and the recorder under tests/windows/collections):
+every ansible.windows / community.windows call is validated against the real module's
+documented options, recorded, and applied to a fake host state. The assertions are on the
+exact module calls per mode, the resulting state, and the findings handed on.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import pathlib
+import sys
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "windows"))
+import winhost
+
+RSD = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\RemovableStorageDevices"
+DIR = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\DeviceInstall\\Restrictions"
+SVC = "HKLM:\\SYSTEM\\CurrentControlSet\\Services"
+DISK, CD = "{53f5630d-b6bf-11d0-94f2-00a0c91efb8b}", "{53f56308-b6bf-11d0-94f2-00a0c91efb8b}"
+WPD = ("{6AC27878-A6FA-4155-BA85-F98F491D4F33}", "{F33FDC04-D1AC-4E8E-9A30-19BBD4B108AE}")
+INPUT_CLASSES = [
+    "{745a17a0-74d3-11d0-b6fe-00a0c90f57da}",
+    "{4d36e96b-e325-11ce-bfc1-08002be10318}",
+    "{4d36e96f-e325-11ce-bfc1-08002be10318}",
+    "{36fc9e60-c465-11cf-8056-444553540000}",
+]
+A = {"id": "0781:5581", "serial": "AGENCY0001", "label": "PC-USB-0001", "issued_on": "2026-04-01"}
+B = {"id": "0781:5581", "serial": "AGENCY0002", "label": "PC-USB-0002", "issued_on": "2026-04-01"}
+USB_CONTROLS = [
+    "6-17.win_removable_storage_policy",
+    "6-17.smartphone_blocked",
+    "6-17.win_device_install_restrictions",
+    "6-17.win_usbstor_disabled",
+    "6-17.win_removable_audit",
+]
+
+
+def usb_vars(mode, devices):
+    return {"usb_storage_mode": mode, "usb_storage_devices": devices, "usb_storage_today": "2026-11-28"}
+
+
+def regedits(run):
+    """The win_regedit calls as (path, name, data|state) tuples, in call order."""
+    out = []
+    for c in run.of("win_regedit"):
+        a = c["args"]
+        out.append((a["path"], a.get("name"), a["data"] if a.get("state", "present") == "present" else "absent"))
+    return out
+
+
+def reg_values(state, path):
+    k = state["registry"].get(path.replace("HKLM:", "HKLM").lower())
+    return None if k is None else dict((n, v["value"]) for n, v in k["values"].items())
+
+
+def digest(state):
+    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
+
+
+def audit_calls(run):
+    return [(c["args"]["subcategory"], c["args"]["audit_type"]) for c in run.of("win_audit_policy_system")]
+
+
+LOCAL_AUDIT = [
+    ("リムーバブル記憶域", ["success", "failure"]),
+    ("プラグ アンド プレイ イベント", ["success", "failure"]),
+]
+
+
+@pytest.fixture(scope="module")
+def usb_runs(tmp_path_factory):
+    """prohibit -> again -> agency_issued_only -> again -> replace A by B -> audit_only, one host."""
+    tmp = tmp_path_factory.mktemp("winusb")
+    runs = {}
+    state = winhost.fresh_state()
+    for name, mode, devices in (
+        ("prohibit", "prohibit", [A]),
+        ("prohibit_again", "prohibit", [A]),
+        ("agency", "agency_issued_only", [A, dict(B, state="revoked")]),
+        ("agency_again", "agency_issued_only", [A, dict(B, state="revoked")]),
+        ("replace", "agency_issued_only", [dict(A, state="revoked", replaced_by="PC-USB-0002"), B]),
+        ("audit_only", "audit_only", [dict(A, state="revoked"), B]),
+    ):
+        run = winhost.play(tmp, "usb.yml", usb_vars(mode, devices), state)
+        assert run.rc == 0, run.out[-4000:]
+        runs[name] = run
+        state = run.state
+    return runs
+
+
+def test_prohibit_makes_exactly_these_calls(usb_runs) -> None:
+    run = usb_runs["prohibit"]
+    assert regedits(run) == [
+        (RSD, "Deny_All", 1),
+        (RSD + "\\" + DISK, "Deny_Read", 1),
+        (RSD + "\\" + DISK, "Deny_Write", 1),
+        (RSD + "\\" + CD, "Deny_Read", 1),
+        (RSD + "\\" + CD, "Deny_Write", 1),
+        (RSD + "\\" + WPD[0], "Deny_Read", 1),
+        (RSD + "\\" + WPD[0], "Deny_Write", 1),
+        (RSD + "\\" + WPD[1], "Deny_Read", 1),
+        (RSD + "\\" + WPD[1], "Deny_Write", 1),
+        (DIR, "DenyRemovableDevices", 1),
+        (DIR, "AllowDenyLayered", 1),
+        (DIR, "AllowDeviceClasses", 1),
+        (DIR, "AllowAdminInstall", 0),
+        (SVC + "\\USBSTOR", "Start", 4),
+        (SVC + "\\UASPStor", "Start", 4),
+    ] + [(DIR + "\\AllowDeviceClasses", str(i + 1), c) for i, c in enumerate(INPUT_CLASSES)]
+    assert all(
+        c["args"]["type"] == "dword" for c in run.of("win_regedit") if c["args"]["name"] in ("Start", "Deny_All")
+    )
+    # Localised subcategory names, found by GUID.
+    assert audit_calls(run) == LOCAL_AUDIT
+    # Reads only through win_reg_stat and the one read-only script; nothing else touched the host.
+    assert {c["module"] for c in run.calls} == {
+        "ansible.windows.win_reg_stat",
+        "ansible.windows.win_powershell",
+        "ansible.windows.win_regedit",
+        "ansible.windows.win_audit_policy_system",
+    }
+    assert reg_values(run.state, SVC + "\\USBSTOR") == {"Start": 4}
+    assert all(run.finding(c)["status"] == "fixed" for c in USB_CONTROLS)
+
+
+def test_second_run_is_idempotent(usb_runs) -> None:
+    for name in ("prohibit_again", "agency_again"):
+        run = usb_runs[name]
+        assert run.writes() == [], run.writes()
+        assert all(run.finding(c)["status"] == "pass" for c in USB_CONTROLS), run.findings
+        assert "changed=0" in run.out
+
+
+def test_agency_issued_only_after_prohibit(usb_runs) -> None:
+    run = usb_runs["agency"]
+    assert regedits(run) == [
+        (RSD, "Deny_All", "absent"),
+        (RSD + "\\" + DISK, "Deny_Read", "absent"),
+        (RSD + "\\" + DISK, "Deny_Write", "absent"),
+        (DIR, "DenyUnspecified", 1),
+        (DIR, "AllowInstanceIDs", 1),
+        (SVC + "\\USBSTOR", "Start", 3),
+        (SVC + "\\UASPStor", "Start", 3),
+        # The revoked stick B is never rendered.
+        (DIR + "\\AllowInstanceIDs", "1", "USB\\VID_0781&PID_5581\\AGENCY0001"),
+    ]
+    assert audit_calls(run) == []
+    reg = run.finding("6-17.device_register")
+    assert reg["evidence"]["inactive"] == [{"label": "PC-USB-0002", "reason": "revoked"}]
+    assert run.finding("6-17.win_device_install_restrictions")["evidence"]["allow_instance_ids"] == [
+        "USB\\VID_0781&PID_5581\\AGENCY0001"
+    ]
+
+
+def test_replacing_a_by_b_swaps_the_allowed_instance_id(usb_runs) -> None:
+    run = usb_runs["replace"]
+    assert regedits(run) == [(DIR + "\\AllowInstanceIDs", "1", "USB\\VID_0781&PID_5581\\AGENCY0002")]
+    assert reg_values(run.state, DIR + "\\AllowInstanceIDs") == {"1": "USB\\VID_0781&PID_5581\\AGENCY0002"}
+
+
+def test_audit_only_removes_every_block(usb_runs) -> None:
+    run = usb_runs["audit_only"]
+    calls = regedits(run)
+    assert (DIR + "\\AllowInstanceIDs", None, "absent") in calls
+    assert (DIR + "\\AllowDeviceClasses", None, "absent") in calls
+    for path, values in run.state["registry"].items():
+        if path.startswith("hklm\\software\\policies\\microsoft\\windows\\"):
+            assert values["values"] == {}, (path, values)
+    assert reg_values(run.state, SVC + "\\USBSTOR") == {"Start": 3}
+    assert run.finding("6-17.win_removable_storage_policy")["status"] == "fixed"
+    # Audit of removable storage stays on even in audit_only (it is the evidence).
+    assert run.finding("6-17.win_removable_audit")["status"] == "pass"
+
+
+def test_check_mode_reports_drift_and_writes_nothing(tmp_path) -> None:
+    state = winhost.fresh_state()
+    run = winhost.play(tmp_path, "usb.yml", usb_vars("agency_issued_only", [A]), copy.deepcopy(state), "--check")
+    assert run.rc == 0, run.out[-4000:]
+    # Not one call to a write-capable module: the role skips them in check mode.
+    assert not run.of("win_regedit") and not run.of("win_audit_policy_system")
+    assert digest(run.state) == digest(state)
+    # The reads still ran (the read script declares SupportsShouldProcess).
+    assert len(run.of("win_reg_stat")) == 11 and len(run.of("win_powershell")) == 1
+    statuses = {c: run.finding(c)["status"] for c in USB_CONTROLS}
+    # A fresh host already has USBSTOR on demand (Start=3), as agency_issued_only wants.
+    assert statuses == dict({c: "fail" for c in USB_CONTROLS}, **{"6-17.win_usbstor_disabled": "pass"})
+    drift = run.finding("6-17.win_device_install_restrictions")["evidence"]["drift"]
+    assert {
+        "path": DIR,
+        "name": "DenyUnspecified",
+        "observed": None,
+        "expected": {"type": "REG_DWORD", "value": 1},
+    } in drift
+
+
+def test_bad_register_fails_before_any_host_call(tmp_path) -> None:
+    run = winhost.play(
+        tmp_path, "usb.yml", usb_vars("agency_issued_only", [dict(A, id="0781-5581")]), winhost.fresh_state()
+    )
+    assert run.rc != 0
+    assert "usb_storage_devices[0] (label 'PC-USB-0001', serial 'AGENCY0001'): id '0781-5581'" in run.out
+    assert run.calls == []
+
+
+def test_unknown_mode_fails_before_any_host_call(tmp_path) -> None:
+    run = winhost.play(tmp_path, "usb.yml", usb_vars("lockdown", [A]), winhost.fresh_state())
+    assert run.rc != 0 and "lockdown" in run.out
+    assert run.calls == []
+
+
+# ------------------------------------------------------------------------------ clause 6-6
+S = winhost.SIDS
+ADMIN_VARS = {"admin_privileges_windows_approved_members": ["AGENCY\\PC-Admins", ".\\opadmin"]}
+
+
+@pytest.fixture(scope="module")
+def admin_runs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("winadm")
+    first = winhost.play(tmp, "admin.yml", ADMIN_VARS, winhost.fresh_state())
+    assert first.rc == 0, first.out[-4000:]
+    again = winhost.play(tmp, "admin.yml", ADMIN_VARS, first.state)
+    assert again.rc == 0, again.out[-4000:]
+    return first, again
+
+
+def test_administrators_set_by_sid_rid500_renamed_and_disabled_uac_enforced(admin_runs) -> None:
+    run, _ = admin_runs
+    (membership,) = run.of("win_group_membership")
+    # The group's local name as read by SID; members as SIDs: approved + connecting account.
+    assert membership["args"] == {
+        "name": "Administratoren",
+        "members": [S["pc_admins"], S["opadmin"], S["operator"]],
+        "state": "pure",
+    }
+    assert [c["args"] for c in run.of("win_security_policy")] == [
+        {"section": "System Access", "key": "NewAdministratorName", "value": "pg-localadmin"},
+        {"section": "System Access", "key": "EnableAdminAccount", "value": "0"},
+    ]
+    assert [(c["args"]["name"], c["args"]["data"]) for c in run.of("win_regedit")] == [
+        ("ConsentPromptBehaviorAdmin", 2),
+        ("FilterAdministratorToken", 1),
+    ]
+    group = run.state["groups"]["S-1-5-32-544"]
+    assert group["members"] == [S["operator"], S["pc_admins"], S["opadmin"]]
+    rid500 = next(a for a in run.state["accounts"] if a["sid"] == S["rid500"])
+    assert rid500["name"].endswith("\\pg-localadmin") and rid500["enabled"] is False
+    assert [
+        run.finding(c)["status"]
+        for c in ("6-6.win_administrators_members", "6-6.win_builtin_administrator", "6-6.win_uac")
+    ] == ["fixed"] * 3
+    removed = run.finding("6-6.win_administrators_members")["evidence"]["to_remove"]
+    assert [m["sid"] for m in removed] == [S["rid500"], S["domain_admins"], S["kiosk"]]
+    assert run.finding("6-6.win_laps")["status"] == "fail"
+
+
+def test_admin_second_run_is_idempotent(admin_runs) -> None:
+    _, again = admin_runs
+    assert again.writes() == []
+    assert [
+        again.finding(c)["status"]
+        for c in ("6-6.win_administrators_members", "6-6.win_builtin_administrator", "6-6.win_uac")
+    ] == ["pass"] * 3
+
+
+def test_guard_refuses_to_lock_out_the_connecting_rid500_account(tmp_path) -> None:
+    state = winhost.fresh_state()
+    state["whoami"]["account"] = {
+        "sid": S["rid500"],
+        "account_name": "Administrator",
+        "domain_name": "PC-0042",
+        "type": "User",
+    }
+    run = winhost.play(tmp_path, "admin.yml", ADMIN_VARS, copy.deepcopy(state))
+    assert run.rc != 0
+    assert "lock-out guard refused the change" in run.out and "built-in Administrator (RID 500)" in run.out
+    assert run.writes() == [] and digest(run.state) == digest(state)
+
+
+def test_unresolvable_approved_member_fails_before_any_write(tmp_path) -> None:
+    hv = {"admin_privileges_windows_approved_members": ["AGENCY\\PC-Admins", "AGENCY\\nobody"]}
+    run = winhost.play(tmp_path, "admin.yml", hv, winhost.fresh_state())
+    assert run.rc != 0 and "'AGENCY\\\\\\\\nobody' does not resolve" in run.out
+    assert run.writes() == []
+
+
+def test_admin_check_mode_reports_drift_without_writes(tmp_path) -> None:
+    state = winhost.fresh_state()
+    run = winhost.play(tmp_path, "admin.yml", ADMIN_VARS, copy.deepcopy(state), "--check")
+    assert run.rc == 0, run.out[-4000:]
+    assert not run.of("win_group_membership") and not run.of("win_security_policy") and not run.of("win_regedit")
+    assert digest(run.state) == digest(state)
+    assert run.finding("6-6.win_administrators_members")["status"] == "fail"
+    assert run.finding("6-6.win_uac")["status"] == "fail"
