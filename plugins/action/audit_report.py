@@ -77,12 +77,16 @@ class ActionModule(ActionBase):
         report_root = os.path.abspath(os.path.expanduser(str(args.get("report_dir") or "reports")))
 
         hostvars = task_vars.get("hostvars", {})
-        findings, state, starts, check_modes = {}, {}, [], []
+        findings, state, errors, starts, check_modes = {}, {}, {}, [], []
         for h in hosts:
             hv = hostvars[h] if h in hostvars else {}
             findings[h] = _plain(hv.get("pii_guard_findings") or [])
+            errors[h] = _plain(hv.get("pii_guard_audit_errors") or [])
             st = hv.get("pii_guard_audit_state")
-            state[h] = {"complete": "complete", "started": "incomplete"}.get(st, "not_audited")
+            # started but never closed: the host failed or dropped out part way.
+            state[h] = {"complete": "complete", "started": "incomplete", "unreachable": "unreachable"}.get(
+                st, "not_audited"
+            )
             if hv.get("pii_guard_audit_started_at"):
                 starts.append(str(hv.get("pii_guard_audit_started_at")))
             if "pii_guard_audit_check_mode" in hv:
@@ -111,7 +115,7 @@ class ActionModule(ActionBase):
         }
         try:
             cat = catalog_mod.load(args.get("catalog_path"))
-            doc = report_mod.build(findings, cat, run, organisation=_plain(org), host_state=state)
+            doc = report_mod.build(findings, cat, run, organisation=_plain(org), host_state=state, host_errors=errors)
         except (FindingError, ValueError) as e:
             raise AnsibleActionFail("cannot build the report: %s" % e)
 
@@ -144,22 +148,15 @@ class ActionModule(ActionBase):
         os.replace(tmp_link, link)
 
         lines = report_mod.summary_lines(doc)
-        result.update(
-            changed=True,
-            report_dir=out,
-            files=files,
-            summary=doc["summary"],
-            summary_lines=lines,
-        )
+        result.update(changed=True, report_dir=out, files=files, result=doc["summary"]["result"], summary_lines=lines)
         if fail_on and report_mod.failed(doc):
             c = doc["summary"]["counts"]
             result["failed"] = True
-            result["msg"] = "audit failed: %d fail, %d error, %d incomplete host(s); report in %s\n%s" % (
+            result["msg"] = "audit failed: %d fail, %d error, %d incomplete host(s); report in %s" % (
                 c["fail"],
                 c["error"],
                 len(doc["summary"]["incomplete_hosts"]),
                 out,
-                "\n".join(lines),
             )
         else:
             result["msg"] = "report written to %s (result: %s)" % (out, doc["summary"]["result"])

@@ -28,14 +28,20 @@ def strict_media_finding(usb_findings, mode, block_optical):
     return R.strict_media_finding(_plain(usb_findings), mode, block_optical)
 
 
-def console_audit_finding(files_compliant, rules_loaded, in_container, evidence=None):
-    return R.console_audit_finding(_plain(files_compliant), rules_loaded, in_container, _plain(evidence))
+def console_audit_finding(files_compliant, rules_loaded, in_container, evidence=None, fixed=False):
+    return R.console_audit_finding(
+        _plain(files_compliant), rules_loaded, bool(in_container), _plain(evidence), bool(fixed)
+    )
 
 
 def outsourcing_findings(contractors, host_refs, groups, hosts, today, max_age_days=365):
     return R.outsourcing_findings(
         _plain(contractors), _plain(host_refs), _plain(groups), list(hosts), str(today), max_age_days
     )
+
+
+def findings_for_tags(items, tags):
+    return R.for_tags(_plain(items), [str(t) for t in tags or []])
 
 
 class FilterModule(object):
@@ -45,4 +51,5 @@ class FilterModule(object):
             "strict_media_finding": strict_media_finding,
             "console_audit_finding": console_audit_finding,
             "outsourcing_findings": outsourcing_findings,
+            "findings_for_tags": findings_for_tags,
         }

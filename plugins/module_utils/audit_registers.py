@@ -198,10 +198,11 @@ def strict_media_finding(usb_findings, mode, block_optical):
     )
 
 
-def console_audit_finding(files_compliant, rules_loaded, in_container, evidence=None):
+def console_audit_finding(files_compliant, rules_loaded, in_container, evidence=None, fixed=False):
     """7-1.console_login_audit: the rules file and the PAM tty audit line in place, rules loaded.
 
-    ``rules_loaded`` is None where the kernel's audit cannot be queried (a container).
+    ``rules_loaded`` is None where the kernel's audit cannot be queried (a container);
+    ``fixed``: this (non-check) run changed something to get there.
     """
     problems = []
     for name, ok in sorted((files_compliant or {}).items()):
@@ -215,7 +216,7 @@ def console_audit_finding(files_compliant, rules_loaded, in_container, evidence=
     ev.update(files=files_compliant, rules_loaded=rules_loaded, in_container=in_container)
     return finding(
         "7-1.console_login_audit",
-        "fail" if problems else "pass",
+        "fail" if problems else ("fixed" if fixed else "pass"),
         observed="; ".join(problems) or "login records watched; tty input of console sessions audited",
         expected="audit watch rules on login records loaded; pam_tty_audit on console logins",
         evidence=ev,
@@ -449,6 +450,18 @@ def outsourcing_findings(contractors, host_refs, groups, hosts, today, max_age_d
             )
         per_host[h] = items
     return {"errors": [], "organisation": org, "hosts": per_host}
+
+
+def for_tags(items, tags):
+    """Keep the findings selected by ``--tags`` (their clause or id); all when no tag narrows it.
+
+    A role that computes several controls in one step (a register) uses it so that
+    ``--tags 8-5`` reports 8-5 only.
+    """
+    tags = set(tags or [])
+    if not tags or "all" in tags:
+        return list(items or [])
+    return [f for f in items or [] if f["clause"] in tags or f["id"] in tags]
 
 
 def _errored(errors, hosts):

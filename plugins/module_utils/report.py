@@ -80,17 +80,23 @@ def _enrich(item, controls):
     return out
 
 
-def build(hosts, catalog, run, organisation=None, host_state=None):
+HOST_STATES = ("complete", "incomplete", "unreachable", "not_audited")
+
+
+def build(hosts, catalog, run, organisation=None, host_state=None, host_errors=None):
     """Build the report document.
 
     hosts: ``{host: [finding, ...]}``; organisation: findings not tied to a host (contractors);
     catalog: the parsed ``meta/controls.yml``; run: run metadata (dict, copied as is);
-    host_state: ``{host: "complete" | "incomplete" | "not_audited"}`` (default complete).
+    host_state: ``{host: one of HOST_STATES}`` (default complete);
+    host_errors: ``{host: [{"role", "task", "msg"}, ...]}``, parts of the audit that failed on a
+    host (such a host is incomplete). Any host not complete fails the report.
     Raises FindingError when a finding does not have the agreed shape.
     """
     controls = dict((c["id"], c) for c in catalog.get("controls") or [])
     clauses_meta = catalog.get("clauses") or {}
     host_state = host_state or {}
+    host_errors = host_errors or {}
     host_docs = []
     per_clause = {}
     totals = _counts()
@@ -105,13 +111,28 @@ def build(hosts, catalog, run, organisation=None, host_state=None):
         items.sort(key=lambda f: (_clause_key(f["clause"]), f["id"]))
         for f in items:
             count(f)
+        errors = [
+            {"role": str(e.get("role", "")), "task": str(e.get("task", "")), "msg": str(e.get("msg", ""))}
+            for e in host_errors.get(name) or []
+        ]
         state = host_state.get(name, "complete")
+        if state not in HOST_STATES:
+            raise FindingError("host %s has audit state %r, not one of %s" % (name, state, ", ".join(HOST_STATES)))
+        if errors and state == "complete":
+            state = "incomplete"
         counts = _counts()
         for f in items:
             counts[f["status"]] += 1
         failing = state != "complete" or any(f["status"] in FAILING for f in items)
         host_docs.append(
-            {"name": name, "state": state, "result": "fail" if failing else "pass", "counts": counts, "findings": items}
+            {
+                "name": name,
+                "state": state,
+                "result": "fail" if failing else "pass",
+                "counts": counts,
+                "errors": errors,
+                "findings": items,
+            }
         )
     org = [_enrich(f, controls) for f in organisation or []]
     org.sort(key=lambda f: (_clause_key(f["clause"]), f["id"]))
@@ -243,6 +264,19 @@ def to_junit(report):
                 ET.SubElement(case, "skipped", message=_text(f.get("observed"))[:500])
             else:
                 ET.SubElement(case, "system-out").text = detail
+    incomplete = [h for h in report["hosts"] if h["state"] != "complete"]
+    if incomplete:
+        # CI must show a host whose audit did not run through, not just fewer testcases.
+        suite = ET.SubElement(
+            root, "testsuite", name="audit run / 監査の実行", tests=str(len(incomplete)), failures="0",
+            errors=str(len(incomplete)), skipped="0",
+        )  # fmt: skip
+        for h in incomplete:
+            case = ET.SubElement(suite, "testcase", classname=xml_safe(h["name"]), name="audit complete")
+            msg = "; ".join("%s: %s" % (e["role"], e["msg"]) for e in h["errors"]) or h["state"]
+            ET.SubElement(case, "error", message=xml_safe(msg)[:500], type=h["state"]).text = xml_safe(msg)
+        tot["tests"] += len(incomplete)
+        tot["errors"] += len(incomplete)
     for k, v in tot.items():
         root.set(k, str(v))
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
@@ -435,9 +469,20 @@ def to_html(report):
         )
         if host["state"] != "complete":
             h.append(
-                '<p class="result-fail">この端末の監査は完了していません（接続不可または失敗）。'
+                '<p class="result-fail incomplete">この端末の監査は完了していません（接続不可または失敗）。'
                 " / The audit of this host did not complete (unreachable or failed): %s</p>" % escape(host["state"])
             )
+        if host["errors"]:
+            h.append(
+                "<table><thead><tr><th>役割 / role</th><th>タスク / task</th>"
+                "<th>エラー / error</th></tr></thead><tbody>"
+            )
+            for e in host["errors"]:
+                h.append(
+                    '<tr class="audit-error"><td>%s</td><td>%s</td><td><pre>%s</pre></td></tr>'
+                    % (escape(xml_safe(e["role"])), escape(xml_safe(e["task"])), escape(xml_safe(e["msg"])))
+                )
+            h.append("</tbody></table>")
         h.append(_findings_table(host["findings"]))
         h.append("</section>")
     h.append("</body></html>\n")

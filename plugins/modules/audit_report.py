@@ -20,8 +20,9 @@ description:
     C(report.json), C(report.xml) (JUnit with one testsuite per clause and one testcase per host and control),
     C(report.html) (self-contained, Japanese and English side by side, inline SVG chart per clause, printable)
     and C(report.csv) into C(<report_dir>/<UTC timestamp>/), then points C(<report_dir>/latest) at it.
-  - A host of O(hosts) whose audit did not complete (fact C(pii_guard_audit_state) is not C(complete)) is listed
-    as incomplete and makes the report fail.
+  - A host of O(hosts) whose audit did not complete (fact C(pii_guard_audit_state) is not C(complete), or the fact
+    C(pii_guard_audit_errors) lists a role that failed on it) is listed as incomplete or unreachable, with those
+    errors, and makes the report fail.
   - Fails when any finding is C(fail) or C(error) (or a host is incomplete) unless O(fail_on_findings=false);
     the files are written first in every case.
   - Writes only on the controller, also under C(--check) (the report is the product of a verify-only run).
@@ -83,10 +84,11 @@ files:
   returned: always
   type: dict
   sample: {json: reports/20261128T061500Z/report.json, xml: reports/20261128T061500Z/report.xml}
-summary:
-  description: The report's summary (overall result, counts per status and per clause).
+result:
+  description: The overall result of the audit.
   returned: always
-  type: dict
+  type: str
+  sample: fail
 summary_lines:
   description: The per-clause summary as a text table (printed by the audit_summary callback).
   returned: always

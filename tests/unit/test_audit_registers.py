@@ -189,6 +189,8 @@ def test_strict_media_and_console_findings() -> None:
     bad = R.console_audit_finding({"rules file": False, "pam_tty_audit": True}, False, False)
     assert bad["status"] == "fail" and "rules file not as required" in bad["observed"]
     assert "not loaded" in bad["observed"]
+    assert R.console_audit_finding({"rules file": True}, True, False, fixed=True)["status"] == "fixed"
+    assert R.console_audit_finding({"rules file": True}, None, False)["status"] == "fail"
 
 
 def test_the_lab_inventory_registers_are_well_formed_and_compliant() -> None:
@@ -200,3 +202,12 @@ def test_the_lab_inventory_registers_are_well_formed_and_compliant() -> None:
     assert out["errors"] == [] and all(f["status"] == "pass" for f in out["organisation"])
     assert list(out["hosts"]) == ["pg-lab-2"]
     assert all(f["status"] == "pass" for f in R.room_evaluate(room, TODAY)["findings"])
+
+
+def test_findings_for_tags_keeps_the_selected_clause_or_control() -> None:
+    items = evaluate([contractor()])["organisation"]
+    assert R.for_tags(items, ["all"]) == items and R.for_tags(items, []) == items
+    assert [f["id"] for f in R.for_tags(items, ["8-5"])] == ["8-5.annual_inspection"]
+    assert [f["id"] for f in R.for_tags(items, ["8-6.subcontractor_measures", "6-17"])] == [
+        "8-6.subcontractor_measures"
+    ]

@@ -238,3 +238,22 @@ def test_any_evidence_text_survives_junit_and_html(observed: str, evidence: str)
     visible = R.xml_safe(observed).strip()
     if visible:
         assert visible in "".join(p.text)
+
+
+def test_role_errors_and_unreachable_hosts_are_reported_everywhere() -> None:
+    hosts = {"ok": [F.finding("6-6.uid0_accounts", "pass")], "broken": [], "gone": []}
+    errs = {"broken": [{"role": "admin_privileges", "task": "Read sudoers", "msg": "visudo <missing>"}]}
+    doc = R.build(hosts, CAT, RUN, host_state={"gone": "unreachable"}, host_errors=errs)
+    jsonschema.validate(json.loads(R.to_json(doc)), SCHEMA)
+    states = {h["name"]: h["state"] for h in doc["hosts"]}
+    assert states == {"broken": "incomplete", "gone": "unreachable", "ok": "complete"}
+    assert R.failed(doc) and doc["summary"]["incomplete_hosts"] == ["broken", "gone"]
+    xml = JUnitXml.fromstring(R.to_junit(doc).encode("utf-8"))
+    run_suite = next(s for s in xml if s.name.startswith("audit run"))
+    cases = {c.classname: c for c in run_suite}
+    assert set(cases) == {"broken", "gone"} and isinstance(cases["broken"].result[0], Error)
+    assert "admin_privileges: visudo <missing>" in cases["broken"].result[0].message
+    html = R.to_html(doc)
+    assert html.count('class="audit-error"') == 1 and "visudo &lt;missing&gt;" in html
+    with pytest.raises(F.FindingError, match="audit state 'lost'"):
+        R.build(hosts, CAT, RUN, host_state={"gone": "lost"})
