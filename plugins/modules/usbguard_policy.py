@@ -92,9 +92,16 @@ options:
     type: path
     default: /var/backups/pii-guard/usbguard
   manage_service:
-    description: Enable and start usbguard, and restart it when rules or configuration changed.
+    description:
+      - Enable and start usbguard, and restart it when rules or configuration changed.
+      - On a host without a USB bus (no O(usb_bus_path), e.g. a container) the daemon cannot run
+        (it exits when it cannot read the bus); the service is left alone and reported C(not_applicable).
     type: bool
     default: true
+  usb_bus_path:
+    description: The sysfs directory of USB devices whose presence tells that the host has a USB bus.
+    type: path
+    default: /sys/bus/usb/devices
 notes:
   - Supports check mode (nothing is written, the parser is fed the rules on its command line) and diff mode.
 requirements:
@@ -374,20 +381,18 @@ class Policy:
                         os.unlink(p["modprobe_path"])
                     else:
                         self.write(p["modprobe_path"], mod_after, 0o644)
-                        # Unload what is not in use now; a busy driver stays until reboot (reported).
-                        rc, out, err = self.run(["modprobe", "-r", "uas", "usb_storage"])
-                        driver_unload = {"rc": rc, "message": (err or out).strip()}
             except (PolicyError, IOError, OSError) as e:
                 self.m.fail_json(msg="writing the USB policy failed: %s" % e, backups=self.backups)
 
         # ---- service: rules are in place, now (re)start
         svc_before = {"enabled": False, "active": False}
         svc_after = dict(svc_before)
+        self.has_bus = os.path.isdir(p["usb_bus_path"])
         if self.systemctl_bin and installed:
             svc_before["enabled"] = self.systemctl("is-enabled", "usbguard.service")[1] == "enabled"
             svc_before["active"] = self.systemctl("is-active", "usbguard.service")[1] == "active"
             svc_after = dict(svc_before)
-            if p["manage_service"]:
+            if p["manage_service"] and self.has_bus:
                 if not svc_before["enabled"]:
                     self.changed = True
                     if not self.check:
@@ -401,6 +406,12 @@ class Policy:
                             _rc, status = self.systemctl("status", "--no-pager", "usbguard.service")
                             self.m.fail_json(msg="usbguard failed to (re)start: %s" % status, backups=self.backups)
                     svc_after["active"] = True
+
+        if mod_changed and mod_after is not None and not self.check:
+            # After the daemon has blocked the sticks: unload the drivers if nothing uses them
+            # (a busy driver stays until reboot; the drop-in stops it loading again). Reported.
+            rc, out, err = self.run(["modprobe", "-r", "uas", "usb_storage"])
+            driver_unload = {"rc": rc, "message": (err or out).strip()}
 
         devices = self.list_devices(svc_after["active"] and (not self.check or svc_before["active"]))
         return self.report(
@@ -430,15 +441,26 @@ class Policy:
         mode = p["mode"]
         chk = self.check
         inactive = [jsonable(e) for e in register.inactive] + [jsonable(e) for e in skipped]
-        findings = [
-            compliance(
+        svc_expected = {"installed": True, "enabled": True, "active": True}
+        if not self.has_bus:
+            svc_finding = finding(
+                "6-17.usbguard_service",
+                "not_applicable" if installed else "fail",
+                observed={"installed": installed, "usb_bus": False, "service": svc_after},
+                expected=svc_expected,
+                evidence={"reason": "no USB bus (%s missing): no USB device can connect" % p["usb_bus_path"]},
+            )
+        else:
+            svc_finding = compliance(
                 "6-17.usbguard_service",
                 installed and svc_before["enabled"] and svc_before["active"],
                 installed and not (svc_before["enabled"] and svc_before["active"]),
                 chk,
                 observed={"installed": installed, "before": svc_before, "after": svc_after},
-                expected={"installed": True, "enabled": True, "active": True},
-            ),
+                expected=svc_expected,
+            )
+        findings = [
+            svc_finding,
             compliance(
                 "6-17.usbguard_daemon_config",
                 installed and not conf_changed,
@@ -521,8 +543,8 @@ class Policy:
             findings.append(
                 finding(
                     "6-17.connected_devices",
-                    "not_applicable" if chk else "error",
-                    observed="usbguard daemon not reachable (list-devices)",
+                    "not_applicable" if chk or not self.has_bus else "error",
+                    observed="no USB bus" if not self.has_bus else "usbguard daemon not reachable (list-devices)",
                     expected="each connected device authorized as the policy says",
                 )
             )
@@ -594,6 +616,7 @@ def main():
             modprobe_path=dict(type="path", default="/etc/modprobe.d/pii-guard-usb-storage.conf"),
             backup_dir=dict(type="path", default="/var/backups/pii-guard/usbguard"),
             manage_service=dict(type="bool", default=True),
+            usb_bus_path=dict(type="path", default="/sys/bus/usb/devices"),
         ),
         supports_check_mode=True,
     )

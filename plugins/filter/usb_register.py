@@ -1,0 +1,115 @@
+# -*- coding: utf-8 -*-
+# Copyright: pii_guard.safeguards contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter: validate the clause 6-17 device register on the controller, before any host is touched."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+# Documentation: usb_register_validate.yml, usb_register_update.yml, usb_pick_device.yml beside this file.
+
+import datetime
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register import (
+    RegisterError,
+    enrol,
+    jsonable,
+    replace,
+    revoke,
+    validate_register,
+)
+
+
+def usb_register_validate(entries, today=None, allow_model_wide=False):
+    try:
+        day = datetime.datetime.strptime(str(today), "%Y-%m-%d").date() if today else datetime.date.today()
+    except ValueError:
+        raise AnsibleFilterError("usb_storage_today %r is not a date (YYYY-MM-DD)" % (today,))
+    try:
+        res = validate_register(entries, day, allow_model_wide=bool(allow_model_wide))
+    except RegisterError as e:
+        raise AnsibleFilterError(str(e))
+    return {
+        "active": [jsonable(e) for e in res.active],
+        "inactive": [jsonable(e) for e in res.inactive],
+        "warnings": res.warnings,
+    }
+
+
+def _day(today):
+    try:
+        return datetime.datetime.strptime(str(today), "%Y-%m-%d").date() if today else datetime.date.today()
+    except ValueError:
+        raise AnsibleFilterError("date %r is not YYYY-MM-DD" % (today,))
+
+
+def _clean(device):
+    # Unset optional playbook inputs arrive as None.
+    return dict((k, v) for k, v in (device or {}).items() if v not in (None, ""))
+
+
+def usb_register_update(entries, action, device=None, serial=None, today=None, reason="lost", allow_model_wide=False):
+    """Apply one lifecycle step (enrol | replace | revoke) and validate the result.
+
+    enrol: append ``device``; replace: revoke ``serial`` and enrol ``device`` in one step;
+    revoke: mark ``serial`` revoked. Returns the new register (dates as ISO strings).
+    """
+    day = _day(today)
+    entries = [jsonable(e) if isinstance(e, dict) else e for e in (entries or [])]
+    try:
+        validate_register(entries, day, allow_model_wide=bool(allow_model_wide))
+        if action == "enrol":
+            new = enrol(entries, _clean(device), day)
+        elif action == "replace":
+            if not serial:
+                raise RegisterError("replace: usb_old_serial (the device being replaced) is required")
+            new = replace(entries, str(serial), _clean(device), day)
+        elif action == "revoke":
+            if not serial:
+                raise RegisterError("revoke: usb_serial (the device to revoke) is required")
+            new = revoke(entries, str(serial), day, reason=reason or "lost")
+        else:
+            raise RegisterError("usb_action %r is not one of enrol, replace, revoke" % (action,))
+        validate_register(new, day, allow_model_wide=bool(allow_model_wide))
+    except RegisterError as e:
+        raise AnsibleFilterError(str(e))
+    # Drop empty keys so the register file stays readable.
+    return [dict((k, v) for k, v in jsonable(e).items() if v not in (None, "")) for e in new]
+
+
+def usb_pick_device(devices, register=None, serial=None):
+    """The one recording device (storage or smartphone) on the enrolment host to enrol.
+
+    With ``serial`` the device with that serial; otherwise exactly one recording device whose
+    serial is not yet in the register must be connected.
+    """
+    known = set(str(e.get("serial")) for e in (register or []) if isinstance(e, dict) and e.get("serial"))
+    recording = [d for d in devices or [] if d.get("storage") or d.get("smartphone")]
+    if serial:
+        hits = [d for d in recording if d.get("serial") == str(serial)]
+    else:
+        hits = [d for d in recording if d.get("serial") not in known]
+    if len(hits) != 1:
+        seen = ", ".join("%s serial %r (%s)" % (d.get("id"), d.get("serial"), d.get("name")) for d in recording)
+        raise AnsibleFilterError(
+            "enrolment host: expected exactly one %s recording device, found %d; connected: %s"
+            % ("matching serial %r" % serial if serial else "unregistered", len(hits), seen or "none")
+        )
+    d = hits[0]
+    out = {"id": d["id"], "kind": "smartphone" if d.get("smartphone") and not d.get("storage") else "storage"}
+    if d.get("serial"):
+        out["serial"] = d["serial"]
+    if d.get("hash"):
+        out["hash"] = d["hash"]
+    return out
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "usb_register_validate": usb_register_validate,
+            "usb_register_update": usb_register_update,
+            "usb_pick_device": usb_pick_device,
+        }

@@ -1,0 +1,66 @@
+"""Controller filters of the 6-17 lifecycle playbook (plugins/filter/usb_register.py)."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.pii_guard.safeguards.plugins.filter.usb_register import (
+    usb_pick_device,
+    usb_register_update,
+    usb_register_validate,
+)
+
+A = {"id": "46f4:0001", "serial": "AGENCY0001", "label": "PC-USB-0001", "issued_on": "2026-04-01", "owner": "tanaka"}
+STICK = {"id": "46f4:0001", "serial": "AGENCY0002", "hash": "h=", "storage": True, "smartphone": False, "name": "Q"}
+KBD = {"id": "0627:0001", "serial": "42", "storage": False, "smartphone": False, "name": "kbd"}
+
+
+def test_validate_names_entry_and_value():
+    with pytest.raises(AnsibleFilterError, match=r"usb_storage_devices\[0\] \(label 'PC-USB-0001'.*'46f4-0001'"):
+        usb_register_validate([dict(A, id="46f4-0001")], "2026-11-28")
+    out = usb_register_validate([A, dict(A, serial="X", label="L", state="revoked")], "2026-11-28")
+    assert [e["label"] for e in out["active"]] == ["PC-USB-0001"]
+    assert out["inactive"][0]["reason"] == "revoked" and out["inactive"][0]["issued_on"] == "2026-04-01"
+
+
+def test_replace_in_one_step_and_revoke():
+    b = {"id": "46f4:0001", "serial": "AGENCY0002", "label": "PC-USB-0002", "owner": None}
+    new = usb_register_update([A], "replace", device=b, serial="AGENCY0001", today="2026-11-28")
+    assert [(e["serial"], e["state"]) for e in new] == [("AGENCY0001", "revoked"), ("AGENCY0002", "active")]
+    assert new[0]["revoked_on"] == "2026-11-28" and new[0]["replaced_by"] == "PC-USB-0002"
+    assert new[1]["owner"] == "tanaka" and new[1]["issued_on"] == "2026-11-28"
+    gone = usb_register_update(new, "revoke", serial="AGENCY0002", today="2026-11-28")
+    assert all(e["state"] == "revoked" for e in gone)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"action": "enrol", "device": {"id": "46f4:0001", "serial": "Z"}}, "label is missing"),
+        ({"action": "enrol", "device": {"id": "46f4:01", "serial": "Z", "label": "x"}}, "id '46f4:01'"),
+        ({"action": "enrol", "device": {"id": "46f4:0001", "serial": "AGENCY0001", "label": "x"}}, "already in"),
+        ({"action": "revoke", "serial": "NOPE"}, "no active register entry has serial 'NOPE'"),
+        ({"action": "replace", "serial": None, "device": {}}, "usb_old_serial"),
+        ({"action": "delete"}, "usb_action 'delete'"),
+    ],
+)
+def test_update_refuses_bad_input(kwargs, needle):
+    with pytest.raises(AnsibleFilterError) as exc:
+        usb_register_update([A], today="2026-11-28", **kwargs)
+    assert needle in str(exc.value)
+
+
+def test_pick_device():
+    assert usb_pick_device([KBD, STICK], register=[A]) == {
+        "id": "46f4:0001",
+        "serial": "AGENCY0002",
+        "hash": "h=",
+        "kind": "storage",
+    }
+    # The registered stick A is not picked; two unregistered sticks are ambiguous.
+    with pytest.raises(AnsibleFilterError, match="found 2"):
+        usb_pick_device([STICK, dict(STICK, serial="B3")], register=[A])
+    assert usb_pick_device([STICK, dict(STICK, serial="B3")], serial="B3")["serial"] == "B3"
+    with pytest.raises(AnsibleFilterError, match="found 0"):
+        usb_pick_device([KBD], register=[])
