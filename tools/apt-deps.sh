@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Install the Debian packages the lab and tests need, only when something is missing.
 set -eu
+# fonts-ipafont-gothic: Japanese glyphs for the report screenshot (make demo).
 PKGS=(podman runc debootstrap qemu-system-x86 qemu-utils e2fsprogs openssh-client usbguard sudo
       python3-venv git make ca-certificates chromium postgresql-15 postgresql-15-pgaudit
-      python3-jmespath auditd)
+      python3-jmespath auditd fonts-ipafont-gothic)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

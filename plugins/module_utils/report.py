@@ -285,7 +285,7 @@ def to_junit(report):
 # ---------------------------------------------------------------------------- HTML
 
 _CSS = """
-body{font-family:"Noto Sans CJK JP","Hiragino Sans","Yu Gothic",Meiryo,sans-serif;margin:1.5em;color:#222}
+body{font-family:"Noto Sans CJK JP","IPAGothic","Hiragino Sans","Yu Gothic",Meiryo,sans-serif;margin:1.5em;color:#222}
 h1,h2,h3{margin:.6em 0 .3em}
 .ja-en{display:grid;grid-template-columns:1fr 1fr;gap:1em}
 .en{color:#444}
@@ -315,7 +315,7 @@ def _chart(clauses):
     height = row_h * len(clauses) + 40
     parts = [
         '<svg xmlns="http://www.w3.org/2000/svg" role="img" width="%d" height="%d" '
-        'aria-label="条項ごとの適合・不適合 / pass and fail per clause">' % (label_w + bar_w + 120, height)
+        'aria-label="条項ごとの適合・不適合 / pass and fail per clause">' % (label_w + bar_w + 230, height)
     ]
     for i, c in enumerate(clauses):
         y = 10 + i * row_h
