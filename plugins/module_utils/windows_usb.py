@@ -267,7 +267,7 @@ def _read_key(reads, path):
 
 
 def _same(want, have):
-    _, htype, hval = have
+    htype, hval = have[1], have[2]
     if REG_TYPES[want["type"]] != htype:
         return False
     if want["type"] == "dword":
@@ -292,7 +292,7 @@ def diff(planned, reads):
     changes, drift = [], []
     per_control = dict((c, []) for c in CONTROLS)
     for v in planned["values"]:
-        exists, props = _read_key(reads, v["path"])
+        props = _read_key(reads, v["path"])[1]
         have = props.get(v["name"].lower())
         if v["state"] == "present":
             if have is not None and _same(v, have):

@@ -23,7 +23,7 @@ description:
   - The shared lock-out guard refuses a plan that would take the connecting account's admin rights
     (for example when connecting as the RID-500 account that the plan disables) unless
     O(allow_self_removal) is true; it fails before any change.
-author: pii_guard.safeguards contributors
+author: pii_guard.safeguards contributors (@pii-guard)
 options:
   approved_members:
     description: Approved members of Administrators (C(DOMAIN\name), C(.\name), C(name@domain), a bare name or a SID).

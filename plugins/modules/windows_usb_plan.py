@@ -23,7 +23,7 @@ description:
     O(audit_current) it also returns the C(ansible.windows.win_regedit) and
     C(ansible.windows.win_audit_policy_system) calls needed and findings in the common shape.
   - Bad input fails here, before anything is read or written on a host.
-author: pii_guard.safeguards contributors
+author: pii_guard.safeguards contributors (@pii-guard)
 options:
   mode:
     description: C(prohibit), C(agency_issued_only) or C(audit_only) (report, block nothing).
@@ -65,7 +65,7 @@ options:
     type: list
     elements: dict
   audit_current:
-    description: Current audit policy by subcategory GUID, C({GUID: {name, success, failure}}).
+    description: "Current audit policy by subcategory GUID: C({GUID: {name, success, failure}})."
     type: dict
 notes:
   - Supports check mode; it only computes. Findings are C(fail) for drift in check mode and C(fixed)
