@@ -315,7 +315,7 @@ def _chart(clauses):
     height = row_h * len(clauses) + 40
     parts = [
         '<svg xmlns="http://www.w3.org/2000/svg" role="img" width="%d" height="%d" '
-        'aria-label="条項ごとの適合・不適合 / pass and fail per clause">' % (label_w + bar_w + 230, height)
+        'aria-label="条項ごとの適合・不適合 / pass and fail per clause">' % (label_w + bar_w + 300, height)
     ]
     for i, c in enumerate(clauses):
         y = 10 + i * row_h
@@ -343,7 +343,7 @@ def _chart(clauses):
     for s in order:
         parts.append('<rect x="%d" y="%d" width="10" height="10" fill="%s"/>' % (lx, ly - 9, COLORS[s]))
         parts.append('<text x="%d" y="%d" font-size="11">%s %s</text>' % (lx + 13, ly, STATUS_JA[s], s))
-        lx += 100
+        lx += 150
     parts.append("</svg>")
     return "".join(parts)
 
