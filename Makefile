@@ -100,6 +100,8 @@ demo: lab
 	@ansible-playbook -i inventories/lab playbooks/harden.yml
 	$(call step,auditor's verify-only check (playbooks/audit.yml))
 	@ansible-playbook -i inventories/lab playbooks/audit.yml -e pii_guard_audit_fail_on_findings=false
+	$(call step,screenshot of the HTML report (headless Chromium))
+	@bash tools/report_screenshot.sh reports/latest
 	@echo; echo "Report: $$(readlink -f reports/latest)"
 
 bench: deps
