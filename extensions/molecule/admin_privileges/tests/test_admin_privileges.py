@@ -1,0 +1,79 @@
+"""Testinfra verify for the admin_privileges scenario (podman, operator root)."""
+
+from __future__ import annotations
+
+MARKER = "# pii_guard disabled (6-6.sudoers_grants): "
+
+
+def sudo_l(host, user: str) -> str:
+    return host.run("sudo -l -U %s", user).stdout
+
+
+def test_admin_group_holds_exactly_the_approved_users(host):
+    assert sorted(host.group("sudo").members) == ["alice", "carol"]
+
+
+def test_unapproved_users_cannot_sudo(host):
+    for user in ("intruder", "bob"):
+        assert f"User {user} is not allowed to run sudo" in sudo_l(host, user)
+
+
+def test_approved_admin_can_sudo_but_needs_a_password(host):
+    out = sudo_l(host, "alice")
+    assert "(ALL : ALL) ALL" in out
+    assert "NOPASSWD" not in out
+
+
+def test_nopasswd_kept_only_where_approved(host):
+    assert "NOPASSWD: ALL" in sudo_l(host, "carol")
+
+
+def test_dropin_quarantined_with_its_content(host):
+    assert not host.file("/etc/sudoers.d/intruder").exists
+    out = host.run("cat /var/lib/pii_guard/sudoers-quarantine/intruder.*")
+    assert out.rc == 0 and "intruder ALL=(ALL) NOPASSWD: ALL" in out.stdout
+
+
+def test_main_file_and_mixed_dropin_lines_commented_with_marker(host):
+    assert MARKER + "bob ALL=(ALL:ALL) ALL" in host.file("/etc/sudoers").content_string
+    mixed = host.file("/etc/sudoers.d/mixed").content_string.splitlines()
+    assert MARKER + "bob ALL=(root) /usr/bin/id, \\" in mixed
+    assert "alice ALL=(ALL:ALL) PASSWD: ALL" in mixed
+    # Backups of every changed file exist.
+    assert host.run("ls /var/backups/pii_guard/admin_privileges/etc/sudoers.*").rc == 0
+
+
+def test_sudoers_files_mode_0440_and_valid(host):
+    for path in ("/etc/sudoers", "/etc/sudoers.d/mixed", "/etc/sudoers.d/pii_guard_logging"):
+        f = host.file(path)
+        assert f.user == "root" and f.mode == 0o440, path
+    assert host.run("visudo -c").rc == 0
+
+
+def test_temporary_grant_rendered_with_expiry_and_timer_enabled(host):
+    f = host.file("/etc/sudoers.d/pii_guard_tmp_dave")
+    assert f.mode == 0o440
+    assert "# pii_guard-expires: 2099-12-31T00:00:00Z" in f.content_string
+    assert "(ALL : ALL) ALL" in sudo_l(host, "dave")
+    timer = host.service("pii-guard-sudo-expiry.timer")
+    assert timer.is_enabled and timer.is_running
+
+
+def test_root_ssh_login_refused_by_sshd(host):
+    assert host.run("sshd -T | grep -i '^permitrootlogin'").stdout.split() == ["permitrootlogin", "no"]
+    assert host.file("/etc/ssh/sshd_config.d/00-pii-guard-admin.conf").contains("^PermitRootLogin no$")
+
+
+def test_sudo_logs_commands_to_its_logfile(host):
+    host.run("sudo -u alice true")  # root -> alice: a sudo run sudo must log
+    log = host.file("/var/log/sudo.log")
+    assert log.exists and "COMMAND=/usr/bin/true" in log.content_string
+
+
+def test_audit_rule_file_installed(host):
+    f = host.file("/etc/audit/rules.d/pii_guard_admin.rules")
+    assert f.contains("-F euid=0 -F auid>=1000") and f.contains("-k pii_guard_root_cmd")
+
+
+def test_extra_uid0_reported_not_removed(host):
+    assert host.user("toor").uid == 0
