@@ -297,3 +297,24 @@ def test_admin_check_mode_reports_drift_without_writes(tmp_path) -> None:
     assert digest(run.state) == digest(state)
     assert run.finding("6-6.win_administrators_members")["status"] == "fail"
     assert run.finding("6-6.win_uac")["status"] == "fail"
+
+
+# ------------------------------------------------------------------------------ the recorder
+@pytest.mark.parametrize(
+    ("task", "needle"),
+    [
+        ({"ansible.windows.win_regedit": {"path": "HKLM:\\SOFTWARE\\X", "nme": "Y"}}, "nme"),
+        ({"ansible.windows.win_regedit": {"path": "HKLM:\\SOFTWARE\\X", "state": "gone"}}, "state"),
+        ({"ansible.windows.win_audit_policy_system": {"subcategory": "x", "audit_type": ["sometimes"]}}, "audit_type"),
+        ({"ansible.windows.win_group_membership": {"name": "Administrators"}}, "members"),
+    ],
+)
+def test_recorder_refuses_arguments_the_real_module_does_not_document(tmp_path, task, needle) -> None:
+    """The harness would catch a typo or a bad value in the roles' calls (validated against the
+    DOCUMENTATION of the installed ansible.windows module, not against a copy)."""
+    book = tmp_path / "bad.yml"
+    book.write_text(json.dumps([{"hosts": "windows", "gather_facts": False, "tasks": [dict(task, name="bad call")]}]))
+    run = winhost.play(tmp_path, str(book), {}, winhost.fresh_state())
+    assert run.rc != 0
+    assert "invalid arguments" in run.out and needle in run.out
+    assert [c["failed"] for c in run.calls] == [True]
