@@ -318,3 +318,38 @@ def test_recorder_refuses_arguments_the_real_module_does_not_document(tmp_path, 
     assert run.rc != 0
     assert "invalid arguments" in run.out and needle in run.out
     assert [c["failed"] for c in run.calls] == [True]
+
+
+# ------------------------------------------------------------------------------ audit.yml
+def test_auditors_playbook_on_windows_only_reads_and_writes_the_report(tmp_path) -> None:
+    """playbooks/audit.yml against the recorded Windows host: reads in check mode, no write
+    call, the host unchanged, and the report carries the Windows findings of 6-17 and 6-6."""
+    state = winhost.fresh_state()
+    hv = dict(usb_vars("agency_issued_only", [A]), **ADMIN_VARS)
+    reports = tmp_path / "reports"
+    run = winhost.play(
+        tmp_path,
+        str(winhost.ROOT / "playbooks" / "audit.yml"),
+        hv,
+        copy.deepcopy(state),
+        "-e",
+        "pii_guard_audit_report_dir=%s" % reports,
+        "-e",
+        "pii_guard_audit_fail_on_findings=false",
+    )
+    assert run.rc == 0, run.out[-4000:]
+    assert run.calls and all(c["check_mode"] for c in run.calls)
+    assert {c["module"].split(".")[-1] for c in run.calls} <= {
+        "win_ping",
+        "win_reg_stat",
+        "win_powershell",
+        "win_whoami",
+    }
+    assert digest(run.state) == digest(state)
+    (report,) = reports.glob("2*/report.json")
+    (host,) = json.loads(report.read_text(encoding="utf-8"))["hosts"]
+    assert host["name"] == "pc0042" and host["state"] == "complete"
+    status = {f["id"]: f["status"] for f in host["findings"]}
+    assert status["6-17.win_device_install_restrictions"] == "fail"
+    assert status["6-6.win_administrators_members"] == "fail"
+    assert status["6-17.device_register"] == "pass"

@@ -191,6 +191,9 @@ class FakeWindows:
                 return a
         return None
 
+    def win_ping(self, args, check):
+        return {"changed": False, "ping": args.get("data") or "pong"}
+
     def win_whoami(self, args, check):
         return dict(self.s["whoami"], changed=False)
 
