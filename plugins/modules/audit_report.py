@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: audit_report
-author: pii_guard.safeguards contributors
+author: pii_guard.safeguards contributors (@pii-guard)
 short_description: Write the auditors' report (JSON, JUnit XML, HTML, CSV) from every host's findings
 version_added: "0.1.0"
 description:
@@ -57,8 +57,11 @@ attributes:
     description: Writes the report on the controller in check mode as well; never touches managed hosts.
   diff_mode:
     support: none
+    description: Writes new report files; there is nothing on a host to diff.
   platform:
+    support: full
     platforms: all
+    description: Runs on the controller only (delegate it to localhost).
 notes:
   - C(playbooks/audit.yml) calls it once (run_once, delegated to localhost) at the end of the run.
 """

@@ -1,0 +1,305 @@
+"""The auditors' run changes nothing, and its report tells a hardened endpoint from a fresh one.
+
+Two lab endpoints (podman containers from the lab image, `--network none`, names `rep-*`):
+`rep-never-1` was never hardened, `rep-hard-1` gets playbooks/harden.yml first. Every file
+under /etc, /usr/local, /var/lib and /srv on both is digested (type, mode, owner, content or
+link target) before and after playbooks/audit.yml: the digests must be identical. The report
+must fail the fresh endpoint and pass the hardened one, validate against the JSON Schema, parse
+as JUnit and hold every finding in its HTML. A second run with `--tags 6-17 --limit` must audit
+that clause only, name the limit and tags in its metadata, and report an endpoint that does not
+exist (`rep-ghost-1`) as not completed.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import json
+import os
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from junitparser import Error, Failure, JUnitXml
+
+ROOT = Path(__file__).resolve().parents[2]
+IMAGE = os.environ.get("PII_GUARD_LAB_IMAGE", "localhost/pii-guard-lab:latest")
+ENV = {
+    **os.environ,
+    "CONTAINERS_CONF": str(ROOT / "tests" / "lab" / "containers.conf"),
+    "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+    "PYTHONPATH": str(ROOT / ".cache" / "collections"),
+    "ANSIBLE_FORCE_COLOR": "0",
+    "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
+}
+NEVER, HARD, GHOST = "rep-never-1", "rep-hard-1", "rep-ghost-1"
+DIGEST_DIRS = ("/etc", "/usr/local", "/var/lib", "/srv")
+ENDPOINT_CLAUSES = ("6-5", "6-6", "6-17", "7-1")
+OK = ("pass", "not_applicable")
+
+# Runs inside the endpoint: one line per path, never following symlinks out of the tree.
+DIGEST_PY = r"""
+import hashlib, json, os, stat, sys
+out = {}
+for top in sys.argv[1:]:
+    for d, dirs, files in os.walk(top):
+        for n in sorted(dirs + files):
+            p = os.path.join(d, n)
+            try:
+                st = os.lstat(p)
+            except FileNotFoundError:
+                continue
+            kind = stat.S_IFMT(st.st_mode)
+            meta = "%o %d:%d" % (st.st_mode, st.st_uid, st.st_gid)
+            if stat.S_ISREG(kind):
+                h = hashlib.sha256()
+                with open(p, "rb") as fh:
+                    for chunk in iter(lambda: fh.read(1 << 20), b""):
+                        h.update(chunk)
+                out[p] = meta + " " + h.hexdigest()
+            elif stat.S_ISLNK(kind):
+                out[p] = meta + " -> " + os.readlink(p)
+            else:
+                out[p] = meta
+print(json.dumps(out))
+"""
+
+
+def podman(*args: str, check: bool = True, timeout: int = 180) -> subprocess.CompletedProcess:
+    return subprocess.run(["podman", *args], env=ENV, capture_output=True, text=True, check=check, timeout=timeout)
+
+
+def digest(name: str) -> dict[str, str]:
+    res = podman("exec", name, "python3", "-c", DIGEST_PY, *DIGEST_DIRS, timeout=300)
+    return json.loads(res.stdout)
+
+
+def diff(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    keys = sorted(set(before) | set(after))
+    return [
+        f"{k}: {before.get(k, '<absent>')} -> {after.get(k, '<absent>')}" for k in keys if before.get(k) != after.get(k)
+    ]
+
+
+def start(name: str) -> None:
+    podman("rm", "-f", "-t", "0", name, check=False)
+    podman(
+        "run", "-d", "--name", name, "--hostname", name, "--network", "none", "--systemd", "always",
+        "--label", "pii-guard-lab=rep", IMAGE, "/lib/systemd/systemd",
+    )  # fmt: skip
+    # systemd up (degraded is fine: usbguard has no USB bus in a container).
+    podman("exec", name, "sh", "-c", "timeout 120 systemctl is-system-running --wait || true", timeout=150)
+    # The approved operator account of the lab inventories (admin_privileges keeps its path).
+    podman("exec", name, "useradd", "-m", "-s", "/bin/bash", "-G", "sudo", "labop")
+
+
+def playbook(inv: Path, name: str, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(inv), f"playbooks/{name}", *args],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def days_ago(n: int) -> str:
+    return (datetime.date.today() - datetime.timedelta(days=n)).isoformat()
+
+
+def write_inventory(d: Path) -> Path:
+    """The lab's USB and admin settings; registers and review dates relative to today (never stale)."""
+    gv = d / "group_vars"
+    gv.mkdir(parents=True)
+    lab = ROOT / "inventories" / "lab" / "group_vars"
+    allv = yaml.safe_load((lab / "all.yml").read_text(encoding="utf-8"))
+    allv["outsourcing_contractors"] = [
+        {
+            "name": "Example Systems KK",
+            "contract_id": "CT-2026-014",
+            "clauses": {"purpose_limitation": True, "subcontract_prior_approval": True, "damages_liability": True},
+            "last_inspection": days_ago(100),
+            "operates": ["linux"],
+            "subcontractors": [
+                {
+                    "name": "Example Data LLC",
+                    "approved_on": days_ago(300),
+                    "started_on": days_ago(250),
+                    "same_measures": True,
+                }
+            ],
+        }
+    ]
+    (gv / "all.yml").write_text(yaml.safe_dump(allv, allow_unicode=True), encoding="utf-8")
+    room = {
+        "system_room_register": {
+            "room": "Server room B1",
+            "camera_coverage": True,
+            "footage_reviewed_on": days_ago(3),
+            "inspections": [
+                {"date": days_ago(2), "kind": "carry_in", "inspector": "facilities"},
+                {"date": days_ago(2), "kind": "carry_out", "inspector": "facilities"},
+            ],
+        }
+    }
+    (gv / "system_room.yml").write_text(yaml.safe_dump(room), encoding="utf-8")
+    pii = {
+        "download_alert_datasets": [
+            {"name": "resident_records", "source": "audit", "paths": ["/srv/pii"], "threshold": 100, "window": 60}
+        ],
+        "download_alert_reviewed_on": days_ago(10),
+        "download_alert_review_interval_days": 180,
+    }
+    (gv / "pii_data.yml").write_text(yaml.safe_dump(pii), encoding="utf-8")
+    hosts = {NEVER: None, HARD: None, GHOST: None}
+    inv = {
+        "all": {
+            "children": {
+                "linux": {
+                    "hosts": hosts,
+                    "vars": {
+                        "ansible_connection": "containers.podman.podman",
+                        "ansible_python_interpreter": "/usr/bin/python3",
+                    },
+                },
+                "system_room": {"hosts": {NEVER: None, HARD: None}},
+                "pii_data": {"hosts": {NEVER: None, HARD: None}},
+            }
+        }
+    }
+    (d / "hosts.yml").write_text(yaml.safe_dump(inv), encoding="utf-8")
+    return d
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    assert podman("image", "exists", IMAGE, check=False).returncode == 0, f"{IMAGE} missing: run `make lab`"
+    podman("rm", "-f", "-t", "0", GHOST, check=False)  # must not exist: it stands for a dead endpoint
+    with ThreadPoolExecutor(2) as ex:
+        list(ex.map(start, (NEVER, HARD)))
+    d = tmp_path_factory.mktemp("rep")
+    inv = write_inventory(d / "inventory")
+    try:
+        hard = playbook(inv, "harden.yml", "--limit", HARD)
+        assert hard.returncode == 0, hard.stdout[-6000:] + hard.stderr[-3000:]
+        with ThreadPoolExecutor(2) as ex:
+            before = dict(zip((NEVER, HARD), ex.map(digest, (NEVER, HARD)), strict=True))
+        reports = d / "reports"
+        audit = playbook(inv, "audit.yml", "-e", f"pii_guard_audit_report_dir={reports}")
+        with ThreadPoolExecutor(2) as ex:
+            after = dict(zip((NEVER, HARD), ex.map(digest, (NEVER, HARD)), strict=True))
+        tagged = playbook(
+            inv,
+            "audit.yml",
+            "--tags",
+            "6-17",
+            "--limit",
+            f"{NEVER},{GHOST}",
+            "-e",
+            f"pii_guard_audit_report_dir={d / 'reports-617'}",
+            "-e",
+            "pii_guard_audit_fail_on_findings=false",
+        )
+        after_tagged = digest(NEVER)
+        yield {
+            "inv": inv,
+            "before": before,
+            "after": after,
+            "audit": audit,
+            "reports": reports,
+            "tagged": tagged,
+            "tagged_reports": d / "reports-617",
+            "after_tagged": after_tagged,
+        }
+    finally:
+        for n in (NEVER, HARD):
+            podman("rm", "-f", "-t", "0", n, check=False)
+
+
+def load(reports: Path) -> tuple[dict, Path]:
+    latest = reports / "latest"
+    assert latest.is_symlink(), f"no {latest}"
+    run_dir = latest.resolve()
+    return json.loads((run_dir / "report.json").read_text(encoding="utf-8")), run_dir
+
+
+def host(doc: dict, name: str) -> dict:
+    return next(h for h in doc["hosts"] if h["name"] == name)
+
+
+def test_audit_writes_nothing_on_a_fresh_or_a_hardened_endpoint(lab) -> None:
+    for name in (NEVER, HARD):
+        assert len(lab["before"][name]) > 1000, f"{name}: digest covered only {len(lab['before'][name])} paths"
+        changed = diff(lab["before"][name], lab["after"][name])
+        assert not changed, f"audit.yml wrote on {name}:\n" + "\n".join(changed[:50])
+    changed = diff(lab["after"][NEVER], lab["after_tagged"])
+    assert not changed, "audit.yml --tags 6-17 wrote:\n" + "\n".join(changed[:50])
+
+
+def test_fresh_endpoint_fails_and_the_run_exits_non_zero(lab) -> None:
+    audit = lab["audit"]
+    assert audit.returncode != 0 and "audit failed:" in audit.stdout, audit.stdout[-4000:]
+    doc, _ = load(lab["reports"])
+    never = host(doc, NEVER)
+    assert never["state"] == "complete" and never["errors"] == [], never["errors"]
+    assert never["result"] == "fail"
+    for clause in ENDPOINT_CLAUSES:
+        statuses = [f["status"] for f in never["findings"] if f["clause"] == clause]
+        assert "fail" in statuses, (clause, statuses)
+    # The closing terminal table (audit_summary callback) names every clause.
+    tail = audit.stdout[audit.stdout.rfind("AUDIT SUMMARY") :]
+    for clause in (*ENDPOINT_CLAUSES, "8-4", "8-5", "8-6"):
+        assert f"\n{clause} " in tail, tail
+
+
+def test_hardened_endpoint_passes_every_control(lab) -> None:
+    doc, _ = load(lab["reports"])
+    hard = host(doc, HARD)
+    assert hard["state"] == "complete" and hard["errors"] == [], hard["errors"]
+    bad = [(f["id"], f["status"], f["observed"]) for f in hard["findings"] if f["status"] not in OK]
+    assert not bad, bad
+    assert {f["clause"] for f in hard["findings"]} >= {*ENDPOINT_CLAUSES, "8-4", "8-5", "8-6"}
+    assert hard["result"] == "pass"
+
+
+def test_report_files_validate_parse_and_hold_every_finding(lab) -> None:
+    doc, run_dir = load(lab["reports"])
+    schema = json.loads((ROOT / "meta" / "report.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(doc, schema, format_checker=jsonschema.FormatChecker())
+    run = doc["run"]
+    assert run["check_mode"] is True and run["tags"] == ["all"] and run["limit"] is None
+    assert run["inventory_sources"] == [str(lab["inv"])]
+    assert run["ansible_version"].startswith("2.19") and run["collection_version"].startswith("pii_guard.safeguards")
+    rows = [(h["name"], f["id"], f["status"]) for h in doc["hosts"] for f in h["findings"]]
+    rows += [("(organisation)", f["id"], f["status"]) for f in doc["organisation"]["findings"]]
+    assert doc["organisation"]["findings"], "no organisation-level (contractor) findings"
+    xml = JUnitXml.fromfile(str(run_dir / "report.xml"))
+    cases = [(c.classname, c.name.split()[0]) for s in xml for c in s if not s.name.startswith("audit run")]
+    assert sorted(cases) == sorted((h, i) for h, i, _ in rows)
+    fails = sum(1 for s in xml for c in s if any(isinstance(r, Failure) for r in c.result))
+    assert fails == sum(1 for *_, st in rows if st == "fail")
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    for h, i, st in rows:
+        assert f'data-id="{i}" data-status="{st}"' in html, (h, i)
+    with open(run_dir / "report.csv", encoding="utf-8", newline="") as fh:
+        assert [(r["host"], r["id"], r["status"]) for r in csv.DictReader(fh)] == rows
+
+
+def test_tags_audit_one_clause_and_a_dead_endpoint_is_named(lab) -> None:
+    tagged = lab["tagged"]
+    doc, run_dir = load(lab["tagged_reports"])
+    assert doc["run"]["tags"] == ["6-17"] and doc["run"]["limit"] == f"{NEVER},{GHOST}"
+    assert {h["name"] for h in doc["hosts"]} == {NEVER, GHOST}
+    never = host(doc, NEVER)
+    assert never["findings"] and {f["clause"] for f in never["findings"]} == {"6-17"}
+    assert not doc["organisation"]["findings"]
+    ghost = host(doc, GHOST)
+    assert ghost["state"] in ("unreachable", "incomplete") and ghost["errors"], ghost
+    xml = JUnitXml.fromfile(str(run_dir / "report.xml"))
+    run_suite = [s for s in xml if s.name.startswith("audit run")]
+    assert run_suite and any(isinstance(r, Error) for c in run_suite[0] for r in c.result)
+    assert "report written" in tagged.stdout or "audit failed" in tagged.stdout, tagged.stdout[-3000:]
