@@ -194,7 +194,8 @@ def tokenize(s):
             i += 1
             continue
         word = []
-        while i < n and not s[i].isspace() and s[i] not in _SPECIAL:
+        # Inside a word '!' is literal (glob '[!-]*'); '%:' opens a non-Unix group name.
+        while i < n and not s[i].isspace() and (s[i] not in _SPECIAL or s[i] == "!" or (word == ["%"] and s[i] == ":")):
             if s[i] == "\\" and i + 1 < n:
                 word.append(s[i + 1])
                 i += 2
@@ -413,11 +414,15 @@ def _parse_cmnd_list(toks, pos, in_alias):
                 tags[tag] = True
             pos += 2
         digest = None
-        if pos + 2 < len(toks) and toks[pos] in DIGESTS and toks[pos + 1] == ":":
+        while pos + 2 < len(toks) and toks[pos] in DIGESTS and toks[pos + 1] == ":":
+            # base64 digests end in '=' padding, which the tokenizer split off.
             digest = toks[pos] + ":" + toks[pos + 2]
             pos += 3
-            while pos + 1 < len(toks) and toks[pos] == "," and toks[pos + 1] in DIGESTS:
-                pos += 4  # further digests of the same command
+            while pos < len(toks) and toks[pos] == "=":
+                digest += "="
+                pos += 1
+            if pos + 1 < len(toks) and toks[pos] == "," and toks[pos + 1] in DIGESTS:
+                pos += 1  # further digests of the same command
         neg = False
         while pos < len(toks) and toks[pos] == "!":
             neg = not neg
