@@ -5,8 +5,8 @@ Layout under CACHE_ROOT (default /var/cache/pii-guard-lab, override with PII_GUA
     bootstrap-<digest>/rootfs debootstrap of Debian 12 + recipe/packages.txt (slow stage)
     <digest>/rootfs/          a copy of it configured by recipe/setup.sh   (shared by all)
     <digest>/rootfs.done      stamp
-    <digest>/vm/base.img      ext4 raw disk: rootfs + recipe/vm-setup.sh   (VM only)
-    <digest>/vm/vmlinuz, initrd.img, id_ed25519{,.pub}
+    <digest>/vm-<vmdigest>/base.img   ext4 raw disk: rootfs + recipe/vm-setup.sh (VM only)
+    <digest>/vm-<vmdigest>/vmlinuz, initrd.img, id_ed25519{,.pub}, done
 
 and in podman: localhost/pii-guard-lab:<digest> and :latest.
 A fresh clone on the same machine computes the same digest and reuses everything.
@@ -214,14 +214,15 @@ def podman_image() -> str:
 
 
 def vm_files() -> dict[str, Path]:
-    d = cache_dir() / "vm"
+    # Keyed by the VM digest too: a rebuild never swaps disk or key under a running VM.
+    d = cache_dir() / f"vm-{vm_digest()}"
     return {
         "dir": d,
         "disk": d / "base.img",
         "kernel": d / "vmlinuz",
         "initrd": d / "initrd.img",
         "key": d / "id_ed25519",
-        "stamp": d / f"vm-{vm_digest()}.done",
+        "stamp": d / "done",
     }
 
 

@@ -29,3 +29,19 @@ systemctl enable ssh.service >/dev/null 2>&1
 # Fresh host keys for the VM disk (the rootfs ones are shared with the containers).
 rm -f /etc/ssh/ssh_host_*
 ssh-keygen -A >/dev/null
+
+# ---- boot time under TCG (software emulation is ~10-50x slower than hardware) ----
+# A small initrd: only what mounting /dev/vda needs (the default MODULES=most is ~36 MB
+# that the emulated CPU has to decompress and probe).
+printf 'MODULES=list\n' > /etc/initramfs-tools/conf.d/lab-vm.conf
+printf 'virtio_pci\nvirtio_blk\next4\n' > /etc/initramfs-tools/modules
+update-initramfs -u -k all >/dev/null 2>&1
+# CPU frequency drivers are probed per CPU and fail on QEMU's CPU model anyway.
+printf 'blacklist powernow_k8\nblacklist acpi_cpufreq\nblacklist pcspkr\n' > /etc/modprobe.d/lab-vm.conf
+# PostgreSQL is started by the tests that need it (download_alert), not at every boot.
+systemctl disable postgresql.service >/dev/null 2>&1 || true
+systemctl mask e2scrub_reap.service >/dev/null 2>&1 || true
+# labop's systemd user manager starts at boot and stays: every SSH login would otherwise
+# start and stop one (seconds each under TCG).
+mkdir -p /var/lib/systemd/linger
+touch /var/lib/systemd/linger/labop

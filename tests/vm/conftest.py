@@ -1,0 +1,40 @@
+"""One QEMU VM for the whole tests/vm session (booting under TCG takes about a minute).
+
+Test modules run in name order and leave the VM usable for the next ones (labop's SSH and
+sudo intact, usbguard back to the lab base state). Drive Ansible with
+`run_playbook(vm, "playbooks/harden.yml", extra_vars=..., check=..., groups=[...])`:
+import it with `from tests.lab.vm import run_playbook` (the repo root is on sys.path here),
+or take the `run_playbook` fixture, which is that same function.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.lab.vm import VM, run_playbook  # noqa: E402
+
+__all__ = ["run_playbook", "vm"]
+
+
+@pytest.fixture(scope="session")
+def vm() -> Iterator[VM]:
+    machine = VM()
+    machine.start()
+    print(f"\n[lab] VM answered SSH on 127.0.0.1:{machine.ssh_port} after {machine.boot_seconds:.0f} s")
+    try:
+        yield machine
+    finally:
+        machine.stop()
+
+
+@pytest.fixture(name="run_playbook")
+def run_playbook_fixture() -> Callable[..., object]:
+    return run_playbook
