@@ -17,7 +17,7 @@ export ANSIBLE_FORCE_COLOR ?= 0
 LAB := $(PY) $(ROOT)/tests/lab/lab.py
 step = @printf '\n==> %s\n' "$(1)"
 
-.PHONY: help preflight apt venv deps lint ruff ansible-lint sanity unit molecule vm test \
+.PHONY: help preflight apt venv deps lint ruff ansible-lint sanity unit integration molecule vm test \
         lab lab-down demo bench docs changelog clean
 
 help:
@@ -88,11 +88,17 @@ molecule: deps
 	@bash tools/molecule-all.sh
 
 vm: deps
+	$(call step,VM disk (cached by recipe digest))
+	@$(LAB) vm-image
 	$(call step,VM tests (QEMU, real kernel, one shared boot))
-	@$(LAB) image
-	@pytest -q -p no:cacheprovider tests/vm
+	@pytest -q -s -p no:cacheprovider tests/vm
 
-test: deps lint sanity unit molecule vm
+integration: deps
+	$(call step,integration tests: built collection; offline install; ansible-doc; EE context; ansible-runner audit)
+	@$(LAB) image
+	@pytest -q -p no:cacheprovider tests/integration
+
+test: deps lint sanity unit integration molecule vm
 	@echo; echo "make test: all steps passed"
 
 demo: lab
