@@ -11,7 +11,6 @@ play recap). Target in issue 6: audit <= 4x ping. Removes its endpoints at the e
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -20,66 +19,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import yaml
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+from rep_endpoints import ENV, ROOT, image_present, remove, start, write_inventory
 
-ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".venv" / "bin"
-IMAGE = os.environ.get("PII_GUARD_LAB_IMAGE", "localhost/pii-guard-lab:latest")
-ENV = {
-    **os.environ,
-    "CONTAINERS_CONF": str(ROOT / "tests" / "lab" / "containers.conf"),
-    "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-    "PYTHONPATH": str(ROOT / ".cache" / "collections"),
-    "ANSIBLE_FORCE_COLOR": "0",
-    "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
-}
 RECAP = re.compile(
     r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)\s+rescued=(\d+)"
 )
-
-
-def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(["podman", *args], env=ENV, capture_output=True, text=True, check=check, timeout=300)
-
-
-def start(name: str) -> None:
-    podman("rm", "-f", "-t", "0", name, check=False)
-    podman(
-        "run", "-d", "--name", name, "--hostname", name, "--network", "none", "--systemd", "always",
-        "--label", "pii-guard-lab=rep-bench", IMAGE, "/lib/systemd/systemd",
-    )  # fmt: skip
-    podman("exec", name, "sh", "-c", "timeout 180 systemctl is-system-running --wait || true")
-    podman("exec", name, "useradd", "-m", "-s", "/bin/bash", "-G", "sudo", "labop")
-
-
-def inventory(d: Path, names: list[str]) -> Path:
-    lab = ROOT / "inventories" / "lab" / "group_vars"
-    gv = d / "group_vars"
-    gv.mkdir(parents=True)
-    allv = yaml.safe_load((lab / "all.yml").read_text(encoding="utf-8"))
-    for c in allv.get("outsourcing_contractors", []):
-        c["operates"] = ["pii_data"]
-    (gv / "all.yml").write_text(yaml.safe_dump(allv, allow_unicode=True), encoding="utf-8")
-    for f in ("system_room.yml", "pii_data.yml"):
-        (gv / f).write_text((lab / f).read_text(encoding="utf-8"), encoding="utf-8")
-    # A realistic mix: most are terminals, two hold personal data, two stand in a system room.
-    inv = {
-        "all": {
-            "children": {
-                "linux": {
-                    "hosts": dict.fromkeys(names),
-                    "vars": {
-                        "ansible_connection": "containers.podman.podman",
-                        "ansible_python_interpreter": "/usr/bin/python3",
-                    },
-                },
-                "pii_data": {"hosts": dict.fromkeys(names[:2])},
-                "system_room": {"hosts": dict.fromkeys(names[2:4])},
-            }
-        }
-    }
-    (d / "hosts.yml").write_text(yaml.safe_dump(inv), encoding="utf-8")
-    return d
 
 
 def timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
@@ -91,14 +37,15 @@ def timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
 def main() -> int:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10
     names = [f"rep-bench-{i:02d}" for i in range(1, n + 1)]
-    if podman("image", "exists", IMAGE, check=False).returncode != 0:
-        print(f"{IMAGE} missing: run `make lab` first", file=sys.stderr)
+    if not image_present():
+        print("the lab image is missing: run `make lab` first", file=sys.stderr)
         return 1
     try:
         with ThreadPoolExecutor(4) as ex:
             list(ex.map(start, names))
         with tempfile.TemporaryDirectory(prefix="rep-bench-") as tmp:
-            inv = inventory(Path(tmp) / "inventory", names)
+            # A realistic mix: most are terminals, two hold personal data, two stand in a system room.
+            inv = write_inventory(Path(tmp) / "inventory", names, names[2:4], names[:2])
             ping_s, ping = timed([str(BIN / "ansible"), "-i", str(inv), "linux", "-m", "ansible.builtin.ping"])
             if ping.returncode != 0:
                 print(ping.stdout[-3000:], ping.stderr[-2000:], file=sys.stderr)
@@ -124,7 +71,7 @@ def main() -> int:
             skipped = [int(v[4]) for v in recap.values()]
     finally:
         for name in names:
-            podman("rm", "-f", "-t", "0", name, check=False)
+            remove(name)
     ratio = audit_s / ping_s
     print(f"BENCH audit_{n}_hosts: {audit_s:.1f} s | baseline ping_{n}_hosts: {ping_s:.1f} s | ratio: {ratio:.1f}x")
     print(

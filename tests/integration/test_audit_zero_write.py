@@ -13,176 +13,32 @@ exist (`rep-ghost-1`) as not completed.
 from __future__ import annotations
 
 import csv
-import datetime
 import json
-import os
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jsonschema
 import pytest
-import yaml
 from junitparser import Error, Failure, JUnitXml
+from rep_endpoints import ROOT, ansible, diff, digest, image_present, remove, start, write_inventory
 
-ROOT = Path(__file__).resolve().parents[2]
-IMAGE = os.environ.get("PII_GUARD_LAB_IMAGE", "localhost/pii-guard-lab:latest")
-ENV = {
-    **os.environ,
-    "CONTAINERS_CONF": str(ROOT / "tests" / "lab" / "containers.conf"),
-    "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-    "PYTHONPATH": str(ROOT / ".cache" / "collections"),
-    "ANSIBLE_FORCE_COLOR": "0",
-    "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
-}
 NEVER, HARD, GHOST = "rep-never-1", "rep-hard-1", "rep-ghost-1"
-DIGEST_DIRS = ("/etc", "/usr/local", "/var/lib", "/srv")
 ENDPOINT_CLAUSES = ("6-5", "6-6", "6-17", "7-1")
 OK = ("pass", "not_applicable")
 
-# Runs inside the endpoint: one line per path, never following symlinks out of the tree.
-DIGEST_PY = r"""
-import hashlib, json, os, stat, sys
-out = {}
-for top in sys.argv[1:]:
-    for d, dirs, files in os.walk(top):
-        for n in sorted(dirs + files):
-            p = os.path.join(d, n)
-            try:
-                st = os.lstat(p)
-            except FileNotFoundError:
-                continue
-            kind = stat.S_IFMT(st.st_mode)
-            meta = "%o %d:%d" % (st.st_mode, st.st_uid, st.st_gid)
-            if stat.S_ISREG(kind):
-                h = hashlib.sha256()
-                with open(p, "rb") as fh:
-                    for chunk in iter(lambda: fh.read(1 << 20), b""):
-                        h.update(chunk)
-                out[p] = meta + " " + h.hexdigest()
-            elif stat.S_ISLNK(kind):
-                out[p] = meta + " -> " + os.readlink(p)
-            else:
-                out[p] = meta
-print(json.dumps(out))
-"""
 
-
-def podman(*args: str, check: bool = True, timeout: int = 180) -> subprocess.CompletedProcess:
-    return subprocess.run(["podman", *args], env=ENV, capture_output=True, text=True, check=check, timeout=timeout)
-
-
-def digest(name: str) -> dict[str, str]:
-    res = podman("exec", name, "python3", "-c", DIGEST_PY, *DIGEST_DIRS, timeout=300)
-    return json.loads(res.stdout)
-
-
-def diff(before: dict[str, str], after: dict[str, str]) -> list[str]:
-    keys = sorted(set(before) | set(after))
-    return [
-        f"{k}: {before.get(k, '<absent>')} -> {after.get(k, '<absent>')}" for k in keys if before.get(k) != after.get(k)
-    ]
-
-
-def start(name: str) -> None:
-    podman("rm", "-f", "-t", "0", name, check=False)
-    podman(
-        "run", "-d", "--name", name, "--hostname", name, "--network", "none", "--systemd", "always",
-        "--label", "pii-guard-lab=rep", IMAGE, "/lib/systemd/systemd",
-    )  # fmt: skip
-    # systemd up (degraded is fine: usbguard has no USB bus in a container).
-    podman("exec", name, "sh", "-c", "timeout 120 systemctl is-system-running --wait || true", timeout=150)
-    # The approved operator account of the lab inventories (admin_privileges keeps its path).
-    podman("exec", name, "useradd", "-m", "-s", "/bin/bash", "-G", "sudo", "labop")
-
-
-def playbook(inv: Path, name: str, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(inv), f"playbooks/{name}", *args],
-        cwd=ROOT,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def days_ago(n: int) -> str:
-    return (datetime.date.today() - datetime.timedelta(days=n)).isoformat()
-
-
-def write_inventory(d: Path) -> Path:
-    """The lab's USB and admin settings; registers and review dates relative to today (never stale)."""
-    gv = d / "group_vars"
-    gv.mkdir(parents=True)
-    lab = ROOT / "inventories" / "lab" / "group_vars"
-    allv = yaml.safe_load((lab / "all.yml").read_text(encoding="utf-8"))
-    allv["outsourcing_contractors"] = [
-        {
-            "name": "Example Systems KK",
-            "contract_id": "CT-2026-014",
-            "clauses": {"purpose_limitation": True, "subcontract_prior_approval": True, "damages_liability": True},
-            "last_inspection": days_ago(100),
-            "operates": ["linux"],
-            "subcontractors": [
-                {
-                    "name": "Example Data LLC",
-                    "approved_on": days_ago(300),
-                    "started_on": days_ago(250),
-                    "same_measures": True,
-                }
-            ],
-        }
-    ]
-    (gv / "all.yml").write_text(yaml.safe_dump(allv, allow_unicode=True), encoding="utf-8")
-    room = {
-        "system_room_register": {
-            "room": "Server room B1",
-            "camera_coverage": True,
-            "footage_reviewed_on": days_ago(3),
-            "inspections": [
-                {"date": days_ago(2), "kind": "carry_in", "inspector": "facilities"},
-                {"date": days_ago(2), "kind": "carry_out", "inspector": "facilities"},
-            ],
-        }
-    }
-    (gv / "system_room.yml").write_text(yaml.safe_dump(room), encoding="utf-8")
-    pii = {
-        "download_alert_datasets": [
-            {"name": "resident_records", "source": "audit", "paths": ["/srv/pii"], "threshold": 100, "window": 60}
-        ],
-        "download_alert_reviewed_on": days_ago(10),
-        "download_alert_review_interval_days": 180,
-    }
-    (gv / "pii_data.yml").write_text(yaml.safe_dump(pii), encoding="utf-8")
-    hosts = {NEVER: None, HARD: None, GHOST: None}
-    inv = {
-        "all": {
-            "children": {
-                "linux": {
-                    "hosts": hosts,
-                    "vars": {
-                        "ansible_connection": "containers.podman.podman",
-                        "ansible_python_interpreter": "/usr/bin/python3",
-                    },
-                },
-                "system_room": {"hosts": {NEVER: None, HARD: None}},
-                "pii_data": {"hosts": {NEVER: None, HARD: None}},
-            }
-        }
-    }
-    (d / "hosts.yml").write_text(yaml.safe_dump(inv), encoding="utf-8")
-    return d
+def playbook(inv: Path, name: str, *args: str) -> object:
+    return ansible("ansible-playbook", inv, f"playbooks/{name}", *args)
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    assert podman("image", "exists", IMAGE, check=False).returncode == 0, f"{IMAGE} missing: run `make lab`"
-    podman("rm", "-f", "-t", "0", GHOST, check=False)  # must not exist: it stands for a dead endpoint
+    assert image_present(), "the lab image is missing: run `make lab`"
+    remove(GHOST)  # must not exist: it stands for a dead endpoint
     with ThreadPoolExecutor(2) as ex:
         list(ex.map(start, (NEVER, HARD)))
     d = tmp_path_factory.mktemp("rep")
-    inv = write_inventory(d / "inventory")
+    inv = write_inventory(d / "inventory", [NEVER, HARD, GHOST], [NEVER, HARD], [NEVER, HARD])
     try:
         hard = playbook(inv, "harden.yml", "--limit", HARD)
         assert hard.returncode == 0, hard.stdout[-6000:] + hard.stderr[-3000:]
@@ -217,7 +73,7 @@ def lab(tmp_path_factory):
         }
     finally:
         for n in (NEVER, HARD):
-            podman("rm", "-f", "-t", "0", n, check=False)
+            remove(n)
 
 
 def load(reports: Path) -> tuple[dict, Path]:

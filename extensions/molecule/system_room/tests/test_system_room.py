@@ -1,0 +1,32 @@
+"""Testinfra verify for the system_room scenario (clause 7-1 on a systemd container)."""
+
+from __future__ import annotations
+
+RULES = "/etc/audit/rules.d/60-pii-guard-console.rules"
+
+
+def test_login_records_are_watched(host) -> None:
+    f = host.file(RULES)
+    assert f.exists and f.user == "root" and f.mode == 0o640
+    lines = {ln for ln in f.content_string.splitlines() if ln.startswith("-w ")}
+    assert "-w /var/log/lastlog -p wa -k pii_guard_logins" in lines
+    assert "-w /var/log/wtmp -p wa -k pii_guard_session" in lines
+    assert "-w /var/log/btmp -p wa -k pii_guard_session" in lines
+    # augenrules loads rules.d only where auditd is installed.
+    assert host.package("auditd").is_installed
+
+
+def test_console_logins_get_tty_audit_once(host) -> None:
+    pam = host.file("/etc/pam.d/login").content_string.splitlines()
+    tty = [ln for ln in pam if "pam_tty_audit.so" in ln and not ln.lstrip().startswith("#")]
+    # optional, never required: a missing module must not lock the console out.
+    assert tty == ["session    optional   pam_tty_audit.so enable=*"]
+
+
+def test_storage_media_prohibited(host) -> None:
+    modprobe = host.file("/etc/modprobe.d/pii-guard-usb-storage.conf").content_string
+    assert "install usb-storage /bin/false" in modprobe and "install uas /bin/false" in modprobe
+    rules = host.file("/etc/usbguard/rules.d/50-pii-guard.conf")
+    assert rules.exists and rules.mode == 0o600
+    # prohibit: even the registered agency stick is not allowed on a system-room host.
+    assert "AGENCY0001" not in rules.content_string
