@@ -1,0 +1,127 @@
+"""Testinfra verify for the download_alert scenario: the agent deployed by the role raises
+real alerts from a real PostgreSQL (pgaudit) and a JSON-lines application log."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import testinfra
+
+MESSAGE_ID = "6d8a0f3c2b5e4c1d9a7f0e6b3c2d1a05"
+ALERTS = "/var/log/pii-download-alert/alerts.jsonl"
+
+
+@pytest.fixture(scope="module")
+def host():
+    # podman exec directly: an ansible round trip per command made this verify take minutes
+    return testinfra.get_host("podman://dl-molecule-1")
+
+
+def alert_lines(host, dataset):
+    out = host.run("cat %s", ALERTS).stdout
+    return [a for a in (json.loads(x) for x in out.splitlines() if x.strip()) if a["dataset"] == dataset]
+
+
+def wait_alerts(host, dataset, before=0, timeout=20):
+    """Alerts of ``dataset`` after the first ``before`` ones (verify may run more than once)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if len(alert_lines(host, dataset)) > before:
+            time.sleep(1.5)  # anything more would come within the agent's poll interval
+            return alert_lines(host, dataset)[before:]
+        time.sleep(0.3)
+    raise AssertionError("no alert for %s within %ss" % (dataset, timeout))
+
+
+def test_agent_runs_unprivileged(host):
+    svc = host.service("pii-download-alert")
+    assert svc.is_enabled and svc.is_running
+    pid = host.check_output("systemctl show -p MainPID --value pii-download-alert")
+    status = host.file("/proc/%s/status" % pid).content_string
+    uid = host.check_output("id -u pii-dlalert")
+    assert "\nUid:\t%s\t%s\t%s\t%s" % ((uid,) * 4) in status
+    assert "\nCapEff:\t0000000000000000" in status and "\nCapBnd:\t0000000000000000" in status
+    groups = host.check_output("id -nG pii-dlalert").split()
+    assert set(groups) == {"pii-dlalert", "adm", "tty"}
+
+
+def test_config_rules_and_unit_files(host):
+    cfg = host.file("/etc/pii-download-alert/config.json")
+    assert cfg.user == "root" and cfg.group == "pii-dlalert" and cfg.mode == 0o640
+    doc = json.loads(cfg.content_string)
+    assert [(d["name"], d["source"], d["threshold"], d["window"]) for d in doc["datasets"]] == [
+        ("citizens", "audit", 100, 60),
+        ("citizens-db", "pgaudit", 1000, 60),
+        ("exports", "jsonlog", 10, 60),
+    ]
+    assert doc["reviewed_on"] == "2026-10-01"
+    check = host.run("/usr/bin/python3 /usr/lib/pii-download-alert/pii-download-alert --check-config")
+    assert check.rc == 0 and "OK (3 data sets)" in check.stdout
+    rules = host.file("/etc/audit/rules.d/50-pii-download-alert.rules").content_string.splitlines()
+    assert rules[2:] == [
+        "-a always,exit -F arch=%s -S open,openat,openat2 -F dir=/srv/pii -F perm=r "
+        "-F auid>=1000 -F auid!=unset -k pii_dl_citizens" % arch
+        for arch in ("b64", "b32")
+    ]
+    unit = host.file("/etc/systemd/system/pii-download-alert.service").content_string
+    assert "User=pii-dlalert" in unit and "CapabilityBoundingSet=\n" in unit and "ProtectSystem=strict" in unit
+    pg = host.file("/etc/postgresql/15/main/conf.d/50-pii-download-alert.conf").content_string
+    assert "pgaudit.log_rows = on" in pg and "shared_preload_libraries = 'pgaudit'" in pg
+
+
+def psql(host, sql, user="postgres"):
+    # peer authentication over the local socket: the OS user is the database user
+    return host.check_output("runuser -u %s -- psql -XAtq -d postgres -c %s" % (user, _q(sql)))
+
+
+def _q(s):
+    return "'" + s.replace("'", "'\"'\"'") + "'"
+
+
+def test_pgaudit_select_of_5000_rows_alerts_once_with_count(host):
+    assert psql(host, "SHOW pgaudit.log_rows") == "on"
+    psql(
+        host,
+        "DROP TABLE IF EXISTS citizens; CREATE TABLE citizens (id int, name text);"
+        "INSERT INTO citizens SELECT g, 'n' || g FROM generate_series(1, 5000) g;"
+        "DROP ROLE IF EXISTS clerk; DROP ROLE IF EXISTS intern; CREATE ROLE clerk LOGIN; CREATE ROLE intern LOGIN;"
+        "GRANT SELECT ON citizens TO clerk, intern",
+    )
+    before = len(alert_lines(host, "citizens-db"))
+    for user in ("clerk", "intern"):
+        host.run("id %s || useradd -M -s /usr/sbin/nologin %s", user, user)
+    assert len(psql(host, "SELECT * FROM citizens WHERE id <= 500", user="intern").splitlines()) == 500
+    assert len(psql(host, "SELECT * FROM citizens", user="clerk").splitlines()) == 5000
+    alerts = wait_alerts(host, "citizens-db", before)
+    assert [(a["user"], a["count"], a["threshold"]) for a in alerts] == [("clerk", 5000, 1000)]
+    journal = host.check_output("journalctl -o json MESSAGE_ID=%s PII_DATASET=citizens-db" % MESSAGE_ID)
+    entries = [json.loads(x) for x in journal.splitlines()]
+    assert len(entries) == before + 1
+    assert entries[-1]["PRIORITY"] == "1" and entries[-1]["PII_COUNT"] == "5000" and entries[-1]["PII_USER"] == "clerk"
+
+
+def test_jsonlog_export_alerts_with_jmespath(host):
+    lines = [
+        {"kind": "export", "actor": {"name": "clerk"}, "records": list(range(6))},
+        {"kind": "view", "actor": {"name": "clerk"}, "records": list(range(50))},
+        {"kind": "export", "actor": {"name": "clerk"}, "records": list(range(6))},
+    ]
+    payload = "".join(json.dumps(x) + "\n" for x in lines)
+    before = len(alert_lines(host, "exports"))
+    host.run("printf %%s %s >> /var/log/pii-app/export.jsonl", payload)
+    alerts = wait_alerts(host, "exports", before)
+    assert [(a["user"], a["count"], a["threshold"]) for a in alerts] == [("clerk", 12, 10)]
+
+
+def test_state_checkpoint_is_private(host):
+    time.sleep(6)  # one checkpoint interval after the alerts
+    st = host.file("/var/lib/pii-download-alert/state.json")
+    assert st.user == "pii-dlalert" and st.mode & 0o007 == 0
+    windows = json.loads(st.content_string)["windows"]
+    assert {(w[0], w[1]) for w in windows} >= {
+        ("exports", "clerk"),
+        ("citizens-db", "clerk"),
+        ("citizens-db", "intern"),
+    }

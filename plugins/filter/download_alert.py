@@ -1,0 +1,39 @@
+# -*- coding: utf-8 -*-
+# Copyright: pii_guard.safeguards contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of clause 6-5 (download alerts): build and validate the agent config on the
+controller, render the audit rules. Thin wrappers over plugins/module_utils/download_alert_audit.py."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+from ansible_collections.pii_guard.safeguards.plugins.module_utils import download_alert_audit as A
+
+
+def _plain(value):
+    # Templated inventory values may be tagged subclasses; hand plain JSON types to the logic.
+    return json.loads(json.dumps(value, default=str))
+
+
+def download_alert_config(datasets, channels=None, reviewed_on="", review_interval_days=180, settings=None):
+    return A.agent_config(_plain(datasets), _plain(channels), reviewed_on, review_interval_days, _plain(settings))
+
+
+def download_alert_config_errors(cfg):
+    return A.config_errors(_plain(cfg))
+
+
+def download_alert_audit_rules(cfg):
+    return A.audit_rules(_plain(cfg).get("datasets", []))
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "download_alert_config": download_alert_config,
+            "download_alert_config_errors": download_alert_config_errors,
+            "download_alert_audit_rules": download_alert_audit_rules,
+        }

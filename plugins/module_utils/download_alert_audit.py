@@ -1,0 +1,233 @@
+# -*- coding: utf-8 -*-
+# Copyright: pii_guard.safeguards contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Clause 6-5: build the agent config from role variables and evaluate the observed state of a
+host into findings (agent running, config, audit rules, pgaudit, threshold review).
+
+Pure: the download_alert_info module reads the host and hands the observations in.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import hashlib
+import json
+
+from ansible_collections.pii_guard.safeguards.plugins.module_utils import download_window as dw
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import finding
+
+DATASET_KEYS = ("name", "source", "threshold", "window", "paths", "key", "database", "tables", "log")
+JSONLOG_KEYS = ("user", "count", "time", "filter")
+PG_WANTED = {"pgaudit.log_rows": "on", "pgaudit.log_relation": "on"}
+
+
+def agent_config(datasets, channels, reviewed_on, review_interval_days, settings=None):
+    """The agent's JSON config from the role variables (empty/None options left out)."""
+    out_ds = []
+    for ds in datasets or []:
+        item = {}
+        for k in DATASET_KEYS + JSONLOG_KEYS:
+            v = ds.get(k)
+            if v in (None, "", []):
+                continue
+            if k in JSONLOG_KEYS and ds.get("source") != "jsonlog":
+                continue
+            item[k] = v
+        if item.get("source") == "audit":
+            item["key"] = dw.audit_key(item)
+        out_ds.append(item)
+    channels = channels or {}
+    hook = None
+    if channels.get("webhook_url"):
+        hook = {"url": channels["webhook_url"], "timeout": int(channels.get("webhook_timeout", 5))}
+    cfg = {
+        "datasets": out_ds,
+        "channels": {
+            "journal": bool(channels.get("journal", True)),
+            "session": bool(channels.get("session", True)),
+            "webhook": hook,
+        },
+        "reviewed_on": str(reviewed_on),
+        "review_interval_days": int(review_interval_days),
+    }
+    for k, v in (settings or {}).items():
+        if v not in (None, ""):
+            cfg[k] = v
+    return cfg
+
+
+def config_errors(cfg):
+    """Controller-side validation (no filesystem checks; --check-config on the host does those)."""
+    errors = dw.validate_config(cfg, check_paths=False)
+    try:
+        datetime.date.fromisoformat(str(cfg.get("reviewed_on")))
+    except ValueError:
+        errors.append("download_alert_reviewed_on must be a date YYYY-MM-DD, got %r" % (cfg.get("reviewed_on"),))
+    return sorted(set(errors))
+
+
+def digest(cfg):
+    return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()
+
+
+def audit_rules(datasets):
+    """auditctl rule lines for the audit data sets (b64 and b32, read opens by login users)."""
+    lines = []
+    for ds in datasets:
+        if ds.get("source") != "audit":
+            continue
+        key = dw.audit_key(ds)
+        for path in ds.get("paths") or []:
+            for arch in ("b64", "b32"):
+                lines.append(
+                    "-a always,exit -F arch=%s -S open,openat,openat2 -F dir=%s -F perm=r "
+                    "-F auid>=1000 -F auid!=unset -k %s" % (arch, path, key)
+                )
+    return lines
+
+
+def rules_loaded(datasets, auditctl_lines):
+    """Which (key, path, arch) watches are missing from ``auditctl -l`` output."""
+    missing = []
+    for ds in datasets:
+        if ds.get("source") != "audit":
+            continue
+        key = dw.audit_key(ds)
+        for path in ds.get("paths") or []:
+            for arch in ("b64", "b32"):
+                want = ("arch=%s" % arch, "dir=%s " % path.rstrip("/"), "key=%s" % key)
+                if not any(all(w in line + " " for w in want) for line in auditctl_lines):
+                    missing.append("%s %s %s" % (key, arch, path))
+    return missing
+
+
+def evaluate(observed, expected, today, changed=()):
+    """Findings for clause 6-5 from what the module observed.
+
+    observed: {enabled, active, config (dict or None), config_error, auditctl (list or None),
+    in_container, pg_settings (dict or None)}; expected: {config, service}; ``changed`` lists
+    control ids this run changed (compliant now + changed + not check mode -> fixed).
+    """
+    cfg = expected["config"]
+    datasets = cfg.get("datasets", [])
+    out = []
+
+    def status(cid, ok):
+        if not ok:
+            return "fail"
+        return "fixed" if cid in changed else "pass"
+
+    svc = {"service": expected["service"], "enabled": observed.get("enabled"), "active": observed.get("active")}
+    running = observed.get("enabled") == "enabled" and observed.get("active") == "active"
+    out.append(
+        finding(
+            "6-5.agent_running",
+            status("6-5.agent_running", running),
+            observed=svc,
+            expected={"enabled": "enabled", "active": "active"},
+            evidence=svc,
+        )
+    )
+
+    seen = observed.get("config")
+    want_digest = digest(cfg)
+    seen_digest = digest(seen) if seen is not None else None
+    no_threshold = [
+        d.get("name") for d in (seen or {}).get("datasets", []) if not (d.get("threshold") and d.get("window"))
+    ]
+    problems = dw.validate_config(seen, check_paths=False) if seen is not None else ["config missing or unreadable"]
+    ok = seen_digest == want_digest and not problems and not no_threshold
+    out.append(
+        finding(
+            "6-5.agent_config",
+            status("6-5.agent_config", ok),
+            observed={"digest": seen_digest, "problems": problems, "error": observed.get("config_error")},
+            expected={"digest": want_digest},
+            evidence={
+                "thresholds": [
+                    {"dataset": d.get("name"), "threshold": d.get("threshold"), "window": d.get("window")}
+                    for d in (seen or cfg).get("datasets", [])
+                ],
+                "datasets_without_threshold": no_threshold,
+            },
+        )
+    )
+
+    audit_ds = [d for d in datasets if d.get("source") == "audit"]
+    if not audit_ds:
+        out.append(finding("6-5.audit_rules_loaded", "not_applicable", observed="no audit data sets"))
+    elif observed.get("in_container"):
+        out.append(
+            finding(
+                "6-5.audit_rules_loaded",
+                "not_applicable",
+                observed="container: the kernel audit subsystem is the host's",
+                expected=audit_rules(audit_ds),
+            )
+        )
+    else:
+        lines = observed.get("auditctl")
+        missing = rules_loaded(audit_ds, lines or []) if lines is not None else ["auditctl -l failed"]
+        out.append(
+            finding(
+                "6-5.audit_rules_loaded",
+                status("6-5.audit_rules_loaded", not missing),
+                observed={"missing": missing},
+                expected=audit_rules(audit_ds),
+                evidence={"auditctl": [x for x in (lines or []) if "pii" in x or "dir=" in x][:50]},
+            )
+        )
+
+    pg_ds = [d for d in datasets if d.get("source") == "pgaudit"]
+    if not pg_ds:
+        out.append(finding("6-5.pgaudit_active", "not_applicable", observed="no pgaudit data sets"))
+    else:
+        settings = observed.get("pg_settings")
+        bad = []
+        if settings is None:
+            bad.append("PostgreSQL settings could not be read")
+        else:
+            if "pgaudit" not in [x.strip() for x in settings.get("shared_preload_libraries", "").split(",")]:
+                bad.append("shared_preload_libraries lacks pgaudit")
+            classes = [x.strip().lower() for x in settings.get("pgaudit.log", "").split(",")]
+            if not ({"read", "all"} & set(classes)):
+                bad.append("pgaudit.log does not cover read")
+            for k, v in PG_WANTED.items():
+                if settings.get(k) != v:
+                    bad.append("%s is %r, expected %r" % (k, settings.get(k), v))
+        out.append(
+            finding(
+                "6-5.pgaudit_active",
+                status("6-5.pgaudit_active", not bad),
+                observed={"problems": bad},
+                expected=dict(PG_WANTED, shared_preload_libraries="includes pgaudit", **{"pgaudit.log": "read"}),
+                evidence={"settings": settings},
+            )
+        )
+
+    reviewed_on, interval = cfg.get("reviewed_on"), cfg.get("review_interval_days", 180)
+    try:
+        ok, age, due = dw.review_status(reviewed_on, interval, datetime.date.fromisoformat(str(today)))
+        ev = {"reviewed_on": reviewed_on, "review_interval_days": interval, "age_days": age, "due_on": due}
+        ev["today"] = str(today)
+        out.append(
+            finding(
+                "6-5.threshold_review",
+                "pass" if ok else "fail",
+                observed="reviewed on %s, %d days ago" % (reviewed_on, age),
+                expected="reviewed within the last %d days (due %s)" % (interval, due),
+                evidence=ev,
+            )
+        )
+    except (TypeError, ValueError):
+        out.append(
+            finding(
+                "6-5.threshold_review",
+                "fail",
+                observed="reviewed_on %r is not a date" % (reviewed_on,),
+                expected="a review date YYYY-MM-DD",
+            )
+        )
+    return out
