@@ -1,0 +1,206 @@
+"""Clause 6-5 with real audit events in the VM (Debian kernel, auditd 3.0.9, ENRICHED log).
+
+Login users read files over SSH (pam_loginuid sets their auid); the agent deployed by the
+role counts distinct files per user from /var/log/audit/audit.log and alerts once per
+threshold crossing: journal (alert priority, MESSAGE_ID), alert log and the user's terminal.
+Runs in file order; at the end the agent, its rules and the test users are removed.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import re
+import shlex
+import subprocess
+import time
+
+import pytest
+
+from tests.lab.vm import run_playbook
+
+PLAY = "tests/vm/download_alert.yml"
+MESSAGE_ID = "6d8a0f3c2b5e4c1d9a7f0e6b3c2d1a05"
+ALERTS = "/var/log/pii-download-alert/alerts.jsonl"
+USERS = ("clerk", "intern", "temp")
+TODAY = time.strftime("%Y-%m-%d", time.gmtime())
+VARS = {
+    "download_alert_datasets": [
+        {"name": "citizens", "source": "audit", "paths": ["/srv/pii"], "threshold": 100, "window": 60}
+    ],
+    "download_alert_reviewed_on": TODAY,
+    "download_alert_review_interval_days": 180,
+}
+TOUCHED = "/etc/pii-download-alert /etc/audit/rules.d /etc/systemd/system /usr/lib/pii-download-alert"
+
+
+def sh(vm, cmd, user="labop", check=True):
+    return vm.ssh(cmd, user=user, check=check, timeout=300)
+
+
+def digest(vm):
+    return sh(
+        vm, "sudo sh -c 'find %s -type f 2>/dev/null | sort | xargs -r sha256sum; sudo auditctl -l'" % TOUCHED
+    ).stdout
+
+
+def findings(out):
+    m = re.search(r"DL_FINDINGS=(\[.*\])", out.stdout)
+    assert m, out.stdout[-3000:] + out.stderr[-2000:]
+    return {f["id"]: f for f in json.loads(m.group(1))}
+
+
+def alerts(vm, user):
+    out = sh(vm, "sudo cat %s 2>/dev/null || true" % ALERTS).stdout
+    return [a for a in (json.loads(x) for x in out.splitlines() if x.strip()) if a["user"] == user]
+
+
+def journal(vm, user):
+    out = sh(vm, "sudo journalctl -o json MESSAGE_ID=%s PII_USER=%s" % (MESSAGE_ID, user)).stdout
+    return [json.loads(x) for x in out.splitlines() if x.strip()]
+
+
+def read_files(vm, user, first, last):
+    """`user` reads files first..last with cat, one open per file, in one SSH login session."""
+    names = " ".join("/srv/pii/r%04d.csv" % i for i in range(first, last + 1))
+    sh(vm, "cat %s > /dev/null" % names, user=user)
+
+
+def wait_for(pred, timeout=20.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.5)
+    return pred()
+
+
+@pytest.fixture(scope="module")
+def lab(vm):
+    pub = (str(vm.key_path) + ".pub",)
+    key = open(pub[0]).read().strip()
+    for u in USERS:
+        sh(
+            vm,
+            "sudo sh -c 'id %(u)s >/dev/null 2>&1 || useradd -m -s /bin/sh %(u)s; install -d -o %(u)s -m 700 "
+            "/home/%(u)s/.ssh; echo %(k)s > /home/%(u)s/.ssh/authorized_keys; "
+            "chown %(u)s /home/%(u)s/.ssh/authorized_keys'" % {"u": u, "k": shlex.quote(key)},
+        )
+    sh(
+        vm,
+        "sudo sh -c 'mkdir -p /srv/pii && cd /srv/pii && for i in $(seq -w 1 300); do "
+        'echo "$i,name,address" > r0$i.csv; done; chmod 755 /srv/pii; chmod 644 /srv/pii/*\'',
+    )
+    yield vm
+    # Leave the VM as we found it: no agent, no rules, no test users.
+    sh(
+        vm,
+        "sudo sh -c 'systemctl disable --now pii-download-alert.service; "
+        "rm -rf /etc/systemd/system/pii-download-alert.service /etc/pii-download-alert /usr/lib/pii-download-alert "
+        "/var/lib/pii-download-alert /var/log/pii-download-alert /etc/audit/rules.d/50-pii-download-alert.rules* "
+        "/srv/pii; systemctl daemon-reload; augenrules --load; "
+        "for u in %s; do pkill -KILL -u $u; userdel -r $u; done; true'" % " ".join(USERS),
+        check=False,
+    )
+
+
+def test_audit_mode_on_a_fresh_host_changes_nothing_and_fails(lab):
+    before = digest(lab)
+    out = run_playbook(lab, PLAY, extra_vars=dict(VARS, pii_guard_audit=True), check=True)
+    assert out.returncode == 0, out.stdout[-3000:]
+    f = findings(out)
+    assert f["6-5.agent_running"]["status"] == "fail"
+    assert f["6-5.audit_rules_loaded"]["status"] == "fail"
+    assert f["6-5.threshold_review"]["status"] == "pass"
+    assert digest(lab) == before
+
+
+def test_apply_loads_rules_and_starts_the_agent(lab):
+    out = run_playbook(lab, PLAY, extra_vars=VARS)
+    assert out.returncode == 0, out.stdout[-3000:]
+    f = findings(out)
+    assert {k: v["status"] for k, v in f.items()} == {
+        "6-5.agent_running": "fixed",
+        "6-5.agent_config": "fixed",
+        "6-5.audit_rules_loaded": "fixed",
+        "6-5.pgaudit_active": "not_applicable",
+        "6-5.threshold_review": "pass",
+    }
+    rules = sh(lab, "sudo auditctl -l").stdout
+    assert "-F dir=/srv/pii -F perm=r" in rules and "key=pii_dl_citizens" in rules
+    assert sh(lab, "systemctl show -p User --value pii-download-alert").stdout.strip() == "pii-dlalert"
+
+
+def test_120_files_raise_exactly_one_alert_within_seconds_with_terminal_warning(lab):
+    # clerk also has an interactive session (a pty, recorded in utmp) that should get the warning
+    term = subprocess.Popen(
+        [*lab.ssh_args("clerk")[:-1], "-tt", lab.ssh_args("clerk")[-1], "sleep 40"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        time.sleep(5)  # the login is recorded before the reads start
+        start = float(sh(lab, "date +%s.%N").stdout)  # the guest's clock, as in the alert
+        read_files(lab, "clerk", 1, 120)
+        done = float(sh(lab, "date +%s.%N").stdout)
+        got = wait_for(lambda: journal(lab, "clerk"))
+        assert len(got) == 1, got
+        j = got[0]
+        assert (j["PRIORITY"], j["PII_COUNT"], j["PII_DATASET"], j["PII_THRESHOLD"]) == ("1", "100", "citizens", "100")
+        time.sleep(3)  # a second alert would have come by now
+        assert len(journal(lab, "clerk")) == 1
+        a = alerts(lab, "clerk")
+        assert [(x["count"], x["threshold"], x["window"]) for x in a] == [(100, 100, 60)]
+        raised = calendar.timegm(time.strptime(a[0]["raised"][:19], "%Y-%m-%dT%H:%M:%S")) + 1
+        print("\n[download_alert] alert raised %.1f s after the 120th read returned" % (raised - done))
+        assert start <= raised <= done + 10
+    finally:
+        term.terminate()
+        output = term.communicate(timeout=30)[0].decode(errors="replace")
+    assert "WARNING: bulk download of personal data" in output
+    assert "user clerk read 100 records of data set citizens" in output
+
+
+def test_50_files_raise_no_alert(lab):
+    read_files(lab, "intern", 1, 50)
+    time.sleep(6)
+    assert alerts(lab, "intern") == [] and journal(lab, "intern") == []
+    state = sh(
+        lab,
+        "sudo systemctl kill -s SIGTERM pii-download-alert; sleep 2; sudo cat /var/lib/pii-download-alert/state.json",
+    )
+    windows = {(w[0], w[1]): w for w in json.loads(state.stdout)["windows"]}
+    assert len(windows[("citizens", "intern")][5]) == 50  # all counted, just under the threshold
+    wait_for(lambda: sh(lab, "systemctl is-active pii-download-alert", check=False).stdout.strip() == "active")
+
+
+def test_restart_midway_still_alerts_at_the_right_count(lab):
+    read_files(lab, "temp", 1, 60)
+    time.sleep(3)
+    sh(lab, "sudo systemctl restart pii-download-alert")
+    read_files(lab, "temp", 61, 99)
+    time.sleep(4)
+    assert alerts(lab, "temp") == []  # 99 distinct files
+    read_files(lab, "temp", 1, 30)  # re-reading counted files does not add
+    time.sleep(3)
+    assert alerts(lab, "temp") == []
+    read_files(lab, "temp", 100, 100)
+    got = wait_for(lambda: alerts(lab, "temp"))
+    assert [(x["count"], x["user"]) for x in got] == [(100, "temp")]
+    assert len(journal(lab, "temp")) == 1
+
+
+def test_reapply_changes_nothing_and_audit_passes(lab):
+    out = run_playbook(lab, PLAY, extra_vars=dict(VARS, pii_guard_audit=True), check=True)
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert re.search(r"vm\s+: ok=\d+\s+changed=0 ", out.stdout), out.stdout[-2000:]
+    f = findings(out)
+    assert {k: v["status"] for k, v in f.items()} == {
+        "6-5.agent_running": "pass",
+        "6-5.agent_config": "pass",
+        "6-5.audit_rules_loaded": "pass",
+        "6-5.pgaudit_active": "not_applicable",
+        "6-5.threshold_review": "pass",
+    }
