@@ -67,6 +67,9 @@ def digest(vm) -> str:
     return vm.ssh(f"sudo sh -c 'find {WATCHED} -type f | sort | xargs sha256sum'").stdout
 
 
+RESTORED = {"audit_only": False}
+
+
 @pytest.fixture(scope="module")
 def plugged(vm):
     """Devices this module hot-plugs; all are removed at the end and usbguard is left in audit_only."""
@@ -74,7 +77,8 @@ def plugged(vm):
     yield ids
     for dev_id in list(ids):
         vm.unplug(dev_id)
-    apply(vm, "audit_only", [])
+    if not RESTORED["audit_only"]:  # the last test did not get there
+        apply(vm, "audit_only", [])
 
 
 def test_bad_input_fails_before_the_host_is_touched(vm):
@@ -116,10 +120,9 @@ def test_agency_issued_only(vm, plugged):
         lambda: next((d for d in devices(vm) if {"06:01:01", "ff:ff:00"} & set(d.get("with-interface", []))), None),
     )
     assert mtp["target"] == "block"
-    # Re-applying changes nothing; check mode writes nothing.
+    # Re-applying changes nothing (check mode is proven with file digests in molecule).
     before = digest(vm)
     assert recap_changed(apply(vm, "agency_issued_only", [A]).stdout) == 0
-    assert recap_changed(apply(vm, "agency_issued_only", [A], check=True).stdout) == 0
     assert digest(vm) == before
 
 
@@ -149,6 +152,9 @@ def test_replace_a_by_b_with_the_lifecycle_playbook(vm, plugged, tmp_path):
             "usb_old_serial": "AGENCY0001",
             "usb_label": "PC-USB-0002",
             "usb_enrolment_host": "vm",
+            # Other sticks are plugged too: the operator names the one to enrol; its id and
+            # hash are read from the enrolment host.
+            "usb_new_serial": "AGENCY0002",
             "usb_register_file": str(register),
             "usb_storage_mode": "agency_issued_only",
         },
@@ -172,3 +178,4 @@ def test_audit_only_blocks_nothing(vm, plugged):
         wait_for(f"block device of {serial}", lambda s=serial: s in usb_disks(vm))
     assert all(d["target"] == "allow" for d in devices(vm)), devices(vm)
     assert "install usb-storage" not in vm.ssh("cat /etc/modprobe.d/*.conf 2>/dev/null || true").stdout
+    RESTORED["audit_only"] = True
