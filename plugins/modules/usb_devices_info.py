@@ -19,7 +19,7 @@ description:
   - Used to enrol a device (read its id, serial and hash on the enrolment host) and as
     evidence for clause 6-17.
   - Read-only; supports check mode.
-author: pii_guard.safeguards contributors
+author: pii_guard.safeguards contributors (@pii-guard)
 options:
   source:
     description: Where to read from; C(auto) prefers usbguard and falls back to sysfs.

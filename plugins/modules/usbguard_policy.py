@@ -25,7 +25,7 @@ description:
   - Revoked and expired register entries are never rendered; they are reported.
   - Returns findings in the collection's common shape with evidence (rules digest, daemon
     state, connected devices and whether each is authorized as the policy says).
-author: pii_guard.safeguards contributors
+author: pii_guard.safeguards contributors (@pii-guard)
 options:
   mode:
     description:
