@@ -407,7 +407,7 @@ class Policy:
                             self.m.fail_json(msg="usbguard failed to (re)start: %s" % status, backups=self.backups)
                     svc_after["active"] = True
 
-        if mod_changed and mod_after is not None and not self.check:
+        if mod_changed and mod_after is not None and not self.check and self.has_bus:
             # After the daemon has blocked the sticks: unload the drivers if nothing uses them
             # (a busy driver stays until reboot; the drop-in stops it loading again). Reported.
             rc, out, err = self.run(["modprobe", "-r", "uas", "usb_storage"])

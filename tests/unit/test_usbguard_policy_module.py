@@ -1,0 +1,161 @@
+"""The usbguard_policy module run for real against a temporary usbguard layout.
+
+The module runs as Ansible runs it (a Python process reading ANSIBLE_MODULE_ARGS), with
+usbguard-rule-parser on PATH and no systemctl, usbguard client or USB bus in reach, so the
+host's own usbguard and kernel are never touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MODULE = ROOT / "plugins" / "modules" / "usbguard_policy.py"
+PARSER = shutil.which("usbguard-rule-parser")
+pytestmark = pytest.mark.skipif(PARSER is None, reason="usbguard-rule-parser missing: run tools/apt-deps.sh")
+A = {"id": "46f4:0001", "serial": "AGENCY0001", "label": "PC-USB-0001", "issued_on": "2026-04-01"}
+
+
+@pytest.fixture
+def lab(tmp_path):
+    etc = tmp_path / "etc"
+    (etc / "rules.d").mkdir(parents=True)
+    (etc / "usbguard-daemon.conf").write_text(
+        "# Debian default, trimmed\n"
+        f"RuleFile={etc}/rules.conf\n"
+        f"RuleFolder={etc}/rules.d/\n"
+        "ImplicitPolicyTarget=allow\n"
+        "IPCAllowedGroups=root plugdev\n"
+        "AuditBackend=FileAudit\n"
+    )
+    (etc / "rules.conf").write_text("allow\n")  # a foreign catch-all that would defeat the policy
+    (etc / "rules.d" / "10-local.conf").write_text('allow id 1234:5678 serial "X"\n')
+    binpath = tmp_path / "bin"
+    binpath.mkdir()
+    os.symlink(PARSER, binpath / "usbguard-rule-parser")
+    return tmp_path
+
+
+def run(lab: Path, check=False, **args):
+    params = {
+        "mode": "agency_issued_only",
+        "devices": [A],
+        "today": "2026-11-28",
+        "daemon_config_path": str(lab / "etc" / "usbguard-daemon.conf"),
+        "modprobe_path": str(lab / "modprobe.d" / "pii-guard-usb-storage.conf"),
+        "backup_dir": str(lab / "backup"),
+        "usb_bus_path": str(lab / "no-usb-bus"),
+        "_ansible_check_mode": check,
+        "_ansible_diff": True,
+    }
+    params.update(args)
+    (lab / "modprobe.d").mkdir(exist_ok=True)
+    env = {"PATH": str(lab / "bin"), "PYTHONPATH": str(ROOT / ".cache" / "collections"), "LANG": "C.UTF-8"}
+    proc = subprocess.run(
+        [sys.executable, str(MODULE)],
+        input=json.dumps({"ANSIBLE_MODULE_ARGS": params}),
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.stdout, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def tree(path: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest() + oct(p.stat().st_mode)
+        for p in sorted(path.rglob("*"))
+        if p.is_file() and "bin" not in p.parts
+    }
+
+
+def status(result, control):
+    return next(f["status"] for f in result["findings"] if f["id"] == control)
+
+
+def test_check_mode_writes_nothing_and_shows_the_diff(lab):
+    before = tree(lab)
+    res = run(lab, check=True)
+    assert res["changed"] is True, res
+    assert tree(lab) == before
+    headers = [d["after_header"] for d in res["diff"]]
+    assert str(lab / "etc" / "rules.d" / "50-pii-guard.conf") in headers
+    assert f"{lab}/etc/rules.conf (emptied)" in headers and f"{lab}/etc/rules.d/10-local.conf (removed)" in headers
+    assert status(res, "6-17.usbguard_rules") == "fail"
+
+
+def test_apply_then_idempotent(lab):
+    res = run(lab)
+    assert res["changed"] is True and not res.get("failed"), res
+    rules = lab / "etc" / "rules.d" / "50-pii-guard.conf"
+    assert oct(rules.stat().st_mode & 0o777) == "0o600"
+    assert 'allow id 46f4:0001 serial "AGENCY0001" label "pii-guard:PC-USB-0001"' in rules.read_text()
+    assert subprocess.run([PARSER, "-f", str(rules)], capture_output=True, check=False).returncode == 0
+    conf = (lab / "etc" / "usbguard-daemon.conf").read_text()
+    assert "ImplicitPolicyTarget=block\n" in conf and "ImplicitPolicyTarget=allow" not in conf
+    assert "AuditBackend=LinuxAudit\n" in conf and "IPCAllowedGroups=root\n" in conf
+    assert conf.startswith("# Debian default, trimmed\n")
+    # Foreign rule sources neutralised, each backed up first.
+    assert (lab / "etc" / "rules.conf").read_text() == ""
+    assert sorted(os.listdir(lab / "etc" / "rules.d")) == ["50-pii-guard.conf"]
+    assert sorted(Path(b).name.split(".")[0] for b in res["backups"]) == ["10-local", "rules", "usbguard-daemon"]
+    assert all(Path(b).exists() for b in res["backups"])
+    assert status(res, "6-17.usbguard_rules") == "fixed"
+    assert status(res, "6-17.usbguard_service") == "not_applicable"  # no USB bus here
+    before = tree(lab)
+    again = run(lab)
+    assert again["changed"] is False and again["backups"] == []
+    assert tree(lab) == before
+    assert {f["id"]: f["status"] for f in again["findings"]} == {
+        "6-17.usbguard_service": "not_applicable",
+        "6-17.usbguard_daemon_config": "pass",
+        "6-17.usbguard_rules": "pass",
+        "6-17.storage_driver_disabled": "not_applicable",
+        "6-17.smartphone_blocked": "pass",
+        "6-17.device_register": "pass",
+        "6-17.connected_devices": "not_applicable",
+    }
+
+
+def test_prohibit_writes_modprobe_dropin_and_other_modes_remove_it(lab):
+    res = run(lab, mode="prohibit")
+    dropin = lab / "modprobe.d" / "pii-guard-usb-storage.conf"
+    text = dropin.read_text()
+    assert "install usb-storage /bin/false\n" in text and "install uas /bin/false\n" in text
+    assert status(res, "6-17.storage_driver_disabled") == "fixed"
+    rules = (lab / "etc" / "rules.d" / "50-pii-guard.conf").read_text()
+    assert "AGENCY0001" not in rules
+    res = run(lab, mode="audit_only")
+    assert not dropin.exists()
+    assert status(res, "6-17.smartphone_blocked") == "fail"  # audit_only blocks nothing, says so
+
+
+def test_bad_register_fails_before_writing(lab):
+    before = tree(lab)
+    res = run(lab, devices=[A, dict(A, label="PC-USB-0002")])
+    assert res["failed"] is True
+    assert res["msg"].startswith("usb_storage_devices[1] (label 'PC-USB-0002', serial 'AGENCY0001'): serial")
+    assert tree(lab) == before
+
+
+def test_revoked_and_expired_are_reported_not_rendered(lab):
+    devices = [
+        A,
+        dict(A, serial="R1", label="L-R", state="revoked"),
+        dict(A, serial="E1", label="L-E", expires_on="2026-05-01"),
+    ]
+    res = run(lab, devices=devices)
+    assert res["rendered"] == ["PC-USB-0001"]
+    assert {(e["label"], e["reason"]) for e in res["inactive"]} == {("L-R", "revoked"), ("L-E", "expired")}
+    text = (lab / "etc" / "rules.d" / "50-pii-guard.conf").read_text()
+    assert "R1" not in text and "E1" not in text
