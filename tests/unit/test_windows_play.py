@@ -356,3 +356,13 @@ def test_auditors_playbook_on_windows_only_reads_and_writes_the_report(tmp_path)
     assert status["6-17.win_device_install_restrictions"] == "fail"
     assert status["6-6.win_administrators_members"] == "fail"
     assert status["6-17.device_register"] == "pass"
+
+
+def test_harden_playbook_applies_both_windows_roles(tmp_path) -> None:
+    """playbooks/harden.yml (the users' entry point) on the recorded Windows host."""
+    hv = dict(usb_vars("agency_issued_only", [A]), **ADMIN_VARS)
+    run = winhost.play(tmp_path, str(winhost.ROOT / "playbooks" / "harden.yml"), hv, winhost.fresh_state())
+    assert run.rc == 0, run.out[-4000:]
+    assert reg_values(run.state, DIR + "\\AllowInstanceIDs") == {"1": "USB\\VID_0781&PID_5581\\AGENCY0001"}
+    assert run.state["groups"]["S-1-5-32-544"]["members"] == [S["operator"], S["pc_admins"], S["opadmin"]]
+    assert len(run.of("win_group_membership")) == 1 and len(run.of("win_security_policy")) == 2
