@@ -191,104 +191,88 @@ class Windows(object):
 
 
 # ---------------------------------------------------------------------------- audit
-def _field(raw, name, start=0):
-    """Value of ` name=` in an audit record's raw part (bytes), None when absent."""
-    p = raw.find(name, start)
-    if p < 0:
-        return None
-    p += len(name)
-    if raw[p : p + 1] == b'"':
-        q = raw.find(b'"', p + 1)
-        return raw[p + 1 : q] if q > 0 else None
-    q = raw.find(b" ", p)
-    return raw[p:] if q < 0 else raw[p:q]
+_PATH_RE = re.compile(
+    rb"type=PATH msg=audit\([0-9.]+:([0-9]+)\): item=[0-9]+ name=(?:\"[^\"\n]*\"|[^ \n]+) "
+    rb"(?:inode=([0-9]+) dev=([^ \n]+) mode=([0-9]+) )?[^\n]*?nametype=([A-Z]+)",
+    re.M,
+)
+_EOE_RE = re.compile(rb"type=EOE msg=audit\([0-9.]+:([0-9]+)\)", re.M)
+_ENRICHED_AUID_RE = re.compile(rb'\x1d(?:[^\n]* )?AUID="([^"\n]*)"')
 
 
 class AuditParser(object):
     """Groups auditd records (SYSCALL, CWD, PATH, PROCTITLE, EOE) by their msg serial and
     yields one event per successfully read-opened file of a watched key.
 
-    Works on raw bytes lines as auditd writes them, in RAW or ENRICHED format (the resolved
-    names follow a 0x1d byte). ``feed`` returns events ``(key, auid, user_or_None, time,
+    Works on raw bytes as auditd writes them, in RAW or ENRICHED format (the resolved names
+    follow a 0x1d byte). ``feed_chunk`` takes whole lines (a chunk ending at a line end) and
+    scans them with compiled regular expressions, so lines of no interest cost no Python
+    work; ``feed`` takes one line. Both return events ``(key, auid, user_or_None, time,
     file_id)`` where file_id is ``"dev:inode"`` (distinct files, however the path was
-    spelt); directories (tar, globs) and failed opens are not counted.
+    spelt); directories (tar, globs) and failed opens are not counted. A group is complete
+    when its ``items`` PATH records (or its EOE) have been seen; groups may span chunks.
     """
 
-    MAX_PENDING = 64
+    MAX_PENDING = 4096
 
     def __init__(self, keys, min_auid=1000):
-        self.keys = set(k.encode() if not isinstance(k, bytes) else k for k in keys)
+        keys = sorted(k.decode() if isinstance(k, bytes) else k for k in keys)
+        alt = "|".join(re.escape(k) for k in keys).encode()
+        # Field order of SYSCALL records is fixed by the kernel; the key closes the raw part.
+        self._syscall_re = re.compile(
+            rb"type=SYSCALL msg=audit\(([0-9]+\.[0-9]+):([0-9]+)\): arch=[^ \n]+ syscall=[0-9]+ "
+            rb"success=([a-z]+) exit=[^ \n]+ (?:a[0-3]=[^ \n]+ )*items=([0-9]+) ppid=[0-9]+ pid=[0-9]+ "
+            rb"auid=([0-9]+) [^\x1d\n]* key=\"(" + alt + rb")\"([^\n]*)$",
+            re.M,
+        )
         self.min_auid = min_auid
         self.pending = collections.OrderedDict()
         self.malformed = 0
         self.records = 0
 
     def feed(self, line):
-        self.records += 1
-        if not line.startswith(b"type="):
-            self.malformed += 1
-            return ()
-        sp = line.find(b" ", 5)
-        p = line.find(b"msg=audit(", sp)
-        colon = line.find(b":", p)
-        close = line.find(b")", colon)
-        if sp < 0 or p != sp + 1 or colon < 0 or close < 0:
-            self.malformed += 1
-            return ()
-        rtype = line[5:sp]
-        serial = line[colon + 1 : close]
-        if rtype == b"SYSCALL":
-            return self._syscall(line, serial, line[p + 10 : colon], close)
-        group = self.pending.get(serial)
-        if group is None:
-            return ()
-        if rtype == b"PATH":
-            sep = line.find(b"\x1d")
-            raw = line if sep < 0 else line[:sep]
-            if _field(raw, b" nametype=") == b"NORMAL":
-                mode = _field(raw, b" mode=")
-                inode = _field(raw, b" inode=")
-                dev = _field(raw, b" dev=")
-                if inode is not None and dev is not None and mode is not None and not mode.startswith(b"040"):
-                    group[4].append((dev + b":" + inode).decode("ascii", "replace"))
-            group[5] += 1
-            if group[5] >= group[3]:
-                return self._emit(serial)
-            return ()
-        if rtype == b"EOE":
-            return self._emit(serial)
-        return ()
+        return self.feed_chunk(line if line.endswith(b"\n") else line + b"\n")
 
-    def _syscall(self, line, serial, stamp, close):
-        sep = line.find(b"\x1d")
-        raw = line if sep < 0 else line[:sep]
-        k = raw.rfind(b" key=")
-        if k < 0:
-            return ()
-        key = _field(raw, b" key=", k)
-        if key not in self.keys or raw.find(b" success=yes ", close) < 0:
-            return ()
-        auid = _field(raw, b" auid=", close)
-        items = _field(raw, b" items=", close)
-        try:
+    def feed_chunk(self, data):
+        lines = data.count(b"\n")
+        self.records += lines
+        # every record line starts with "type="; anything else is counted and skipped
+        typed = data.count(b"\ntype=") + (1 if data.startswith(b"type=") else 0)
+        self.malformed += max(lines - typed, 0)
+        pending = self.pending
+        min_auid = self.min_auid
+        for m in self._syscall_re.finditer(data):
+            stamp, serial, success, items, auid, key, tail = m.groups()
             auid = int(auid)
             items = int(items)
-            t = float(stamp)
-        except (TypeError, ValueError):
-            self.malformed += 1
+            if success != b"yes" or auid == AUID_UNSET or auid < min_auid or items <= 0:
+                continue
+            user = None
+            if b"\x1d" in tail:
+                u = _ENRICHED_AUID_RE.search(tail)
+                if u and u.group(1) != b"unset":
+                    user = u.group(1).decode("utf-8", "replace")
+            pending[serial] = [key.decode(), auid, user, items, [], 0, float(stamp)]
+        if not pending:
             return ()
-        if auid == AUID_UNSET or auid < self.min_auid or items <= 0:
-            return ()
-        user = None
-        if sep >= 0:
-            name = _field(line, b"AUID=", sep)
-            if name and name != b"unset":
-                user = name.decode("utf-8", "replace")
-        self.pending[serial] = [key.decode(), auid, user, items, [], 0, t]
-        out = ()
-        if len(self.pending) > self.MAX_PENDING:
-            old = next(iter(self.pending))
-            out = self._emit(old)
+        done = []
+        for m in _PATH_RE.finditer(data):
+            g = pending.get(m.group(1))
+            if g is None:
+                continue
+            inode, dev, mode, nametype = m.group(2, 3, 4, 5)
+            if nametype == b"NORMAL" and inode is not None and not mode.startswith(b"040"):
+                g[4].append((dev + b":" + inode).decode("ascii", "replace"))
+            g[5] += 1
+            if g[5] == g[3]:
+                done.append(m.group(1))
+        if b"type=EOE" in data:
+            done.extend(m.group(1) for m in _EOE_RE.finditer(data) if m.group(1) in pending)
+        out = []
+        for serial in done:
+            out.extend(self._emit(serial))
+        while len(pending) > self.MAX_PENDING:  # groups whose records never came
+            out.extend(self._emit(next(iter(pending))))
         return out
 
     def _emit(self, serial):
