@@ -1,0 +1,144 @@
+"""Clause 6-5 config building and audit findings (pure logic behind download_alert_info)."""
+
+from __future__ import annotations
+
+from ansible_collections.pii_guard.safeguards.plugins.module_utils import download_alert_audit as A
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import validate
+
+DATASETS = [
+    {"name": "citizens", "source": "audit", "paths": ["/srv/pii"], "threshold": 100, "window": 60, "log": None},
+    {
+        "name": "db",
+        "source": "pgaudit",
+        "log": "/var/log/postgresql/p.log",
+        "database": "pii",
+        "tables": ["citizens"],
+        "threshold": 1000,
+        "window": 60,
+        "user": "ignored",
+    },
+]
+CFG = A.agent_config(
+    DATASETS,
+    {"journal": True, "session": False, "webhook_url": ""},
+    "2026-10-01",
+    180,
+    {"max_keys": 5000, "audit_log": ""},
+)
+# `auditctl -l` as auditd 3.0.9 prints the rules the role writes
+AUDITCTL = [
+    "-a always,exit -F arch=b64 -S open,openat,openat2 -F dir=/srv/pii -F perm=r -F auid>=1000 -F auid!=-1 "
+    "-F key=pii_dl_citizens",
+    "-a always,exit -F arch=b32 -S open,openat,openat2 -F dir=/srv/pii -F perm=r -F auid>=1000 -F auid!=-1 "
+    "-F key=pii_dl_citizens",
+]
+PG_OK = {
+    "shared_preload_libraries": "pgaudit",
+    "pgaudit.log": "read, ddl",
+    "pgaudit.log_rows": "on",
+    "pgaudit.log_relation": "on",
+}
+
+
+def observed(**kw):
+    base = {
+        "enabled": "enabled",
+        "active": "active",
+        "config": CFG,
+        "auditctl": AUDITCTL,
+        "in_container": False,
+        "pg_settings": PG_OK,
+    }
+    base.update(kw)
+    return base
+
+
+def by_id(findings):
+    for f in findings:
+        validate(f)
+    return {f["id"]: f for f in findings}
+
+
+def test_agent_config_drops_empty_and_foreign_options():
+    assert CFG["datasets"][0] == {
+        "name": "citizens",
+        "source": "audit",
+        "paths": ["/srv/pii"],
+        "threshold": 100,
+        "window": 60,
+        "key": "pii_dl_citizens",
+    }
+    assert "user" not in CFG["datasets"][1]
+    assert CFG["channels"] == {"journal": True, "session": False, "webhook": None}
+    assert CFG["max_keys"] == 5000 and "audit_log" not in CFG
+    assert A.config_errors(CFG) == []
+
+
+def test_config_errors_name_the_problem():
+    bad = A.agent_config([dict(DATASETS[0], threshold=-1)], {}, "someday", 180)
+    errors = A.config_errors(bad)
+    assert "datasets[0] (citizens): threshold must be a positive integer, got -1" in errors
+    assert "download_alert_reviewed_on must be a date YYYY-MM-DD, got 'someday'" in errors
+
+
+def test_audit_rules_and_loaded_check():
+    rules = A.audit_rules(CFG["datasets"])
+    assert rules == [
+        "-a always,exit -F arch=%s -S open,openat,openat2 -F dir=/srv/pii -F perm=r -F auid>=1000 -F auid!=unset "
+        "-k pii_dl_citizens" % arch
+        for arch in ("b64", "b32")
+    ]
+    assert A.rules_loaded(CFG["datasets"], AUDITCTL) == []
+    assert A.rules_loaded(CFG["datasets"], AUDITCTL[:1]) == ["pii_dl_citizens b32 /srv/pii"]
+    # a watch on /srv/pii-old is not a watch on /srv/pii
+    assert len(A.rules_loaded(CFG["datasets"], [x.replace("/srv/pii", "/srv/pii-old") for x in AUDITCTL])) == 2
+
+
+def test_all_pass_when_compliant():
+    f = by_id(A.evaluate(observed(), {"config": CFG, "service": "pii-download-alert.service"}, "2026-11-28"))
+    assert {k: v["status"] for k, v in f.items()} == {
+        "6-5.agent_running": "pass",
+        "6-5.agent_config": "pass",
+        "6-5.audit_rules_loaded": "pass",
+        "6-5.pgaudit_active": "pass",
+        "6-5.threshold_review": "pass",
+    }
+    assert f["6-5.agent_config"]["evidence"]["thresholds"][1] == {"dataset": "db", "threshold": 1000, "window": 60}
+
+
+def test_failures_carry_evidence():
+    drifted = dict(CFG, datasets=[dict(CFG["datasets"][0], threshold=5000), CFG["datasets"][1]])
+    obs = observed(
+        active="inactive", config=drifted, auditctl=[], pg_settings=dict(PG_OK, **{"pgaudit.log_rows": "off"})
+    )
+    f = by_id(A.evaluate(obs, {"config": CFG, "service": "x.service"}, "2027-06-01"))
+    assert f["6-5.agent_running"]["status"] == "fail"
+    assert f["6-5.agent_config"]["status"] == "fail"
+    assert f["6-5.agent_config"]["observed"]["digest"] != f["6-5.agent_config"]["expected"]["digest"]
+    assert f["6-5.audit_rules_loaded"]["observed"]["missing"] == [
+        "pii_dl_citizens b64 /srv/pii",
+        "pii_dl_citizens b32 /srv/pii",
+    ]
+    assert f["6-5.pgaudit_active"]["observed"]["problems"] == ["pgaudit.log_rows is 'off', expected 'on'"]
+    review = f["6-5.threshold_review"]
+    assert review["status"] == "fail"
+    assert review["evidence"] == {
+        "reviewed_on": "2026-10-01",
+        "review_interval_days": 180,
+        "age_days": 243,
+        "due_on": "2027-03-30",
+        "today": "2027-06-01",
+    }
+    assert "2026-10-01" in review["observed"]
+
+
+def test_fixed_container_and_not_applicable():
+    pg_less = dict(CFG, datasets=CFG["datasets"][:1])
+    obs = observed(config=pg_less, in_container=True, auditctl=None)
+    f = by_id(A.evaluate(obs, {"config": pg_less, "service": "s"}, "2026-11-28", changed=["6-5.agent_config"]))
+    assert f["6-5.agent_config"]["status"] == "fixed"
+    assert f["6-5.audit_rules_loaded"]["status"] == "not_applicable"
+    assert f["6-5.pgaudit_active"]["status"] == "not_applicable"
+    missing = by_id(A.evaluate(observed(config=None, pg_settings=None), {"config": CFG, "service": "s"}, "2026-11-28"))
+    assert missing["6-5.agent_config"]["observed"]["problems"] == ["config missing or unreadable"]
+    assert missing["6-5.pgaudit_active"]["observed"]["problems"] == ["PostgreSQL settings could not be read"]
