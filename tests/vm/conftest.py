@@ -9,6 +9,7 @@ or take the `run_playbook` fixture, which is that same function.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,7 +28,9 @@ __all__ = ["run_playbook", "vm"]
 @pytest.fixture(scope="session")
 def vm() -> Iterator[VM]:
     machine = VM()
-    machine.start()
+    # Under TCG the boot takes ~1.5 min on an idle 2-core host, but several times that when
+    # other test sessions share the CPUs; the timeout is generous, the failure still prompt.
+    machine.start(timeout=int(os.environ.get("PII_GUARD_VM_BOOT_TIMEOUT", "900")))
     print(f"\n[lab] VM answered SSH on 127.0.0.1:{machine.ssh_port} after {machine.boot_seconds:.0f} s")
     try:
         yield machine

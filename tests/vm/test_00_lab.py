@@ -16,6 +16,12 @@ def block_devices(vm: VM) -> list[dict]:
     return json.loads(out)["blockdevices"]
 
 
+def interfaces(vm: VM) -> str:
+    """Counts of the USB interface classes the guest kernel sees (`   2 09` = two hubs)."""
+    # `; true`: sysfs nodes may vanish between glob and read while devices are torn down.
+    return vm.ssh("cat /sys/bus/usb/devices/*/bInterfaceClass 2>/dev/null | sort | uniq -c; true").stdout
+
+
 def wait_for(predicate, timeout: float = 60, interval: float = 1):
     deadline = time.monotonic() + timeout
     while True:
@@ -54,7 +60,8 @@ def test_stick_hotplug_appears_and_disappears(vm: VM) -> None:
     assert not [d for d in block_devices(vm) if d.get("tran") == "usb"]
     vm.plug_stick("lab-stick", serial=serial, size_mb=16)
     try:
-        usb = wait_for(lambda: [d for d in block_devices(vm) if d.get("tran") == "usb"])
+        # lsblk takes the serial from the udev database, filled a moment after the disk appears.
+        usb = wait_for(lambda: [d for d in block_devices(vm) if d.get("tran") == "usb" and d.get("serial")])
         assert usb, vm.ssh("sudo dmesg | tail -n 20").stdout
         assert usb[0]["serial"] == serial
         assert usb[0]["size"] == "16M"
@@ -70,19 +77,15 @@ def test_keyboard_and_mtp_hotplug(vm: VM) -> None:
     vm.plug_keyboard("lab-kbd")
     vm.plug_mtp("lab-mtp")
     try:
-
-        def interfaces() -> str:
-            return vm.ssh("cat /sys/bus/usb/devices/*/bInterfaceClass 2>/dev/null | sort | uniq -c").stdout
-
         # 03 = HID (the keyboard), 06 = still image / MTP (what a smartphone exposes).
-        seen = wait_for(lambda: " 03" in interfaces() and " 06" in interfaces())
-        assert seen, interfaces()
+        seen = wait_for(lambda: " 03" in interfaces(vm) and " 06" in interfaces(vm))
+        assert seen, interfaces(vm)
     finally:
         vm.unplug("lab-kbd")
         vm.unplug("lab-mtp")
     assert not {"lab-kbd", "lab-mtp"} & vm.peripherals()
-    gone = wait_for(lambda: " 06" not in vm.ssh("cat /sys/bus/usb/devices/*/bInterfaceClass 2>/dev/null").stdout)
-    assert gone
+    gone = wait_for(lambda: " 06" not in interfaces(vm) and " 03" not in interfaces(vm))
+    assert gone, interfaces(vm)
 
 
 def test_inventory_reaches_the_vm_with_ansible(vm: VM) -> None:
