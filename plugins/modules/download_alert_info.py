@@ -18,7 +18,7 @@ description:
     with a threshold for every data set, audit watch rules loaded (C(auditctl -l)), pgaudit
     settings active in PostgreSQL, and the threshold review date within its interval.
   - Read-only; supports check mode (the auditor's path).
-author: pii_guard.safeguards contributors
+author: pii_guard.safeguards contributors (@pii-guard)
 options:
   config:
     description: The expected agent config (as built by the C(download_alert_config) filter).
