@@ -7,6 +7,7 @@
     lab.py down           stop and remove every pg-lab-* endpoint
     lab.py status         show the image, the endpoints and their systemd state
     lab.py vm             boot a VM for manual use; prints the ssh command; Ctrl-C stops it
+    lab.py prune          delete cached images of older recipe digests
 
 Containers: `--systemd=always --network none`, reached with the containers.podman.podman
 connection plugin (see inventories/lab/). Podman settings come from tests/lab/containers.conf
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -32,7 +34,7 @@ os.environ.setdefault("CONTAINERS_CONF", str(HERE / "containers.conf"))
 
 PREFIX = "pg-lab-"
 MAX_ENDPOINTS = 20  # 2 cores here; each systemd endpoint costs ~60-100 MiB
-COMMANDS = ("image", "vm-image", "up", "down", "status", "vm")
+COMMANDS = ("image", "vm-image", "up", "down", "status", "vm", "prune")
 
 
 def endpoint_count(text: str) -> int:
@@ -61,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("down", help=f"stop and remove all {PREFIX}* endpoints")
     sub.add_parser("status", help="show image and endpoints")
     sub.add_parser("vm", help="boot a VM for manual use (Ctrl-C stops it)")
+    sub.add_parser("prune", help="delete cached images of other (older) recipe digests")
     return p
 
 
@@ -72,8 +75,10 @@ def podman(*args: str, check: bool = True, capture: bool = True) -> subprocess.C
     return subprocess.run(["podman", *args], check=check, capture_output=capture, text=True)
 
 
-def existing_endpoints() -> dict[str, str]:
-    out = podman("ps", "-a", "--filter", f"name=^{PREFIX}[0-9]+$", "--format", "{{.Names}} {{.State}}").stdout
+def existing_endpoints(with_image: bool = False) -> dict[str, str]:
+    """name -> state (or "state image" with_image) of every pg-lab-N container."""
+    fmt = "{{.Names}} {{.State}} {{.Image}}" if with_image else "{{.Names}} {{.State}}"
+    out = podman("ps", "-a", "--filter", f"name=^{PREFIX}[0-9]+$", "--format", fmt).stdout
     return dict(line.split(None, 1) for line in out.splitlines() if line.strip())
 
 
@@ -95,6 +100,12 @@ def cmd_up(n: int, timeout: int) -> None:
     have = existing_endpoints()
     t0 = time.monotonic()
     names = [f"{PREFIX}{i}" for i in range(1, n + 1)]
+    for name, info in existing_endpoints(with_image=True).items():
+        # An endpoint from an older recipe would silently test the old image: replace it.
+        if name in names and info.split()[-1] != ref:
+            image.log(f"{name}: built from {info.split()[-1]}, not {ref}; recreating")
+            podman("rm", "--force", "--time", "0", name)
+            have.pop(name, None)
     for name in names:
         state = have.get(name)
         if state == "running":
@@ -181,6 +192,21 @@ def cmd_vm() -> None:
         vm.stop()
 
 
+def cmd_prune() -> None:
+    """Remove cache directories and podman tags of recipe digests other than the current one."""
+    keep = {image.recipe_digest(), f"bootstrap-{image.bootstrap_digest()}"}
+    if image.CACHE_ROOT.is_dir():
+        for d in sorted(image.CACHE_ROOT.iterdir()):
+            if d.is_dir() and d.name not in keep:
+                image.log(f"removing {d}")
+                shutil.rmtree(d)
+    tags = podman("images", "--format", "{{.Repository}}:{{.Tag}}", image.IMAGE_REPO, check=False).stdout.split()
+    for tag in tags:
+        if tag not in (image.image_ref(), image.image_ref("latest")):
+            r = podman("rmi", tag, check=False)
+            image.log(f"podman rmi {tag}: {'ok' if r.returncode == 0 else r.stderr.strip()}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.command == "image":
@@ -195,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         cmd_status()
     elif args.command == "vm":
         cmd_vm()
+    elif args.command == "prune":
+        cmd_prune()
     return 0
 
 

@@ -54,7 +54,7 @@ def test_up_in_range_is_accepted(n: int) -> None:
     assert (args.command, args.n) == ("up", n)
 
 
-@pytest.mark.parametrize("cmd", ["image", "vm-image", "down", "status", "vm"])
+@pytest.mark.parametrize("cmd", ["image", "vm-image", "down", "status", "vm", "prune"])
 def test_plain_commands_parse(cmd: str) -> None:
     assert lab.parse_args([cmd]).command == cmd
 

@@ -30,6 +30,13 @@ for unit in apt-daily.timer apt-daily-upgrade.timer man-db.timer e2scrub_all.tim
   systemctl mask "$unit" >/dev/null 2>&1 || true
 done
 
+# The operator account, as on the VM: an approved, named administrator on every endpoint
+# (the admin_privileges role must never leave a host with no admin but root).
+id labop >/dev/null 2>&1 || useradd --create-home --shell /bin/bash --comment "lab operator" labop
+printf 'labop ALL=(ALL:ALL) NOPASSWD: ALL\n' > /etc/sudoers.d/labop
+chmod 0440 /etc/sudoers.d/labop
+visudo -cf /etc/sudoers.d/labop >/dev/null
+
 # The journal is where alerts go; keep it small.
 mkdir -p /etc/systemd/journald.conf.d
 printf '[Journal]\nSystemMaxUse=64M\n' > /etc/systemd/journald.conf.d/lab.conf
