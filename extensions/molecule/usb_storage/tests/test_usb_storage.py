@@ -37,6 +37,8 @@ print(json.dumps({
     "parser": run("usbguard-rule-parser", "-f", "%(rules)s"),
     "pkg": run("dpkg-query", "-W", "-f", "${Status}", "usbguard"),
     "active": run("systemctl", "is-active", "usbguard")["out"],
+    "journal": run("journalctl", "-q", "--no-pager", "-u", "usbguard.service")["out"],
+    "policy_rc": os.path.exists("/usr/sbin/policy-rc.d"),
 }))
 """ % {"rules": RULES, "conf": CONF}
 
@@ -96,6 +98,13 @@ def test_service_left_alone_without_usb_bus(state):
     assert state["usb_bus"] is False
     assert state["pkg"]["out"] == "install ok installed"
     assert state["active"] != "active"
+
+
+def test_installed_without_the_daemon_ever_starting(state):
+    # prepare.yml purged usbguard; the role installed it with service starts held back
+    # (policy-rc.d, removed again), so no start was attempted before the rules existed.
+    assert state["policy_rc"] is False
+    assert "Start" not in state["journal"], state["journal"]
 
 
 def test_no_modprobe_dropin_outside_prohibit(state):
