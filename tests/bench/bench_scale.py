@@ -1,9 +1,10 @@
 """Scale benchmark: per-host cost of audit.yml and an idempotent harden.yml at 10, 25, 50 endpoints.
 
-For each fleet size it starts that many lab containers (systemd as PID 1, `--network none`,
-podman connection), converges them once with harden.yml (not timed), then times on the same
-hosts: `ansible -m ping` (the baseline: one module round trip per host), harden.yml again
-(must change nothing) and audit.yml. It prints
+It starts one fleet of lab containers of the largest size (systemd as PID 1, `--network none`,
+podman connection); each size runs on the first n of them: it times `ansible -m ping` (the
+baseline: one module round trip per host), converges with harden.yml (not timed) and times
+harden.yml again (must change nothing), then audit.yml (its report must cover every host).
+It prints
 
     BENCH <name>: <value> <unit> | baseline <name>: <value> <unit> | ratio: <x>
 
@@ -12,7 +13,7 @@ the 10-host run (flat = ratio near 1). Wall time per host is what an operator wa
 controller CPU per host (user+sys of ansible and its podman children) is what grows when
 something does per-host work on the controller, and is the steadier number on a busy machine.
 
-Usage: python tests/bench/bench_scale.py [--sizes 10,25,50] [--forks 20] [--strategy linear]
+Usage: python tests/bench/bench_scale.py [--sizes 10,25,50] [--forks 20] [--strategy linear] [--skip-harden]
 """
 
 from __future__ import annotations
@@ -34,6 +35,16 @@ sys.path.insert(0, str(ROOT / "tests" / "integration"))
 from fleet_lab import PODMAN_ENV, Fleet, image_present  # noqa: E402
 
 BIN = Path(sys.executable).parent
+# The agency settings the endpoints are hardened and audited against (operator `ansible-op`
+# is created by Fleet.prepare()).
+AGENCY_VARS = {
+    "usb_storage_mode": "agency_issued_only",
+    "usb_storage_devices": [
+        {"id": "46f4:0001", "serial": "AGENCY0001", "label": "HQ-USB-0001", "owner": "records-section",
+         "issued_on": "2026-04-01", "expires_on": "2027-03-31", "state": "active"},
+    ],
+    "admin_privileges_approved_users": ["ansible-op"],
+}  # fmt: skip
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
@@ -72,42 +83,42 @@ def bench(name: str, value: float, unit: str, base_name: str, base: float) -> No
     print(line, flush=True)
 
 
-def measure(n: int, forks: int, strategy: str, workdir: Path) -> dict[str, float]:
-    fleet = Fleet(f"bench{n}", n)
-    try:
-        boot = fleet.up(timeout=300)
-        print(f"# {n} endpoints up in {boot:.1f} s", flush=True)
-        inv = fleet.inventory(workdir / f"inv{n}.yml", ["linux"])
-        report_dir = workdir / f"reports{n}"
-        common = ["-i", str(inv)]
+def measure(fleet: Fleet, n: int, forks: int, strategy: str, workdir: Path, harden: bool) -> dict[str, float]:
+    """Time ping, harden (idempotent re-run) and audit on the first n endpoints of the fleet."""
+    sub = Fleet.__new__(Fleet)
+    sub.names, sub.image = fleet.names[:n], fleet.image
+    inv = sub.inventory(workdir / f"inv{n}.yml", ["linux"], AGENCY_VARS)
+    common = ["-i", str(inv)]
+    out: dict[str, float] = {}
+    ping_wall, ping_cpu, text = run([str(BIN / "ansible"), *common, "all", "-m", "ansible.builtin.ping"],
+                                    forks=forks, strategy=strategy)  # fmt: skip
+    assert text.count("SUCCESS") == n, text[-2000:]
+    out.update(ping_wall=ping_wall / n, ping_cpu=ping_cpu / n)
+    if harden:
         # Converge once; only the second, idempotent run is timed.
-        wall, _, out = run([str(BIN / "ansible-playbook"), *common, "playbooks/harden.yml"], forks=forks,
-                           strategy=strategy)  # fmt: skip
-        print(f"# {n}: first harden run {wall:.1f} s", flush=True)
-        ping_wall, ping_cpu, out = run([str(BIN / "ansible"), *common, "all", "-m", "ansible.builtin.ping"],
-                                       forks=forks, strategy=strategy)  # fmt: skip
-        assert out.count("SUCCESS") == n, out[-2000:]
-        h_wall, h_cpu, out = run([str(BIN / "ansible-playbook"), *common, "playbooks/harden.yml"], forks=forks,
-                                 strategy=strategy)  # fmt: skip
-        rc = recap(out)
+        wall, _, text = run([str(BIN / "ansible-playbook"), *common, "playbooks/harden.yml"], forks=forks,
+                            strategy=strategy)  # fmt: skip
+        print(f"# {n}: converging harden run {wall:.1f} s", flush=True)
+        h_wall, h_cpu, text = run([str(BIN / "ansible-playbook"), *common, "playbooks/harden.yml"], forks=forks,
+                                  strategy=strategy)  # fmt: skip
+        rc = recap(text)
         assert len(rc) == n, f"recap lists {len(rc)} hosts, expected {n}"
         changed = {h: v[1] for h, v in rc.items() if v[1] or v[2] or v[3]}
         assert not changed, f"harden.yml is not idempotent: {changed}"
-        a_wall, a_cpu, out = run(
-            [str(BIN / "ansible-playbook"), *common, "playbooks/audit.yml",
-             "-e", json.dumps({"pii_guard_audit_report_dir": str(report_dir)})],
-            forks=forks, strategy=strategy, check_rc=False,
-        )  # fmt: skip
-        rc = recap(out)
-        assert len([h for h in rc if h.startswith("fleet-")]) == n, out[-3000:]
-        assert not [h for h, v in rc.items() if v[2]], "audit: unreachable hosts"
-        return {
-            "ping_wall": ping_wall / n, "ping_cpu": ping_cpu / n,
-            "harden_wall": h_wall / n, "harden_cpu": h_cpu / n,
-            "audit_wall": a_wall / n, "audit_cpu": a_cpu / n,
-        }  # fmt: skip
-    finally:
-        fleet.down()
+        out.update(harden_wall=h_wall / n, harden_cpu=h_cpu / n)
+    a_wall, a_cpu, text = run(
+        [str(BIN / "ansible-playbook"), *common, "playbooks/audit.yml",
+         "-e", json.dumps({"pii_guard_audit_report_dir": str(workdir / f"reports{n}")})],
+        forks=forks, strategy=strategy, check_rc=False,
+    )  # fmt: skip
+    rc = recap(text)
+    assert len(rc) == n, text[-3000:]
+    assert not [h for h, v in rc.items() if v[2]], "audit: unreachable hosts"
+    # The report must cover every host: the audit ran to the end, whatever it found.
+    report = json.loads((workdir / f"reports{n}" / "latest" / "report.json").read_text())
+    assert report["summary"]["hosts"] == n, report["summary"]
+    out.update(audit_wall=a_wall / n, audit_cpu=a_cpu / n)
+    return out
 
 
 def main() -> int:
@@ -115,23 +126,38 @@ def main() -> int:
     ap.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", "10,25,50"))
     ap.add_argument("--forks", type=int, default=int(os.environ.get("BENCH_FORKS", "20")))
     ap.add_argument("--strategy", default=os.environ.get("BENCH_STRATEGY", "linear"))
+    ap.add_argument("--skip-harden", action="store_true", help="time ping and audit only")
     args = ap.parse_args()
     if not image_present():
         print("lab image missing: run `make lab` (tests/lab/lab.py image) first", file=sys.stderr)
         return 2
-    sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"# scale bench: sizes {sizes}, forks {args.forks}, strategy {args.strategy}, "
-          f"{os.cpu_count()} CPUs, systemd containers from the lab image", flush=True)  # fmt: skip
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    harden = not args.skip_harden
+    print(f"# scale bench: sizes {sizes}, forks {args.forks}, strategy {args.strategy}, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}; systemd containers from the lab image", flush=True)  # fmt: skip
     results: dict[int, dict[str, float]] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
-        for n in sizes:
-            results[n] = r = measure(n, args.forks, args.strategy, Path(tmp))
-            for what in ("audit", "harden"):
-                bench(f"{what}_per_host_{n}", r[f"{what}_wall"], "s", f"ping_per_host_{n}", r["ping_wall"])
-            bench(f"audit_cpu_per_host_{n}", r["audit_cpu"], "s", f"ping_cpu_per_host_{n}", r["ping_cpu"])
+    # One fleet of the largest size; each size runs on its first n endpoints.
+    fleet = Fleet("bench", sizes[-1])
+    try:
+        boot = fleet.up(timeout=600)
+        fleet.prepare()
+        print(f"# {sizes[-1]} endpoints up in {boot:.1f} s", flush=True)
+        with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+            for n in sizes:
+                results[n] = r = measure(fleet, n, args.forks, args.strategy, Path(tmp), harden)
+                print(f"# {n} hosts done (load average {os.getloadavg()[0]:.1f})", flush=True)
+                for what in ("audit", "harden"):
+                    if f"{what}_wall" in r:
+                        bench(f"{what}_per_host_{n}", r[f"{what}_wall"], "s", f"ping_per_host_{n}", r["ping_wall"])
+                        bench(f"{what}_cpu_per_host_{n}", r[f"{what}_cpu"], "s", f"ping_cpu_per_host_{n}",
+                              r["ping_cpu"])  # fmt: skip
+    finally:
+        fleet.down()
     first = sizes[0]
     for n in sizes[1:]:
-        for what in ("audit", "harden", "ping"):
+        for what in ("ping", "audit", "harden"):
+            if f"{what}_wall" not in results[n]:
+                continue
             bench(f"{what}_per_host_{n}", results[n][f"{what}_wall"], "s", f"{what}_per_host_{first}",
                   results[first][f"{what}_wall"])  # fmt: skip
             bench(f"{what}_cpu_per_host_{n}", results[n][f"{what}_cpu"], "s", f"{what}_cpu_per_host_{first}",
