@@ -191,13 +191,16 @@ class Windows(object):
 
 
 # ---------------------------------------------------------------------------- audit
-_PATH_RE = re.compile(
-    rb"type=PATH msg=audit\([0-9.]+:([0-9]+)\): item=[0-9]+ name=(?:\"[^\"\n]*\"|[^ \n]+) "
-    rb"(?:inode=([0-9]+) dev=([^ \n]+) mode=([0-9]+) )?[^\n]*?nametype=([A-Z]+)",
-    re.M,
+_PATH_FIELDS_RE = re.compile(
+    rb"type=PATH msg=audit\([0-9.]+:[0-9]+\): item=[0-9]+ name=(?:\"[^\"\n]*\"|[^ \n]+) "
+    rb"(?:inode=([0-9]+) dev=([^ \n]+) mode=([0-9]+) )?[^\n]*?nametype=([A-Z]+)"
 )
-_EOE_RE = re.compile(rb"type=EOE msg=audit\([0-9.]+:([0-9]+)\)", re.M)
-_ENRICHED_AUID_RE = re.compile(rb'\x1d(?:[^\n]* )?AUID="([^"\n]*)"')
+_SYSCALL_RE = re.compile(
+    rb"type=SYSCALL msg=audit\(([0-9]+\.[0-9]+):([0-9]+)\): arch=[^ \n]+ syscall=[0-9]+ "
+    rb"success=([a-z]+) exit=[^ \n]+ (?:a[0-3]=[^ \n]+ )*items=([0-9]+) ppid=[0-9]+ pid=[0-9]+ auid=([0-9]+) "
+)
+# Records of one event are written together; look this far ahead for the rest of a group.
+_GROUP_SPAN = 1 << 16
 
 
 class AuditParser(object):
@@ -205,9 +208,11 @@ class AuditParser(object):
     yields one event per successfully read-opened file of a watched key.
 
     Works on raw bytes as auditd writes them, in RAW or ENRICHED format (the resolved names
-    follow a 0x1d byte). ``feed_chunk`` takes whole lines (a chunk ending at a line end) and
-    scans them with compiled regular expressions, so lines of no interest cost no Python
-    work; ``feed`` takes one line. Both return events ``(key, auid, user_or_None, time,
+    follow a 0x1d byte). ``feed_chunk`` takes whole lines (a chunk ending at a line end):
+    it finds the watched keys with a substring search (memmem speed, so unrelated records
+    cost almost nothing), parses those SYSCALL lines with an anchored regex, then looks
+    ahead for the group's PATH records by their exact ``msg=audit(stamp:serial)`` prefix.
+    ``feed`` takes one line. Both return events ``(key, auid, user_or_None, time,
     file_id)`` where file_id is ``"dev:inode"`` (distinct files, however the path was
     spelt); directories (tar, globs) and failed opens are not counted. A group is complete
     when its ``items`` PATH records (or its EOE) have been seen; groups may span chunks.
@@ -217,15 +222,11 @@ class AuditParser(object):
 
     def __init__(self, keys, min_auid=1000):
         keys = sorted(k.decode() if isinstance(k, bytes) else k for k in keys)
-        alt = "|".join(re.escape(k) for k in keys).encode()
+        self.needles = [(k, b' key="' + k.encode() + b'"') for k in keys]
         # Field order of SYSCALL records is fixed by the kernel; the key closes the raw part.
-        self._syscall_re = re.compile(
-            rb"type=SYSCALL msg=audit\(([0-9]+\.[0-9]+):([0-9]+)\): arch=[^ \n]+ syscall=[0-9]+ "
-            rb"success=([a-z]+) exit=[^ \n]+ (?:a[0-3]=[^ \n]+ )*items=([0-9]+) ppid=[0-9]+ pid=[0-9]+ "
-            rb"auid=([0-9]+) [^\x1d\n]* key=\"(" + alt + rb")\"([^\n]*)$",
-            re.M,
-        )
+        self._syscall_re = _SYSCALL_RE
         self.min_auid = min_auid
+        # serial -> [key, auid, user, items, [file ids], paths seen, time, b"stamp:serial"]
         self.pending = collections.OrderedDict()
         self.malformed = 0
         self.records = 0
@@ -239,41 +240,71 @@ class AuditParser(object):
         # every record line starts with "type="; anything else is counted and skipped
         typed = data.count(b"\ntype=") + (1 if data.startswith(b"type=") else 0)
         self.malformed += max(lines - typed, 0)
+        out = []
         pending = self.pending
+        # groups left open by the previous chunk: their records continue here
+        for serial in list(pending):
+            g = pending[serial]
+            if self._collect(g, data, 0):
+                out.extend(self._emit(serial))
+            elif data.find(b"type=EOE msg=audit(" + g[7] + b")", 0, _GROUP_SPAN) >= 0:
+                out.extend(self._emit(serial))
+        hits = []
+        for key, needle in self.needles:
+            pos = data.find(needle)
+            while pos >= 0:
+                hits.append((pos, key, pos + len(needle)))
+                pos = data.find(needle, pos + len(needle))
+        if len(self.needles) > 1:
+            hits.sort()
+        match = self._syscall_re.match
         min_auid = self.min_auid
-        for m in self._syscall_re.finditer(data):
-            stamp, serial, success, items, auid, key, tail = m.groups()
+        for pos, key, after in hits:
+            # the key closes the raw part of a SYSCALL record: end of line or the 0x1d separator
+            if data[after : after + 1] not in (b"\x1d", b"\n"):
+                continue
+            start = data.rfind(b"\n", 0, pos) + 1
+            m = match(data, start)
+            if m is None:  # e.g. CONFIG_CHANGE records of rule loads carry the key too
+                continue
+            stamp, serial, success, items, auid = m.groups()
             auid = int(auid)
             items = int(items)
             if success != b"yes" or auid == AUID_UNSET or auid < min_auid or items <= 0:
                 continue
             user = None
-            if b"\x1d" in tail:
-                u = _ENRICHED_AUID_RE.search(tail)
-                if u and u.group(1) != b"unset":
-                    user = u.group(1).decode("utf-8", "replace")
-            pending[serial] = [key.decode(), auid, user, items, [], 0, float(stamp)]
-        if not pending:
-            return ()
-        done = []
-        for m in _PATH_RE.finditer(data):
-            g = pending.get(m.group(1))
-            if g is None:
-                continue
-            inode, dev, mode, nametype = m.group(2, 3, 4, 5)
-            if nametype == b"NORMAL" and inode is not None and not mode.startswith(b"040"):
-                g[4].append((dev + b":" + inode).decode("ascii", "replace"))
-            g[5] += 1
-            if g[5] == g[3]:
-                done.append(m.group(1))
-        if b"type=EOE" in data:
-            done.extend(m.group(1) for m in _EOE_RE.finditer(data) if m.group(1) in pending)
-        out = []
-        for serial in done:
-            out.extend(self._emit(serial))
+            if data[after : after + 1] == b"\x1d":
+                q = data.find(b'AUID="', after, data.find(b"\n", after))
+                if q > 0:
+                    name = data[q + 6 : data.find(b'"', q + 6)]
+                    if name != b"unset":
+                        user = name.decode("utf-8", "replace")
+            g = [key, auid, user, items, [], 0, float(stamp), stamp + b":" + serial]
+            if self._collect(g, data, m.end()):
+                out.extend((g[0], g[1], g[2], g[6], fid) for fid in g[4])
+            else:
+                pending[serial] = g
         while len(pending) > self.MAX_PENDING:  # groups whose records never came
             out.extend(self._emit(next(iter(pending))))
         return out
+
+    @staticmethod
+    def _collect(g, data, start):
+        """Add the group's PATH records found in data[start:]; True once all have been seen."""
+        needle = b"type=PATH msg=audit(" + g[7] + b"): "
+        end = min(len(data), start + _GROUP_SPAN)
+        while g[5] < g[3]:
+            p = data.find(needle, start, end)
+            if p < 0:
+                return False
+            m = _PATH_FIELDS_RE.match(data, p)
+            if m is not None:
+                inode, dev, mode, nametype = m.groups()
+                if nametype == b"NORMAL" and inode is not None and not mode.startswith(b"040"):
+                    g[4].append((dev + b":" + inode).decode("ascii", "replace"))
+            g[5] += 1
+            start = p + len(needle)
+        return True
 
     def _emit(self, serial):
         g = self.pending.pop(serial, None)

@@ -219,6 +219,9 @@ def test_audit_parser_interleaved_noise_and_malformed_lines():
     noise = [
         "type=USER_START msg=audit(1764306000.100:9): pid=1 uid=0 auid=1001 ses=3 "
         'msg=\'op=PAM:session_open acct="clerk" exe="/usr/sbin/sshd" res=success\'',
+        # loading the rules logs the key too, in a record that is not a file read
+        "type=CONFIG_CHANGE msg=audit(1764306000.050:8): auid=1000 ses=1 subj=unconfined op=add_rule "
+        'key="pii_dl_citizens" list=4 res=1' + GS + 'AUID="labop"',
         "garbage that is not an audit record",
         "type=SYSCALL msg=audit(broken",
     ]
