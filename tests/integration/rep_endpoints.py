@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -27,6 +28,12 @@ ENV = {
     "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
 }
 DIGEST_DIRS = ("/etc", "/usr/local", "/var/lib", "/srv")
+# The one exception: storage files a running PostgreSQL server rewrites on its own (checkpoints,
+# autovacuum's ANALYZE of template1 on a freshly started cluster), seen changing with no client
+# connected. The cluster's configuration (postgresql.auto.conf, ...) stays digested.
+PG_STORAGE = re.compile(
+    r"^/var/lib/postgresql/[^/]+/[^/]+/(base|global|pg_wal|pg_xact|pg_multixact|pg_subtrans|pg_stat|pg_stat_tmp|pg_logical)/"
+)
 
 # Runs inside the endpoint: type, mode, owner and content (or link target) of every path.
 DIGEST_PY = r"""
@@ -82,7 +89,8 @@ def remove(name: str) -> None:
 
 
 def digest(name: str) -> dict[str, str]:
-    return json.loads(podman("exec", name, "python3", "-c", DIGEST_PY, *DIGEST_DIRS).stdout)
+    every = json.loads(podman("exec", name, "python3", "-c", DIGEST_PY, *DIGEST_DIRS).stdout)
+    return {p: v for p, v in every.items() if not PG_STORAGE.match(p)}
 
 
 def diff(before: dict[str, str], after: dict[str, str]) -> list[str]:

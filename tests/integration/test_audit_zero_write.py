@@ -3,7 +3,8 @@
 Two lab endpoints (podman containers from the lab image, `--network none`, names `rep-*`):
 `rep-never-1` was never hardened, `rep-hard-1` gets playbooks/harden.yml first. Every file
 under /etc, /usr/local, /var/lib and /srv on both is digested (type, mode, owner, content or
-link target) before and after playbooks/audit.yml: the digests must be identical. The report
+link target) before and after playbooks/audit.yml: the digests must be identical (the one
+exception, PostgreSQL's own storage files, is explained in rep_endpoints.PG_STORAGE). The report
 must fail the fresh endpoint and pass the hardened one, validate against the JSON Schema, parse
 as JUnit and hold every finding in its HTML. A second run with `--tags 6-17 --limit` must audit
 that clause only, name the limit and tags in its metadata, and report an endpoint that does not
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -32,12 +35,13 @@ def playbook(inv: Path, name: str, *args: str) -> object:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
+def lab():
     assert image_present(), "the lab image is missing: run `make lab`"
     remove(GHOST)  # must not exist: it stands for a dead endpoint
     with ThreadPoolExecutor(2) as ex:
         list(ex.map(start, (NEVER, HARD)))
-    d = tmp_path_factory.mktemp("rep")
+    # Own temp dir: pytest prunes old basetemps of concurrent sessions.
+    d = Path(tempfile.mkdtemp(prefix="rep-zero-write-"))
     inv = write_inventory(d / "inventory", [NEVER, HARD, GHOST], [NEVER, HARD], [NEVER, HARD])
     try:
         hard = playbook(inv, "harden.yml", "--limit", HARD)
@@ -74,6 +78,7 @@ def lab(tmp_path_factory):
     finally:
         for n in (NEVER, HARD):
             remove(n)
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def load(reports: Path) -> tuple[dict, Path]:
