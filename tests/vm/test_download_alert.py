@@ -44,10 +44,12 @@ def digest(vm):
     ).stdout
 
 
-def findings(out):
-    m = re.search(r"DL_FINDINGS=(\[.*\])", out.stdout)
-    assert m, out.stdout[-3000:] + out.stderr[-2000:]
-    return {f["id"]: f for f in json.loads(m.group(1))}
+def play(vm, tmp_path, check=False, **extra):
+    """Run the role; returns (result, {control id: finding})."""
+    out_file = tmp_path / ("findings-%d.json" % time.monotonic_ns())
+    out = run_playbook(vm, PLAY, extra_vars=dict(VARS, dl_findings_file=str(out_file), **extra), check=check)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    return out, {f["id"]: f for f in json.loads(out_file.read_text())}
 
 
 def alerts(vm, user):
@@ -105,21 +107,17 @@ def lab(vm):
     )
 
 
-def test_audit_mode_on_a_fresh_host_changes_nothing_and_fails(lab):
+def test_audit_mode_on_a_fresh_host_changes_nothing_and_fails(lab, tmp_path):
     before = digest(lab)
-    out = run_playbook(lab, PLAY, extra_vars=dict(VARS, pii_guard_audit=True), check=True)
-    assert out.returncode == 0, out.stdout[-3000:]
-    f = findings(out)
+    _out, f = play(lab, tmp_path, check=True, pii_guard_audit=True)
     assert f["6-5.agent_running"]["status"] == "fail"
     assert f["6-5.audit_rules_loaded"]["status"] == "fail"
     assert f["6-5.threshold_review"]["status"] == "pass"
     assert digest(lab) == before
 
 
-def test_apply_loads_rules_and_starts_the_agent(lab):
-    out = run_playbook(lab, PLAY, extra_vars=VARS)
-    assert out.returncode == 0, out.stdout[-3000:]
-    f = findings(out)
+def test_apply_loads_rules_and_starts_the_agent(lab, tmp_path):
+    _out, f = play(lab, tmp_path)
     assert {k: v["status"] for k, v in f.items()} == {
         "6-5.agent_running": "fixed",
         "6-5.agent_config": "fixed",
@@ -189,11 +187,9 @@ def test_restart_midway_still_alerts_at_the_right_count(lab):
     assert len(journal(lab, "temp")) == 1
 
 
-def test_reapply_changes_nothing_and_audit_passes(lab):
-    out = run_playbook(lab, PLAY, extra_vars=dict(VARS, pii_guard_audit=True), check=True)
-    assert out.returncode == 0, out.stdout[-3000:]
+def test_reapply_changes_nothing_and_audit_passes(lab, tmp_path):
+    out, f = play(lab, tmp_path, check=True, pii_guard_audit=True)
     assert re.search(r"vm\s+: ok=\d+\s+changed=0 ", out.stdout), out.stdout[-2000:]
-    f = findings(out)
     assert {k: v["status"] for k, v in f.items()} == {
         "6-5.agent_running": "pass",
         "6-5.agent_config": "pass",
