@@ -79,7 +79,8 @@ def start(name: str) -> None:
     # systemd up (degraded is fine: usbguard has no USB bus in a container).
     podman("exec", name, "sh", "-c", "timeout 180 systemctl is-system-running --wait || true")
     # The approved operator account of the lab inventories (admin_privileges keeps its path).
-    podman("exec", name, "sh", "-c", "id labop >/dev/null 2>&1 || useradd -m -s /bin/bash labop; usermod -aG sudo labop")
+    labop = "id labop >/dev/null 2>&1 || useradd -m -s /bin/bash labop; usermod -aG sudo labop"
+    podman("exec", name, "sh", "-c", labop)
     # The personal data these endpoints hold (download_alert watches it on pii_data hosts).
     podman("exec", name, "sh", "-c", "mkdir -p /srv/pii && printf 'id,name\\n1,Yamada\\n' > /srv/pii/residents.csv")
 
