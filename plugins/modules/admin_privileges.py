@@ -29,7 +29,7 @@ description:
   - Lock-out guards run before any change; the module fails without changing anything when
     the connecting account would lose its path to root or no approved admin would remain.
 version_added: "0.1.0"
-author: pii_guard.safeguards contributors
+author: pii_guard.safeguards contributors (@pii-guard)
 options:
   approved_users:
     description: Users approved to administer the host. Must not be empty.
@@ -140,8 +140,10 @@ options:
     default: false
 attributes:
   check_mode:
+    description: Reports what would change and writes nothing.
     support: full
   diff_mode:
+    description: Shows the sudoers file changes and admin group membership before and after.
     support: full
 notes:
   - Host lists in sudoers are treated as matching and C(runas_default) as root, so the
@@ -265,7 +267,7 @@ class Host:
         if rc != 0:
             return sshd, "error: %s" % (err or out).strip()
         for line in out.splitlines():
-            k, _, v = line.partition(" ")
+            k, _sep, v = line.partition(" ")
             if k.lower() == "permitrootlogin":
                 return sshd, v.strip()
         return sshd, "unknown"
@@ -286,14 +288,14 @@ class Host:
         systemctl = self.m.get_bin_path("systemctl")
         if not systemctl:
             return None
-        rc, out, _ = self.m.run_command([systemctl, "is-enabled", name])
+        rc, out, _err = self.m.run_command([systemctl, "is-enabled", name])
         return rc == 0 and out.strip() in ("enabled", "static", "enabled-runtime")
 
     def audit_loaded(self):
         auditctl = self.m.get_bin_path("auditctl")
         if not auditctl:
             return None
-        rc, out, _ = self.m.run_command([auditctl, "-l"])
+        rc, out, _err = self.m.run_command([auditctl, "-l"])
         if rc != 0:
             return None
         return AUDIT_KEY in out
@@ -569,7 +571,7 @@ def run(module):
             ap.write(p["audit_rules_file"], audit_rules_text(), 0o640)
             augenrules = module.get_bin_path("augenrules")
             if augenrules and host.audit_loaded() is not None:
-                rc, _, _ = module.run_command([augenrules, "--load"])
+                rc = module.run_command([augenrules, "--load"])[0]
                 applied["audit_loaded"] = rc == 0
 
     # ---- findings
@@ -729,7 +731,7 @@ def main():
             approved_users=dict(type="list", elements="str", required=True),
             approved_groups=dict(type="list", elements="str", default=[]),
             admin_groups=dict(type="list", elements="str", default=["sudo", "wheel", "admin"]),
-            nopasswd_approved=dict(type="list", elements="str", default=[]),
+            nopasswd_approved=dict(type="list", elements="str", default=[], no_log=False),
             temporary=dict(
                 type="list",
                 elements="dict",
@@ -745,7 +747,7 @@ def main():
             operator_via_ssh=dict(type="bool", default=True),
             allow_self_removal=dict(type="bool", default=False),
             manage_root_ssh=dict(type="bool", default=True),
-            lock_root_password=dict(type="bool", default=False),
+            lock_root_password=dict(type="bool", default=False, no_log=False),
             remove_extra_uid0=dict(type="bool", default=False),
             sudo_logfile=dict(type="path", default="/var/log/sudo.log"),
             audit_rules=dict(type="bool", default=True),

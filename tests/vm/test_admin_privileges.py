@@ -132,9 +132,9 @@ def test_bad_input_refused_before_any_change(seeded):
 def test_apply(seeded):
     # The grant outlives the apply run, then the timer (minutely) must remove it on its own.
     now = int(sh(seeded, "date -u +%s").stdout)
-    until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 210))
+    until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 100))
     # The rest of the tests run on the controller's clock: remember the expiry there.
-    STATE["until_epoch"] = time.time() + 210
+    STATE["until_epoch"] = time.time() + 100
     grant = {"user": "tempo", "until": until, "reason": "VM test", "ticket": "CHG-VM-1"}
     started = time.monotonic()
     res = play(seeded, base_vars(admin_privileges_temporary=[grant]))
@@ -274,7 +274,7 @@ def test_parser_never_reports_less_than_real_sudo(seeded, batch):
 
 def test_expired_temporary_grant_removed_by_the_timer_alone(seeded):
     """No Ansible run and no manual call: the minutely timer must remove the grant."""
-    deadline = STATE["until_epoch"] + 90
+    deadline = STATE["until_epoch"] + 80
     while time.time() < deadline:
         if sh(seeded, "test -e /etc/sudoers.d/pii_guard_tmp_tempo", check=False).returncode != 0:
             break
