@@ -27,6 +27,22 @@ def podman(*args: str, check: bool = True, timeout: int = 120) -> subprocess.Com
     )
 
 
+INOTIFY = Path("/proc/sys/fs/inotify/max_user_instances")
+# systemd in each container holds several inotify instances, all counted against root's
+# per-user limit on the host (128 on Debian). Past about 25 containers the rest hang in
+# "initializing" with every job waiting. Measured: 50 containers need well over 128.
+INOTIFY_PER_CONTAINER = 8
+
+
+def ensure_inotify(containers: int) -> None:
+    """Raise fs.inotify.max_user_instances for the run when the fleet would exhaust it."""
+    need = 128 + INOTIFY_PER_CONTAINER * containers
+    have = int(INOTIFY.read_text())
+    if have < need:
+        print(f"# raising fs.inotify.max_user_instances {have} -> {need} for {containers} systemd containers")
+        INOTIFY.write_text(str(need))
+
+
 def image_present(image: str = IMAGE) -> bool:
     return podman("image", "exists", image, check=False).returncode == 0
 
@@ -60,6 +76,7 @@ class Fleet:
     def up(self, timeout: float = 180, parallel: int = 8) -> float:
         """Start all containers; returns the seconds it took."""
         start = time.monotonic()
+        ensure_inotify(len(self.names))
         with ThreadPoolExecutor(parallel) as pool:
             list(pool.map(self._run_one, self.names))
             list(pool.map(lambda n: self._wait_one(n, timeout), self.names))
