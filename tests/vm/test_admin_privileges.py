@@ -102,7 +102,10 @@ def test_seeded_privileges_work_before_apply(seeded):
 
 def test_play_that_would_remove_the_operator_fails_and_changes_nothing(seeded):
     before = digest(seeded)
+    started = time.monotonic()
     res = play(seeded, base_vars(admin_privileges_approved_users=["alice"]))
+    # This run stops at the guard, about half an apply run: it sizes the grant's lifetime below.
+    STATE["guard_seconds"] = time.monotonic() - started
     out = res.stdout + res.stderr
     assert res.returncode != 0
     assert "lock-out guard refused the change" in out and "'labop' would lose its path" in out
@@ -130,11 +133,13 @@ def test_bad_input_refused_before_any_change(seeded):
 
 
 def test_apply(seeded):
-    # The grant outlives the apply run, then the timer (minutely) must remove it on its own.
+    # The grant must outlive the apply run (the module refuses an expiry in the past), then the
+    # minutely timer alone must remove it. Size the lifetime from the guard run on this machine.
+    lifetime = int(max(100, 4 * STATE.get("guard_seconds", 60)))
     now = int(sh(seeded, "date -u +%s").stdout)
-    until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 100))
+    until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + lifetime))
     # The rest of the tests run on the controller's clock: remember the expiry there.
-    STATE["until_epoch"] = time.time() + 100
+    STATE["until_epoch"] = time.time() + lifetime
     grant = {"user": "tempo", "until": until, "reason": "VM test", "ticket": "CHG-VM-1"}
     started = time.monotonic()
     res = play(seeded, base_vars(admin_privileges_temporary=[grant]))
