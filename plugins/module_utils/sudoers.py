@@ -491,13 +491,18 @@ def aliases_of(entries):
 
 
 def _user_item_matches(item, acct, user_aliases, depth=0):
-    """True/False when ``item`` (a name as written) matches ``acct``; aliases expand."""
+    """Whether ``item`` (a name as written) matches ``acct``.
+
+    Plain items give True or False; an alias gives its list's verdict, True (allow), False
+    (deny) or None (no item matched), because sudo negates that verdict: ``!A`` where A
+    denies the user *matches* the user.
+    """
     if depth > 64:
         return False
     if item == "ALL":
         return True
     if item in user_aliases:
-        return _list_matches(user_aliases[item], acct, user_aliases, depth + 1) is True
+        return _list_matches(user_aliases[item], acct, user_aliases, depth + 1)
     if item.startswith("%#"):
         return _int(item[2:]) in acct.gids
     if item.startswith("%:#"):
@@ -523,8 +528,10 @@ def _int(s):
 def _list_matches(items, acct, user_aliases, depth=0):
     """sudo's rule: the last item of the list that matches decides; None when none matches."""
     for neg, name in reversed(items):
-        if _user_item_matches(name, acct, user_aliases, depth):
-            return not neg
+        verdict = _user_item_matches(name, acct, user_aliases, depth)
+        if verdict is None or (verdict is False and name not in user_aliases):
+            continue  # this item says nothing about the account
+        return (not verdict) if neg else verdict
     return None
 
 
@@ -570,12 +577,19 @@ def entry_nopasswd_all(entry, aliases):
 
 
 def user_principals(entry, aliases, depth=0):
-    """The positive user items of a specification, expanded through User_Aliases."""
+    """The user items of a specification that can match someone, expanded through User_Aliases.
+
+    Negated plain names match nobody by themselves and are left out; a negated alias is kept
+    as ``!NAME`` (it matches the users the alias denies, so it can never be approved).
+    """
     out = []
 
     def walk(items, d):
         for neg, name in items:
             if neg:
+                # '!ALIAS' matches whoever the alias denies: an open-ended principal.
+                if name in aliases["user"] and "!" + name not in out:
+                    out.append("!" + name)
                 continue
             if name in aliases["user"] and d < 64:
                 walk(aliases["user"][name], d + 1)

@@ -165,6 +165,13 @@ def test_alias_principals_are_expanded_for_approval():
     assert plan["unapproved"][0]["principals"] == ["eve"] and plan["comment"] == {"/etc/sudoers": [(2, 2)]}
 
 
+def test_negated_alias_is_never_an_approved_principal():
+    text = "User_Alias A = alice, !eve\n!A ALL=(ALL) ALL\nalice, !bob ALL=(ALL) ALL\n"
+    parsed = S.parse_file("/etc/sudoers", S.OverlayFS({"/etc/sudoers": text}, S._NoFS()))
+    plan = P.plan_sudoers(parsed, ["alice"], [], [])
+    assert plan["comment"] == {"/etc/sudoers": [(2, 2)]} and plan["unapproved"][0]["principals"] == ["!A"]
+
+
 def test_principal_approval_forms():
     appr = (["alice"], ["sudo"], {1000: "alice", 1001: "eve"}, {27: "sudo", 100: "users"})
     assert P.principal_approved("root", *appr) and P.principal_approved("#0", *appr)

@@ -188,6 +188,14 @@ def test_user_items_uid_gid_nonunix_group_and_negation_last_match_wins():
     assert got["eve"]["commands"] == ["/bin/c"]  # !eve then ALL: the last match (ALL) wins
 
 
+def test_negated_alias_that_denies_a_user_matches_that_user():
+    # Found by the differential fuzz against the real sudo (tests/vm): FZADM denies fzb, so
+    # '!FZADM' allows fzb (sudo negates the alias's verdict), and fza stays excluded.
+    text = "User_Alias FZADM = fza, !fzb\n!FZADM ALL = (ALL:ALL) !ALL, NOPASSWD: /bin/sh\n"
+    got = summary(text, [acct("fza", 2001), acct("fzb", 2002), acct("other", 2003)])
+    assert set(got) == {"fzb"} and got["fzb"]["commands"] == ["/bin/sh"]
+
+
 def test_runas_forms_and_tag_carry_over():
     text = "\n".join(
         [
