@@ -11,7 +11,6 @@ from __future__ import annotations
 import calendar
 import json
 import re
-import shlex
 import subprocess
 import time
 
@@ -80,15 +79,13 @@ def wait_for(pred, timeout=20.0):
 
 @pytest.fixture(scope="module")
 def lab(vm):
-    pub = (str(vm.key_path) + ".pub",)
-    key = open(pub[0]).read().strip()
-    for u in USERS:
-        sh(
-            vm,
-            "sudo sh -c 'id %(u)s >/dev/null 2>&1 || useradd -m -s /bin/sh %(u)s; install -d -o %(u)s -m 700 "
-            "/home/%(u)s/.ssh; echo %(k)s > /home/%(u)s/.ssh/authorized_keys; "
-            "chown %(u)s /home/%(u)s/.ssh/authorized_keys'" % {"u": u, "k": shlex.quote(key)},
-        )
+    users = " ".join(USERS)
+    sh(
+        vm,
+        "sudo sh -c 'for u in %s; do id $u >/dev/null 2>&1 || useradd -m -s /bin/sh $u; "
+        "install -d -m 700 -o $u -g $u /home/$u/.ssh; "
+        "install -m 600 -o $u -g $u /home/labop/.ssh/authorized_keys /home/$u/.ssh/authorized_keys; done'" % users,
+    )
     sh(
         vm,
         "sudo sh -c 'mkdir -p /srv/pii && cd /srv/pii && for i in $(seq -w 1 300); do "
