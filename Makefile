@@ -8,7 +8,8 @@ ROOT := $(CURDIR)
 VENV := $(ROOT)/.venv
 PY := $(VENV)/bin/python
 COLL := $(ROOT)/.cache/collections
-export PATH := $(VENV)/bin:$(PATH)
+# .cache/hosttools: usbguard-rule-parser and ausearch unpacked by tools/apt-deps.sh (see there why).
+export PATH := $(VENV)/bin:$(ROOT)/.cache/hosttools/usr/bin:$(ROOT)/.cache/hosttools/sbin:$(PATH)
 # Project-local podman settings (runc, cgroupfs, ulimits); the user's global config is untouched.
 export CONTAINERS_CONF := $(ROOT)/tests/lab/containers.conf
 export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
