@@ -17,6 +17,7 @@ through CONTAINERS_CONF (set here when unset), never from the user's global conf
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -76,10 +77,15 @@ def podman(*args: str, check: bool = True, capture: bool = True) -> subprocess.C
 
 
 def existing_endpoints(with_image: bool = False) -> dict[str, str]:
-    """name -> state (or "state image" with_image) of every pg-lab-N container."""
-    fmt = "{{.Names}} {{.State}} {{.Image}}" if with_image else "{{.Names}} {{.State}}"
-    out = podman("ps", "-a", "--filter", f"name=^{PREFIX}[0-9]+$", "--format", fmt).stdout
-    return dict(line.split(None, 1) for line in out.splitlines() if line.strip())
+    """name -> state ("running", "exited", ...; with_image: "state image") of every pg-lab-N."""
+    # JSON: the {{.State}} template prints "Up 5 minutes ago" on podman 4.3, not the state.
+    out = podman("ps", "-a", "--filter", f"name=^{PREFIX}[0-9]+$", "--format", "json").stdout
+    found = {}
+    for c in json.loads(out or "[]"):
+        names = c.get("Names") or []
+        if names:
+            found[names[0]] = f"{c.get('State')} {c.get('Image')}" if with_image else str(c.get("State"))
+    return found
 
 
 def wait_systemd(name: str, timeout: int) -> str:
