@@ -66,7 +66,10 @@ class Fleet:
         deadline = time.monotonic() + timeout
         state = ""
         while time.monotonic() < deadline:
-            proc = podman("exec", name, "systemctl", "is-system-running", check=False, timeout=30)
+            try:
+                proc = podman("exec", name, "systemctl", "is-system-running", check=False, timeout=30)
+            except subprocess.TimeoutExpired:  # a busy controller; ask again until the deadline
+                continue
             state = proc.stdout.strip()
             if state in ("running", "degraded"):
                 return
