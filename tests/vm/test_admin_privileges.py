@@ -32,8 +32,12 @@ USERS = ("alice", "intruder", "dropper", "tempo")
 STATE = {}
 
 
-def sh(vm, cmd: str, user: str = "labop", check: bool = True):
-    return vm.ssh(cmd, user=user, check=check, timeout=300)
+def sh(vm, cmd: str, user: str = "labop", check: bool = True, fresh: bool | None = None):
+    """Every login other than labop's is fresh: a multiplexed session would keep the groups
+    and the sshd decision of its first login, hiding what the apply changed."""
+    if fresh is None:
+        fresh = user != "labop"
+    return vm.ssh(cmd, user=user, check=check, timeout=300, fresh=fresh)
 
 
 def digest(vm) -> str:
@@ -149,7 +153,7 @@ def test_apply(seeded):
 
 
 def test_operator_connection_and_passwordless_sudo_still_work(seeded):
-    assert sh(seeded, "sudo -n id -u").stdout.strip() == "0"
+    assert sh(seeded, "sudo -n id -u", fresh=True).stdout.strip() == "0"
 
 
 def test_approved_admin_can_sudo(seeded):
