@@ -184,7 +184,8 @@ def test_privileged_use_is_logged_by_sudo_and_auditd(seeded):
     log = sh(seeded, "sudo cat /var/log/sudo.log").stdout
     assert "alice" in log and "COMMAND=/usr/bin/true" in log
     assert "pii_guard_root_cmd" in sh(seeded, "sudo auditctl -l").stdout
-    events = sh(seeded, "sudo ausearch -i -k pii_guard_root_cmd -ua alice", check=False).stdout
+    # --input-logs: without a tty on stdin ausearch would read stdin instead of the logs.
+    events = sh(seeded, "sudo ausearch --input-logs -i -k pii_guard_root_cmd -ua alice", check=False).stdout
     assert "auid=alice" in events
 
 
@@ -218,7 +219,7 @@ def fz_spec(draw):
     return "%s ALL = %s" % (ulist, ", ".join("%s %s%s" % c for c in cmds))
 
 
-fz_files = st.lists(st.lists(fz_spec(), min_size=1, max_size=4), min_size=12, max_size=12)
+fz_files = st.lists(st.lists(fz_spec(), min_size=1, max_size=4), min_size=8, max_size=8)
 
 
 def _parser_allows(text: str, user, probe: str) -> bool:
@@ -229,7 +230,7 @@ def _parser_allows(text: str, user, probe: str) -> bool:
 
 
 @settings(
-    max_examples=2, deadline=None, database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck)
+    max_examples=3, deadline=None, database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck)
 )
 @given(batch=fz_files)
 def test_parser_never_reports_less_than_real_sudo(seeded, batch):
@@ -257,7 +258,7 @@ def test_parser_never_reports_less_than_real_sudo(seeded, batch):
         "[open('/tmp/fz/'+k,'w').write(v) for k,v in json.loads(sys.stdin.read()).items()]"
     )
     sh(seeded, f"printf '%s' {shlex.quote(payload)} | sudo python3 -c {shlex.quote(writer)}")
-    out = sh(seeded, f"sudo sh -c {shlex.quote(script)}").stdout
+    out = seeded.ssh(f"sudo sh -c {shlex.quote(script)}", timeout=900).stdout
     accounts = {
         "fza": S.Account("fza", 2001, {"fza", "fzg"}, {2001, 2100}),
         "fzb": S.Account("fzb", 2002, {"fzb"}, {2002}),
@@ -277,7 +278,7 @@ def test_parser_never_reports_less_than_real_sudo(seeded, batch):
     print(
         f"\n[admin] sudo -l comparisons: {checked}, real sudo allowed: {allowed}, parser under-reported: {len(misses)}"
     )
-    assert checked >= 12 * 2 * len(PROBES) // 2, out  # most generated files were valid and probed
+    assert checked >= 8 * 2 * len(PROBES) // 2, out  # most generated files were valid and probed
     assert not misses, misses[:3]
 
 
