@@ -206,6 +206,8 @@ def cmd_prune() -> None:
             if d.is_dir() and d.name not in keep:
                 image.log(f"removing {d}")
                 shutil.rmtree(d)
+            elif d.suffix == ".lock" and not any(d.name.startswith(k) for k in keep):
+                d.unlink()
     tags = podman("images", "--format", "{{.Repository}}:{{.Tag}}", image.IMAGE_REPO, check=False).stdout.split()
     for tag in tags:
         if tag not in (image.image_ref(), image.image_ref("latest")):
