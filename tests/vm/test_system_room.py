@@ -1,0 +1,88 @@
+"""Clause 7-1 with a real kernel: console and tty logins of a system-room host are audited.
+
+Applies system_room's console part to the VM (auditd running, kernel audit available): the
+login watch rules must be loaded in the kernel, a new login must leave audit records under the
+role's keys, a second run and a check-mode run must change nothing and report pass. The module
+removes its rules file and PAM line again, so the VM is as it found it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.lab.vm import run_playbook
+
+PLAY = "tests/vm/system_room_console.yml"
+RULES = "/etc/audit/rules.d/60-pii-guard-console.rules"
+
+
+def apply(vm, check: bool = False) -> tuple[object, list[dict]]:
+    with tempfile.TemporaryDirectory(prefix="rep-vm-") as d:
+        out = Path(d) / "findings.json"
+        proc = run_playbook(
+            vm, PLAY, extra_vars={"findings_out": str(out)}, groups=["linux", "system_room"], check=check
+        )
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+        return proc, json.loads(out.read_text(encoding="utf-8"))
+
+
+def console(items: list[dict]) -> dict:
+    (f,) = [f for f in items if f["id"] == "7-1.console_login_audit"]
+    return f
+
+
+def changed(out: str) -> int:
+    m = re.search(r"\bvm\s*:\s*ok=\d+\s+changed=(\d+)", out)
+    assert m, out[-2000:]
+    return int(m.group(1))
+
+
+@pytest.fixture(scope="module")
+def applied(vm):
+    try:
+        yield vm, apply(vm)
+    finally:
+        vm.ssh(
+            f"sudo rm -f {RULES} && sudo sed -i '/pam_tty_audit.so enable=\\*/d' /etc/pam.d/login"
+            " && sudo augenrules --load",
+            check=False,
+        )
+
+
+def test_first_run_fixes_and_loads_the_rules_in_the_kernel(applied) -> None:
+    vm, (_, items) = applied
+    f = console(items)
+    assert f["status"] == "fixed", f
+    assert f["evidence"]["in_container"] is False and f["evidence"]["rules_loaded"] is True
+    loaded = vm.ssh("sudo auditctl -l").stdout
+    assert "-w /var/log/wtmp -p wa -k pii_guard_session" in loaded
+    assert "-w /var/log/lastlog -p wa -k pii_guard_logins" in loaded
+    pam = vm.ssh("grep -c '^session    optional   pam_tty_audit.so enable=\\*' /etc/pam.d/login").stdout.strip()
+    assert pam == "1"
+
+
+def test_a_tty_login_leaves_audit_records_under_the_role_keys(applied) -> None:
+    vm, _ = applied
+    # Read audit.log itself: ausearch -k found no matches in these ENRICHED records here.
+    count = "sudo grep -c 'key=\"pii_guard_session\"' /var/log/audit/audit.log || true"
+    before = int(vm.ssh(count).stdout.strip() or 0)
+    # A login on a terminal (script gives login a pty) writes utmp/wtmp/lastlog, as a console login does.
+    # The shell of that login reads "exit" from the pty and ends the session.
+    vm.ssh("printf 'exit\\n' | sudo timeout 60 script -qec 'login -f labop' /dev/null", check=False, timeout=90)
+    after = int(vm.ssh(count).stdout.strip() or 0)
+    assert after > before, (before, after)
+    last = vm.ssh("sudo grep 'key=\"pii_guard_session\"' /var/log/audit/audit.log | tail -n 1").stdout
+    assert 'comm="login"' in last and 'exe="/usr/bin/login"' in last, last
+
+
+def test_second_run_and_check_mode_change_nothing_and_pass(applied) -> None:
+    vm, _ = applied
+    again, items = apply(vm)
+    assert console(items)["status"] == "pass" and changed(again.stdout) == 0
+    check, items = apply(vm, check=True)
+    assert console(items)["status"] == "pass" and changed(check.stdout) == 0
