@@ -139,7 +139,7 @@ def test_bad_input_refused_before_any_change(seeded):
 def test_apply(seeded):
     # The grant must outlive the apply run (the module refuses an expiry in the past), then the
     # minutely timer alone must remove it. Size the lifetime from the guard run on this machine.
-    lifetime = int(max(100, 4 * STATE.get("guard_seconds", 60)))
+    lifetime = int(max(150, 6 * STATE.get("guard_seconds", 60)))
     now = int(sh(seeded, "date -u +%s").stdout)
     until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + lifetime))
     # The rest of the tests run on the controller's clock: remember the expiry there.
