@@ -18,8 +18,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import datetime
 
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.dates import iso_date
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import finding
 
 CLAUSE_KEYS = ("purpose_limitation", "subcontract_prior_approval", "damages_liability")
@@ -38,15 +38,9 @@ class RegisterError(ValueError):
 
 def parse_date(value, where):
     """A calendar date from 'YYYY-MM-DD' (or a date object); RegisterError naming ``where``."""
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    if isinstance(value, datetime.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.datetime.strptime(value.strip(), "%Y-%m-%d").date()
-        except ValueError:
-            pass
+    parsed = iso_date(value)
+    if parsed is not None:
+        return parsed
     raise RegisterError("%s: %r is not a date of the form YYYY-MM-DD" % (where, value))
 
 

@@ -23,6 +23,8 @@ __metaclass__ = type
 import datetime
 import re
 
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.dates import iso_date
+
 ID_RE = re.compile(r"^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}$")
 # usbguard's device hash: base64 of a SHA-256 digest (44 characters, one '=' of padding).
 HASH_RE = re.compile(r"^[A-Za-z0-9+/]{43}=$")
@@ -93,15 +95,9 @@ def describe(index, entry):
 
 def parse_date(value, what, where):
     """Accept a datetime.date (YAML parses bare dates) or an ISO 'YYYY-MM-DD' string."""
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    if isinstance(value, datetime.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.datetime.strptime(value.strip(), "%Y-%m-%d").date()
-        except ValueError:
-            pass
+    parsed = iso_date(value)
+    if parsed is not None:
+        return parsed
     raise RegisterError("%s: %s %r is not a date (YYYY-MM-DD)" % (where, what, value))
 
 
