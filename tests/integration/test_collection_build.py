@@ -6,6 +6,7 @@ repository's ansible.cfg and without PYTHONPATH, so nothing resolves through the
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -200,6 +201,43 @@ def test_ansible_doc_renders_every_role_spec(installed: Path, work: Path) -> Non
             [str(BIN / "ansible-doc"), "-t", "role", fqcn], cwd=work, ANSIBLE_COLLECTIONS_PATH=str(installed)
         ).stdout
         assert re.search(r"ENTRY POINT: \W*main\b", text), fqcn
+
+
+def _filter_names(plugin: Path) -> list[str]:
+    """Names a filter plugin file registers: the keys of the dict its filters() returns."""
+    for node in ast.walk(ast.parse(plugin.read_text())):
+        if isinstance(node, ast.FunctionDef) and node.name == "filters":
+            ret = next(n for n in ast.walk(node) if isinstance(n, ast.Return))
+            assert isinstance(ret.value, ast.Dict), f"{plugin.name}: filters() should return a dict literal"
+            return [k.value for k in ret.value.keys if isinstance(k, ast.Constant)]
+    return []
+
+
+def test_ansible_doc_renders_every_filter(installed: Path, work: Path) -> None:
+    """Every filter the plugins register has its plugins/filter/<name>.yml docs (3 ansible-doc calls)."""
+    coll = _coll(installed)
+    names = sorted(n for p in (coll / "plugins" / "filter").glob("*.py") for n in _filter_names(p))
+    assert names, "the collection ships no filters"
+    fqcns = [f"pii_guard.safeguards.{n}" for n in names]
+    listed = _run(
+        [str(BIN / "ansible-doc"), "-t", "filter", "-l", "pii_guard.safeguards", "--json"],
+        cwd=work,
+        ANSIBLE_COLLECTIONS_PATH=str(installed),
+    )
+    listing = json.loads(listed.stdout)
+    assert sorted(listing) == fqcns
+    assert [f for f, desc in listing.items() if desc == "UNDOCUMENTED"] == []
+    docs = _doc(installed, work, "filter", fqcns)
+    assert sorted(docs) == fqcns
+    for fqcn, entry in docs.items():
+        doc = entry["doc"]
+        assert doc["short_description"] and doc["description"], fqcn
+        assert "_input" in (doc.get("options") or {}), f"{fqcn} does not document its input"
+        assert str(installed) in doc["filename"], f"{fqcn} resolved outside the installed copy: {doc['filename']}"
+        assert entry["examples"] and fqcn in entry["examples"], f"{fqcn} has no EXAMPLES using it"
+        assert (entry["return"] or {}).get("_value"), f"{fqcn} has no RETURN _value"
+    text = _run([str(BIN / "ansible-doc"), "-t", "filter", *fqcns], cwd=work, ANSIBLE_COLLECTIONS_PATH=str(installed))
+    assert text.stdout.count("RETURN VALUES") == len(fqcns), text.stdout[-3000:]
 
 
 def test_playbooks_resolve_from_installed_copy(installed: Path, work: Path) -> None:
