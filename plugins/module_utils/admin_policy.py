@@ -90,6 +90,31 @@ def valid_name(name):
     return isinstance(name, str) and bool(USER_RE.match(name))
 
 
+UNSET_LOGINUID = 4294967295
+
+
+def detect_operator(environ, loginuid, effective_user):
+    """The account Ansible connected as, seen from the module's process (which may run as root).
+
+    sudo and doas name the invoking user (SUDO_USER, DOAS_USER). Otherwise the kernel's login
+    uid, which pam_loginuid sets at SSH login and su keeps, names the account that logged in.
+    Otherwise there was no become: the process runs as the connecting account itself (the
+    podman connection without become, or an SSH login as root). Returns (name or uid, source).
+    ``loginuid`` is the text of /proc/self/loginuid or None; ``effective_user`` maps a uid to a
+    name (None when unknown).
+    """
+    for var in ("SUDO_USER", "DOAS_USER"):
+        if environ.get(var):
+            return environ[var], var
+    try:
+        uid = int((loginuid or "").strip())
+    except ValueError:
+        uid = UNSET_LOGINUID
+    if uid != UNSET_LOGINUID and uid >= 0:
+        return effective_user(uid) or str(uid), "loginuid"
+    return effective_user(None), "effective uid"
+
+
 def parse_until(value):
     """Parse a grant's expiry into an aware UTC datetime; None when it is not a date.
 

@@ -77,9 +77,14 @@ options:
         type: str
         required: true
   operator:
-    description: The account Ansible connected as (it must keep its path to root).
+    description:
+      - The account Ansible connected as (it must keep its path to root).
+      - Empty means detected on the host, without another round trip: C(SUDO_USER) or
+        C(DOAS_USER) set by become, else the login uid (C(/proc/self/loginuid), set by
+        pam_loginuid at SSH login and kept by su), else the account the module runs as
+        (no become). The result is returned in RV(guard.operator).
     type: str
-    required: true
+    default: ""
   operator_via_ssh:
     description:
       - Whether the operator logs in over SSH. When it is C(root) over SSH, refusing root
@@ -186,7 +191,7 @@ plan:
   returned: always
   type: dict
 guard:
-  description: Lock-out guard input (operator, admins after the change).
+  description: Lock-out guard input (operator and where it was learnt, admins after the change).
   returned: always
   type: dict
 """
@@ -371,14 +376,33 @@ def _members_after(members, change):
     return sorted((set(members) - set(change.get("remove", []))) | set(change.get("add", [])))
 
 
+def _read(path):
+    try:
+        with open(path) as fh:
+            return fh.read()
+    except (IOError, OSError):
+        return None
+
+
+def _user_name(uid):
+    try:
+        return pwd.getpwuid(os.geteuid() if uid is None else uid).pw_name
+    except KeyError:
+        return None
+
+
 def run(module):
     p = module.params
     now = datetime.datetime.now(datetime.timezone.utc)
     errors = admin_policy.validate(
         p["approved_users"], p["approved_groups"], p["admin_groups"], p["temporary"], p["nopasswd_approved"], now
     )
-    if not admin_policy.valid_name(p["operator"] or ""):
-        errors.append("operator: %r is not a valid user name" % (p["operator"],))
+    if p["operator"]:
+        operator, operator_source = p["operator"], "operator option"
+    else:
+        operator, operator_source = admin_policy.detect_operator(os.environ, _read("/proc/self/loginuid"), _user_name)
+    if not admin_policy.valid_name(operator or ""):
+        errors.append("operator: %r (%s) is not a valid user name; set it explicitly" % (operator, operator_source))
     if errors:
         module.fail_json(msg="invalid input: " + "; ".join(errors), errors=errors)
     if p["validate_only"]:
@@ -460,7 +484,7 @@ def run(module):
         accounts_after.append(sudoers.Account(a.name, a.uid, names, gids))
     after = sudoers.summarize(sudoers.root_grants(parsed_after, accounts_after))
     admins_after = set(u for u, s in after.items() if s["all"])
-    op = p["operator"]
+    op = operator
     guard_notes = []
     if op == "root":
         if p["operator_via_ssh"] and p["manage_root_ssh"]:
@@ -475,7 +499,12 @@ def run(module):
     for u in host.uid0() if p["remove_extra_uid0"] else []:
         admins_after.discard(u)
     problems = admin_policy.guard(op, sorted(admins_after), approved, p["allow_self_removal"])
-    guard_info = {"operator": op, "admins_after": sorted(admins_after), "notes": guard_notes}
+    guard_info = {
+        "operator": op,
+        "operator_source": operator_source,
+        "admins_after": sorted(admins_after),
+        "notes": guard_notes,
+    }
     if problems:
         module.fail_json(
             msg="lock-out guard refused the change, nothing was changed: " + "; ".join(problems + guard_notes),
@@ -743,7 +772,7 @@ def main():
                     ticket=dict(type="str", required=True),
                 ),
             ),
-            operator=dict(type="str", required=True),
+            operator=dict(type="str", default=""),
             operator_via_ssh=dict(type="bool", default=True),
             allow_self_removal=dict(type="bool", default=False),
             manage_root_ssh=dict(type="bool", default=True),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 
 import pytest
 from hypothesis import given, settings
@@ -187,3 +188,31 @@ def test_temporary_file_records_expiry_readable_back():
     assert P.expiry_of(text) == until
     assert text.rstrip().endswith("bob ALL=(ALL:ALL) ALL")
     assert S.parse_text(text)["errors"] == []
+
+
+# The operator is learnt on the host (no `id -un` round trip): become's variable first, then
+# the kernel's login uid, then the account the module itself runs as.
+NAMES = {0: "root", 1000: "labop", 1001: "ops"}
+
+
+def _name(uid):
+    return NAMES.get(os.geteuid() if uid is None else uid)
+
+
+def test_detect_operator_prefers_the_user_sudo_or_doas_names():
+    assert P.detect_operator({"SUDO_USER": "labop"}, "1001\n", _name) == ("labop", "SUDO_USER")
+    assert P.detect_operator({"DOAS_USER": "ops"}, None, _name) == ("ops", "DOAS_USER")
+
+
+def test_detect_operator_uses_the_ssh_login_uid_when_become_is_su():
+    # su keeps no SUDO_USER, but pam_loginuid set the login uid at SSH login.
+    assert P.detect_operator({}, "1001", _name) == ("ops", "loginuid")
+    assert P.detect_operator({}, "4242", _name) == ("4242", "loginuid")
+
+
+def test_detect_operator_without_become_or_login_uid_is_the_running_account():
+    # podman exec or an SSH login without pam_loginuid: unset login uid is 2^32-1.
+    expect = (NAMES.get(os.geteuid()), "effective uid")
+    assert P.detect_operator({}, "4294967295", _name) == expect
+    assert P.detect_operator({"SUDO_USER": ""}, None, _name) == expect
+    assert P.detect_operator({}, "garbage", _name) == expect
