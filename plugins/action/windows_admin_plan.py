@@ -9,12 +9,9 @@ __metaclass__ = type
 # Documentation: plugins/modules/windows_admin_plan.py (ansible-doc reads module docs there).
 # Runs on the controller only: it never connects to the Windows host.
 
-import json
-
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import windows_admin
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin_policy import LockoutError
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.windows_plan import WindowsPlanAction, plain
 
 ARGSPEC = {
     "approved_members": {"type": "raw", "required": True},
@@ -27,21 +24,12 @@ ARGSPEC = {
 }
 
 
-def _plain(value):
-    return json.loads(json.dumps(value, default=str))
+class ActionModule(WindowsPlanAction):
+    ARGSPEC = ARGSPEC
+    PLAN_ERRORS = (windows_admin.PlanError, LockoutError)
 
-
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _supports_check_mode = True
-
-    def run(self, tmp=None, task_vars=None):
-        task_vars = task_vars or {}
-        result = super(ActionModule, self).run(tmp, task_vars)
-        _validation, args = self.validate_argument_spec(argument_spec=ARGSPEC)
-        result["changed"] = False
-        approved = _plain(args["approved_members"])
+    def plan(self, args, task_vars, result):
+        approved = plain(args["approved_members"])
         errors = windows_admin.validate_inputs(approved, args["builtin_admin_name"])
         if errors:
             return dict(result, failed=True, msg="; ".join(errors))
@@ -49,23 +37,19 @@ class ActionModule(ActionBase):
         if args.get("state") is None:
             # First call: inputs are valid; tell the role what to read.
             return result
-        check_mode = bool(self._task.check_mode or self._play_context.check_mode)
-        try:
-            planned = windows_admin.plan(
-                approved,
-                _plain(args["state"]),
-                _plain(args.get("operator") or {}),
-                builtin_admin_name=args["builtin_admin_name"],
-                disable_builtin_admin=args["disable_builtin_admin"],
-                allow_self_removal=args["allow_self_removal"],
-            )
-            uac_calls, uac_bad = windows_admin.uac_changes(_plain(args.get("reads") or []))
-            laps = windows_admin.laps_status(_plain(args.get("reads") or []))
-        except (windows_admin.PlanError, LockoutError) as e:
-            return dict(result, failed=True, msg=str(e))
+        planned = windows_admin.plan(
+            approved,
+            plain(args["state"]),
+            plain(args.get("operator") or {}),
+            builtin_admin_name=args["builtin_admin_name"],
+            disable_builtin_admin=args["disable_builtin_admin"],
+            allow_self_removal=args["allow_self_removal"],
+        )
+        uac_calls, uac_bad = windows_admin.uac_changes(plain(args.get("reads") or []))
+        laps = windows_admin.laps_status(plain(args.get("reads") or []))
         will_change = bool(planned["membership"] or planned["secpol"] or uac_calls)
         result.update(planned)
         result["uac_changes"] = uac_calls
         result["laps"] = laps
-        result["findings"] = windows_admin.findings(planned, uac_bad, laps, will_change, check_mode)
+        result["findings"] = windows_admin.findings(planned, uac_bad, laps, will_change, self.in_check_mode())
         return result

@@ -10,12 +10,10 @@ __metaclass__ = type
 # Runs on the controller only: it never connects to the Windows host.
 
 import datetime
-import json
-
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import windows_usb
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register import RegisterError
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.windows_plan import WindowsPlanAction, plain
 
 ARGSPEC = {
     "mode": {"type": "str", "required": True},
@@ -31,21 +29,11 @@ ARGSPEC = {
 }
 
 
-def _plain(value):
-    """Plain JSON types (templated values may be tagged subclasses); dates stay strings."""
-    return json.loads(json.dumps(value, default=str))
+class ActionModule(WindowsPlanAction):
+    ARGSPEC = ARGSPEC
+    PLAN_ERRORS = (windows_usb.PlanError, RegisterError)
 
-
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _supports_check_mode = True
-
-    def run(self, tmp=None, task_vars=None):
-        task_vars = task_vars or {}
-        result = super(ActionModule, self).run(tmp, task_vars)
-        _validation, args = self.validate_argument_spec(argument_spec=ARGSPEC)
-        result["changed"] = False
+    def plan(self, args, task_vars, result):
         if args.get("today"):
             try:
                 today = datetime.date.fromisoformat(args["today"])
@@ -56,31 +44,26 @@ class ActionModule(ActionBase):
         groups = args.get("host_groups")
         if groups is None:
             groups = task_vars.get("group_names", [])
-        try:
-            planned = windows_usb.plan(
-                args["mode"],
-                _plain(args["devices"]),
-                today,
-                host_groups=groups,
-                block_smartphones=args["block_smartphones"],
-                block_optical=args["block_optical"],
-                allow_model_wide=args["allow_model_wide"],
-                extra_instance_ids=_plain(args["windows_instance_ids"]),
-            )
-        except (windows_usb.PlanError, RegisterError) as e:
-            return dict(result, failed=True, msg=str(e))
+        planned = windows_usb.plan(
+            args["mode"],
+            plain(args["devices"]),
+            today,
+            host_groups=groups,
+            block_smartphones=args["block_smartphones"],
+            block_optical=args["block_optical"],
+            allow_model_wide=args["allow_model_wide"],
+            extra_instance_ids=plain(args["windows_instance_ids"]),
+        )
         result.update(planned)
         if args.get("reads") is None:
             return result
-        check_mode = bool(self._task.check_mode or self._play_context.check_mode)
-        try:
-            regdiff = windows_usb.diff(planned, _plain(args["reads"]))
-            audit_calls, audit_bad = windows_usb.audit_drift(planned, _plain(args.get("audit_current") or {}))
-        except windows_usb.PlanError as e:
-            return dict(result, failed=True, msg=str(e))
+        regdiff = windows_usb.diff(planned, plain(args["reads"]))
+        audit_calls, audit_bad = windows_usb.audit_drift(planned, plain(args.get("audit_current") or {}))
         will_change = bool(regdiff["changes"] or audit_calls)
         result["registry_changes"] = regdiff["changes"]
         result["audit_changes"] = audit_calls
         result["drift"] = regdiff["drift"] + audit_bad
-        result["findings"] = windows_usb.findings(planned, regdiff, audit_bad, will_change, check_mode, args["mode"])
+        result["findings"] = windows_usb.findings(
+            planned, regdiff, audit_bad, will_change, self.in_check_mode(), args["mode"]
+        )
         return result
