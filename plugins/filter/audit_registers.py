@@ -28,12 +28,6 @@ def strict_media_finding(usb_findings, mode, block_optical):
     return R.strict_media_finding(_plain(usb_findings), mode, block_optical)
 
 
-def console_audit_finding(files_compliant, rules_loaded, in_container, evidence=None, fixed=False):
-    return R.console_audit_finding(
-        _plain(files_compliant), rules_loaded, bool(in_container), _plain(evidence), bool(fixed)
-    )
-
-
 def outsourcing_findings(contractors, host_refs, groups, hosts, today, max_age_days=365):
     return R.outsourcing_findings(
         _plain(contractors), _plain(host_refs), _plain(groups), list(hosts), str(today), max_age_days
@@ -49,7 +43,6 @@ class FilterModule(object):
         return {
             "system_room_findings": system_room_findings,
             "strict_media_finding": strict_media_finding,
-            "console_audit_finding": console_audit_finding,
             "outsourcing_findings": outsourcing_findings,
             "findings_for_tags": findings_for_tags,
         }

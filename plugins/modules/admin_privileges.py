@@ -79,7 +79,7 @@ options:
   operator:
     description:
       - The account Ansible connected as (it must keep its path to root).
-      - Empty means detected on the host, without another round trip: C(SUDO_USER) or
+      - Empty means detected on the host, without another round trip. C(SUDO_USER) or
         C(DOAS_USER) set by become, else the login uid (C(/proc/self/loginuid), set by
         pam_loginuid at SSH login and kept by su), else the account the module runs as
         (no become). The result is returned in RV(guard.operator).
