@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
 """Benchmark: playbooks/audit.yml over 10 lab endpoints beside `ansible -m ping` over the same.
 
-Starts 10 podman endpoints from the lab image (`rep-bench-01..10`, `--network none`, reached
-with podman exec), runs `ansible -m ping` and then the auditors' run over all of them in the
-same session, and prints both wall times, the ratio and the tasks executed per host (from the
-play recap). Target in issue 6: audit <= 4x ping. Removes its endpoints at the end.
+Starts N podman endpoints from the lab image (`rep-bench-01..N`, `--network none`), runs
+`ansible -m ping` and then the auditors' run over all of them in the same session, and prints
+both wall times, the ratio and the tasks executed per host (from the play recap). Target in
+issue 6: audit <= 4x ping. Removes its endpoints at the end.
 
-    .venv/bin/python tests/bench/bench_audit.py [N]
+Connection (both commands use the same): `ssh` (default) logs in as the lab operator with a
+key through the endpoint's own sshd over a pipe (ProxyCommand podman exec -i ... sshd -i),
+with pipelining and ControlPersist as a fleet is reached; `podman` uses podman exec (no
+pipelining). Each command gets its own SSH control directory, so both pay their handshakes.
+
+    .venv/bin/python tests/bench/bench_audit.py [N] [ssh|podman]
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import yaml
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+from fleet_lab import Fleet, ssh_key, ssh_vars
 from rep_endpoints import ENV, ROOT, image_present, remove, start, write_inventory
 
 BIN = ROOT / ".venv" / "bin"
@@ -34,8 +42,33 @@ def timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
     return time.monotonic() - t0, res
 
 
+class Connection:
+    """Rewrites the inventory's connection for each command: a fresh SSH control directory
+    (cold connections) and, after the command, its masters closed."""
+
+    def __init__(self, inv: Path, key: Path | None) -> None:
+        self.hosts = inv / "hosts.yml"
+        self.base = yaml.safe_load(self.hosts.read_text(encoding="utf-8"))
+        self.key, self.count, self.control_dir = key, 0, None
+
+    def __enter__(self) -> None:
+        self.count += 1
+        if self.key is None:
+            return
+        self.control_dir = self.hosts.parent / f"cp{self.count}"
+        self.control_dir.mkdir()
+        data = yaml.safe_load(yaml.safe_dump(self.base))
+        data["all"]["children"]["linux"]["vars"].update(ssh_vars(str(self.key), str(self.control_dir), "labop"))
+        self.hosts.write_text(yaml.safe_dump(data), encoding="utf-8")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.control_dir:
+            subprocess.run(["pkill", "-f", f"ControlPath={self.control_dir}/"], check=False)
+
+
 def main() -> int:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    connection = sys.argv[2] if len(sys.argv) > 2 else "ssh"
     names = [f"rep-bench-{i:02d}" for i in range(1, n + 1)]
     if not image_present():
         print("the lab image is missing: run `make lab` first", file=sys.stderr)
@@ -46,22 +79,31 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="rep-bench-") as tmp:
             # A realistic mix: most are terminals, two hold personal data, two stand in a system room.
             inv = write_inventory(Path(tmp) / "inventory", names, names[2:4], names[:2])
-            ping_s, ping = timed([str(BIN / "ansible"), "-i", str(inv), "linux", "-m", "ansible.builtin.ping"])
+            key = None
+            if connection == "ssh":
+                key, public = ssh_key(Path(tmp))
+                fleet = Fleet.__new__(Fleet)
+                fleet.names = names
+                fleet.enable_ssh(public, user="labop")
+            conn = Connection(inv, key)
+            with conn:
+                ping_s, ping = timed([str(BIN / "ansible"), "-i", str(inv), "linux", "-m", "ansible.builtin.ping"])
             if ping.returncode != 0:
                 print(ping.stdout[-3000:], ping.stderr[-2000:], file=sys.stderr)
                 return 1
-            audit_s, audit = timed(
-                [
-                    str(BIN / "ansible-playbook"),
-                    "-i",
-                    str(inv),
-                    "playbooks/audit.yml",
-                    "-e",
-                    f"pii_guard_audit_report_dir={tmp}/reports",
-                    "-e",
-                    "pii_guard_audit_fail_on_findings=false",
-                ]
-            )
+            with conn:
+                audit_s, audit = timed(
+                    [
+                        str(BIN / "ansible-playbook"),
+                        "-i",
+                        str(inv),
+                        "playbooks/audit.yml",
+                        "-e",
+                        f"pii_guard_audit_report_dir={tmp}/reports",
+                        "-e",
+                        "pii_guard_audit_fail_on_findings=false",
+                    ]
+                )
             recap = {m.group(1): m.groups()[1:] for m in map(RECAP.match, audit.stdout.splitlines()) if m}
             if audit.returncode != 0 or len(recap) != n:
                 print(audit.stdout[-5000:], audit.stderr[-2000:], file=sys.stderr)
@@ -73,6 +115,7 @@ def main() -> int:
         for name in names:
             remove(name)
     ratio = audit_s / ping_s
+    print(f"# connection {connection}, {n} hosts")
     print(f"BENCH audit_{n}_hosts: {audit_s:.1f} s | baseline ping_{n}_hosts: {ping_s:.1f} s | ratio: {ratio:.1f}x")
     print(
         f"BENCH audit_tasks_per_host: {sum(executed) / n:.1f} tasks (min {min(executed)}, max {max(executed)}; "

@@ -13,7 +13,13 @@ the 10-host run (flat = ratio near 1). Wall time per host is what an operator wa
 controller CPU per host (user+sys of ansible and its podman children) is what grows when
 something does per-host work on the controller, and is the steadier number on a busy machine.
 
-Usage: python tests/bench/bench_scale.py [--sizes 10,25,50] [--forks 20] [--strategy linear] [--skip-harden]
+Every command connects afresh (its own SSH control directory, masters closed afterwards), so
+ping and the playbooks each pay their SSH handshakes. The default connection is SSH with
+pipelining through the endpoint's own sshd (see tests/integration/fleet_lab.py), as a fleet is
+reached; `--connection podman` uses podman exec instead (no pipelining).
+
+Usage: python tests/bench/bench_scale.py [--sizes 10,25,50] [--forks 20] [--strategy linear]
+       [--connection ssh|podman] [--skip-harden]
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
-from fleet_lab import PODMAN_ENV, Fleet, image_present  # noqa: E402
+from fleet_lab import PODMAN_ENV, Fleet, image_present, ssh_key  # noqa: E402
 
 BIN = Path(sys.executable).parent
 # The agency settings the endpoints are hardened and audited against (operator `ansible-op`
@@ -44,6 +50,8 @@ AGENCY_VARS = {
          "issued_on": "2026-04-01", "expires_on": "2027-03-31", "state": "active"},
     ],
     "admin_privileges_approved_users": ["ansible-op"],
+    # Its NOPASSWD sudo is how Ansible becomes root over SSH (the lock-out guard keeps it).
+    "admin_privileges_nopasswd_approved": ["ansible-op"],
 }  # fmt: skip
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
@@ -81,34 +89,62 @@ def bench(name: str, value: float, unit: str, base_name: str, base: float) -> No
     print(line, flush=True)
 
 
-def measure(fleet: Fleet, n: int, forks: int, strategy: str, workdir: Path, harden: bool) -> dict[str, float]:
+class Connections:
+    """A fresh inventory (and, over SSH, a fresh control directory) per command; close() ends
+    the SSH masters so the next command connects cold too."""
+
+    def __init__(self, fleet: Fleet, n: int, workdir: Path, key: Path | None) -> None:
+        self.sub = Fleet.__new__(Fleet)
+        self.sub.names, self.sub.image = fleet.names[:n], fleet.image
+        self.n, self.workdir, self.key, self.count = n, workdir, key, 0
+        self.control_dir: Path | None = None
+
+    def args(self) -> list[str]:
+        self.count += 1
+        ssh = None
+        if self.key:
+            self.control_dir = self.workdir / f"cp{self.n}-{self.count}"
+            self.control_dir.mkdir()
+            ssh = {"key": str(self.key), "control_dir": str(self.control_dir)}
+        inv = self.sub.inventory(self.workdir / f"inv{self.n}-{self.count}.yml", ["linux"], AGENCY_VARS, ssh=ssh)
+        return ["-i", str(inv)]
+
+    def close(self) -> None:
+        if self.control_dir:
+            subprocess.run(["pkill", "-f", f"ControlPath={self.control_dir}/"], check=False)
+
+
+def measure(
+    fleet: Fleet, n: int, forks: int, strategy: str, workdir: Path, harden: bool, key: Path | None
+) -> dict[str, float]:
     """Time ping, harden (idempotent re-run) and audit on the first n endpoints of the fleet."""
-    sub = Fleet.__new__(Fleet)
-    sub.names, sub.image = fleet.names[:n], fleet.image
-    inv = sub.inventory(workdir / f"inv{n}.yml", ["linux"], AGENCY_VARS)
-    common = ["-i", str(inv)]
+    conn = Connections(fleet, n, workdir, key)
     out: dict[str, float] = {}
-    ping_wall, ping_cpu, text = run([str(BIN / "ansible"), *common, "all", "-m", "ansible.builtin.ping"],
+    ping_wall, ping_cpu, text = run([str(BIN / "ansible"), *conn.args(), "all", "-m", "ansible.builtin.ping"],
                                     forks=forks, strategy=strategy)  # fmt: skip
+    conn.close()
     assert text.count("SUCCESS") == n, text[-2000:]
     out.update(ping_wall=ping_wall / n, ping_cpu=ping_cpu / n)
     if harden:
         # Converge once; only the second, idempotent run is timed.
-        wall, _, text = run([str(BIN / "ansible-playbook"), *common, "playbooks/harden.yml"], forks=forks,
+        wall, _, text = run([str(BIN / "ansible-playbook"), *conn.args(), "playbooks/harden.yml"], forks=forks,
                             strategy=strategy)  # fmt: skip
+        conn.close()
         print(f"# {n}: converging harden run {wall:.1f} s", flush=True)
-        h_wall, h_cpu, text = run([str(BIN / "ansible-playbook"), *common, "playbooks/harden.yml"], forks=forks,
+        h_wall, h_cpu, text = run([str(BIN / "ansible-playbook"), *conn.args(), "playbooks/harden.yml"], forks=forks,
                                   strategy=strategy)  # fmt: skip
+        conn.close()
         rc = recap(text)
         assert len(rc) == n, f"recap lists {len(rc)} hosts, expected {n}"
         changed = {h: v[1] for h, v in rc.items() if v[1] or v[2] or v[3]}
         assert not changed, f"harden.yml is not idempotent: {changed}"
         out.update(harden_wall=h_wall / n, harden_cpu=h_cpu / n)
     a_wall, a_cpu, text = run(
-        [str(BIN / "ansible-playbook"), *common, "playbooks/audit.yml",
+        [str(BIN / "ansible-playbook"), *conn.args(), "playbooks/audit.yml",
          "-e", json.dumps({"pii_guard_audit_report_dir": str(workdir / f"reports{n}")})],
         forks=forks, strategy=strategy, check_rc=False,
     )  # fmt: skip
+    conn.close()
     rc = recap(text)
     assert len(rc) == n, text[-3000:]
     assert not [h for h, v in rc.items() if v[2]], "audit: unreachable hosts"
@@ -124,6 +160,7 @@ def main() -> int:
     ap.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", "10,25,50"))
     ap.add_argument("--forks", type=int, default=int(os.environ.get("BENCH_FORKS", "20")))
     ap.add_argument("--strategy", default=os.environ.get("BENCH_STRATEGY", "linear"))
+    ap.add_argument("--connection", choices=("ssh", "podman"), default=os.environ.get("BENCH_CONNECTION", "ssh"))
     ap.add_argument("--skip-harden", action="store_true", help="time ping and audit only")
     args = ap.parse_args()
     if not image_present():
@@ -131,7 +168,8 @@ def main() -> int:
         return 2
     sizes = sorted(int(s) for s in args.sizes.split(","))
     harden = not args.skip_harden
-    print(f"# scale bench: sizes {sizes}, forks {args.forks}, strategy {args.strategy}, {os.cpu_count()} CPUs, "
+    print(f"# scale bench: sizes {sizes}, forks {args.forks}, strategy {args.strategy}, connection {args.connection}, "
+          f"{os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}; systemd containers from the lab image", flush=True)  # fmt: skip
     results: dict[int, dict[str, float]] = {}
     # One fleet of the largest size; each size runs on its first n endpoints.
@@ -141,8 +179,12 @@ def main() -> int:
         fleet.prepare()
         print(f"# {sizes[-1]} endpoints up in {boot:.1f} s", flush=True)
         with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+            key = None
+            if args.connection == "ssh":
+                key, public = ssh_key(Path(tmp))
+                fleet.enable_ssh(public)
             for n in sizes:
-                results[n] = r = measure(fleet, n, args.forks, args.strategy, Path(tmp), harden)
+                results[n] = r = measure(fleet, n, args.forks, args.strategy, Path(tmp), harden, key)
                 print(f"# {n} hosts done (load average {os.getloadavg()[0]:.1f})", flush=True)
                 for what in ("audit", "harden"):
                     if f"{what}_wall" in r:

@@ -1,9 +1,14 @@
 """A fleet of lab endpoints as podman containers, for the ansible-runner test and the scale bench.
 
-Containers come from the lab image (systemd as PID 1), have no network (`--network none`) and
-are reached with the containers.podman.podman connection (podman exec), so no packet leaves
-the machine. Ansible must run with CONTAINERS_CONF set (PODMAN_ENV) so its podman calls use
-the lab's runtime settings. Every name starts with `fleet-` so parallel helpers' containers never collide.
+Containers come from the lab image (systemd as PID 1) and have no network (`--network none`),
+so no packet leaves the machine. Two ways in:
+- the containers.podman.podman connection (podman exec): no pipelining, a few podman calls
+  per task;
+- SSH, as real fleets are reached: `ssh` runs the endpoint's own sshd over a pipe
+  (`ProxyCommand podman exec -i <name> /usr/sbin/sshd -i`), so key login, PAM (pam_loginuid),
+  ControlPersist multiplexing and pipelining all behave as over TCP, without a network.
+Ansible must run with CONTAINERS_CONF set (PODMAN_ENV) so its podman calls use the lab's
+runtime settings. Every name starts with `fleet-` so parallel helpers' containers never collide.
 """
 
 from __future__ import annotations
@@ -45,6 +50,29 @@ def ensure_inotify(containers: int) -> None:
 
 def image_present(image: str = IMAGE) -> bool:
     return podman("image", "exists", image, check=False).returncode == 0
+
+
+def ssh_vars(key: str, control_dir: str, user: str) -> dict:
+    """Connection variables for SSH to a lab container through its sshd -i over podman exec.
+    ControlPersist keeps one SSH session per host for the run (one podman exec per host)."""
+    return {
+        "ansible_connection": "ansible.builtin.ssh",
+        "ansible_user": user,
+        "ansible_ssh_private_key_file": key,
+        "ansible_ssh_pipelining": True,
+        "ansible_ssh_common_args": (
+            "-o ProxyCommand='podman exec -i %h /usr/sbin/sshd -i' -o StrictHostKeyChecking=no"
+            " -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ControlMaster=auto"
+            f" -o ControlPersist=300s -o ControlPath={control_dir}/%C"
+        ),
+    }
+
+
+def ssh_key(directory: Path) -> tuple[Path, str]:
+    """A fresh ed25519 key pair in `directory`; returns (private key path, public key text)."""
+    key = directory / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    return key, (directory / "id_ed25519.pub").read_text()
 
 
 class Fleet:
@@ -95,16 +123,38 @@ class Fleet:
         with ThreadPoolExecutor(parallel) as pool:
             list(pool.map(lambda n: podman("exec", n, "sh", "-c", script), self.names))
 
+    def enable_ssh(self, public_key: str, user: str = "ansible-op", parallel: int = 8) -> None:
+        """Let `user` log in with the key and become root without a password (NOPASSWD sudo,
+        as an Ansible service account has). /run/sshd is what sshd -i needs outside its unit."""
+        script = (
+            f"mkdir -p /run/sshd ~{user}/.ssh && cat > ~{user}/.ssh/authorized_keys"
+            f" && chown -R {user}: ~{user}/.ssh && chmod 700 ~{user}/.ssh"
+            f" && echo '{user} ALL=(ALL:ALL) NOPASSWD: ALL' > /etc/sudoers.d/{user} && chmod 0440 /etc/sudoers.d/{user}"
+        )
+
+        def one(name: str) -> None:
+            subprocess.run(
+                ["podman", "exec", "-i", name, "sh", "-c", script],
+                input=public_key, env=PODMAN_ENV, capture_output=True, text=True, check=True, timeout=120,
+            )  # fmt: skip
+
+        with ThreadPoolExecutor(parallel) as pool:
+            list(pool.map(one, self.names))
+
     def down(self) -> None:
         for i in range(0, len(self.names), 25):
             podman("rm", "-f", "-t", "0", *self.names[i : i + 25], check=False, timeout=300)
 
-    def inventory(self, path: Path, groups: list[str], hostvars: dict | None = None) -> Path:
-        """YAML inventory: every container in each of `groups` (first group holds the hosts)."""
-        common = {
+    def inventory(self, path: Path, groups: list[str], hostvars: dict | None = None, ssh: dict | None = None) -> Path:
+        """YAML inventory: every container in each of `groups` (first group holds the hosts).
+        With `ssh` ({"key": private key path, "control_dir": dir, "user": name}) the hosts are
+        reached over SSH through the endpoint's sshd -i (see the module docstring)."""
+        common: dict = {
             "ansible_connection": "containers.podman.podman",
             "ansible_python_interpreter": "/usr/bin/python3",
         }
+        if ssh:
+            common.update(ssh_vars(ssh["key"], ssh["control_dir"], ssh.get("user", "ansible-op")))
         hosts = {name: None for name in self.names}
         data: dict = {"all": {"vars": {**common, **(hostvars or {})}, "children": {}}}
         for group in groups:
