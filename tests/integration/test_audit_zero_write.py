@@ -1,10 +1,5 @@
 """The auditors' run changes nothing, and its report tells a hardened endpoint from a fresh one.
 
-Not collected by `make integration` yet (name without test_): on a fresh endpoint the
-download_alert role's "Restart the agent" handler still fails under audit.yml's play-level
-check mode, so the run is incomplete there. Run it with
-`pytest tests/integration/audit_zero_write.py`; rename it to test_audit_zero_write.py once that passes.
-
 Two lab endpoints (podman containers from the lab image, `--network none`, names `rep-*`):
 `rep-never-1` was never hardened, `rep-hard-1` gets playbooks/harden.yml first. Every file
 under /etc, /usr/local, /var/lib and /srv on both is digested (type, mode, owner, content or
