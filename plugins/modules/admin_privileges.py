@@ -82,7 +82,7 @@ options:
       - Empty means detected on the host, without another round trip. C(SUDO_USER) or
         C(DOAS_USER) set by become, else the login uid (C(/proc/self/loginuid), set by
         pam_loginuid at SSH login and kept by su), else the account the module runs as
-        (no become). The result is returned in RV(guard.operator).
+        (no become). The result is returned in RV(guard) (C(operator), C(operator_source)).
     type: str
     default: ""
   operator_via_ssh:
