@@ -25,6 +25,7 @@ Usage: python tests/bench/bench_scale.py [--sizes 10,25,50] [--forks 20] [--stra
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -194,6 +195,15 @@ def main() -> int:
     finally:
         fleet.down()
     first = sizes[0]
+    # Per-host wall time includes fixed costs (Ansible's start, the report) that a bigger
+    # fleet spreads thinner; the marginal cost of each added host shows what really grows.
+    for a, b in itertools.pairwise(sizes):
+        for what in ("audit", "harden"):
+            if f"{what}_wall" not in results[b]:
+                continue
+            marginal = (results[b][f"{what}_wall"] * b - results[a][f"{what}_wall"] * a) / (b - a)
+            bench(f"{what}_marginal_per_host_{a}_to_{b}", marginal, "s", f"{what}_per_host_{first}",
+                  results[first][f"{what}_wall"])  # fmt: skip
     for n in sizes[1:]:
         for what in ("ping", "audit", "harden"):
             if f"{what}_wall" not in results[n]:
