@@ -72,34 +72,33 @@ def digest(cfg):
     return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()
 
 
-def audit_rules(datasets):
-    """auditctl rule lines for the audit data sets (b64 and b32, read opens by login users)."""
-    lines = []
+def _watches(datasets):
+    """(key, path, arch) of every watch the audit data sets need (b64 and b32 syscalls)."""
     for ds in datasets:
         if ds.get("source") != "audit":
             continue
         key = dw.audit_key(ds)
         for path in ds.get("paths") or []:
             for arch in ("b64", "b32"):
-                lines.append(
-                    "-a always,exit -F arch=%s -S open,openat,openat2 -F dir=%s -F perm=r "
-                    "-F auid>=1000 -F auid!=unset -k %s" % (arch, path, key)
-                )
-    return lines
+                yield key, path, arch
+
+
+def audit_rules(datasets):
+    """auditctl rule lines for the audit data sets (read opens by login users)."""
+    return [
+        "-a always,exit -F arch=%s -S open,openat,openat2 -F dir=%s -F perm=r "
+        "-F auid>=1000 -F auid!=unset -k %s" % (arch, path, key)
+        for key, path, arch in _watches(datasets)
+    ]
 
 
 def rules_loaded(datasets, auditctl_lines):
     """Which (key, path, arch) watches are missing from ``auditctl -l`` output."""
     missing = []
-    for ds in datasets:
-        if ds.get("source") != "audit":
-            continue
-        key = dw.audit_key(ds)
-        for path in ds.get("paths") or []:
-            for arch in ("b64", "b32"):
-                want = ("arch=%s" % arch, "dir=%s " % path.rstrip("/"), "key=%s" % key)
-                if not any(all(w in line + " " for w in want) for line in auditctl_lines):
-                    missing.append("%s %s %s" % (key, arch, path))
+    for key, path, arch in _watches(datasets):
+        want = ("arch=%s" % arch, "dir=%s " % path.rstrip("/"), "key=%s" % key)
+        if not any(all(w in line + " " for w in want) for line in auditctl_lines):
+            missing.append("%s %s %s" % (key, arch, path))
     return missing
 
 

@@ -333,18 +333,23 @@ def _parse_aliases(kind, toks):
         pos += 1
 
 
+def _parse_item(toks, pos, what):
+    """One list item: any number of '!' (each negates) and a name; returns ((neg, name), pos)."""
+    neg = False
+    while pos < len(toks) and toks[pos] == "!":
+        neg = not neg
+        pos += 1
+    if pos >= len(toks) or toks[pos] in _SPECIAL:
+        raise SudoersError("expected a %s at %r" % (what, toks[pos] if pos < len(toks) else "end of line"))
+    return (neg, toks[pos]), pos + 1
+
+
 def _parse_list(toks, pos, stop):
     """Parse 'item, !item, ...' until a token in ``stop`` (not consumed); items are (neg, name)."""
     items = []
     while True:
-        neg = False
-        while pos < len(toks) and toks[pos] == "!":
-            neg = not neg
-            pos += 1
-        if pos >= len(toks) or toks[pos] in _SPECIAL:
-            raise SudoersError("expected a name at %r" % (toks[pos] if pos < len(toks) else "end of line"))
-        items.append((neg, toks[pos]))
-        pos += 1
+        item, pos = _parse_item(toks, pos, "name")
+        items.append(item)
         if pos < len(toks) and toks[pos] == ",":
             pos += 1
             continue
@@ -374,14 +379,8 @@ def _parse_list_until_word(toks, pos):
     """The user list ends where the host list starts: two words not separated by a comma."""
     items = []
     while True:
-        neg = False
-        while pos < len(toks) and toks[pos] == "!":
-            neg = not neg
-            pos += 1
-        if pos >= len(toks) or toks[pos] in _SPECIAL:
-            raise SudoersError("expected a user at %r" % (toks[pos] if pos < len(toks) else "end of line"))
-        items.append((neg, toks[pos]))
-        pos += 1
+        item, pos = _parse_item(toks, pos, "user")
+        items.append(item)
         if pos < len(toks) and toks[pos] == ",":
             pos += 1
             continue
