@@ -10,8 +10,10 @@ __metaclass__ = type
 # Documentation: usb_register_validate.yml, usb_register_update.yml, usb_pick_device.yml beside this file.
 
 import datetime
+import json
 
 from ansible.errors import AnsibleFilterError
+from ansible.utils.display import Display
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register import (
     RegisterError,
     enrol,
@@ -20,9 +22,23 @@ from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register 
     revoke,
     validate_register,
 )
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usbguard import MODES
 
 
-def usb_register_validate(entries, today=None, allow_model_wide=False):
+def usb_register_validate(entries, today=None, allow_model_wide=False, mode=None, switches=None, warn=False):
+    """The register, and optionally the role's mode and switches, in one pass (one task per host).
+
+    Every bad mode or switch is named with its value in one error; register warnings become
+    Ansible warnings when ``warn`` is true.
+    """
+    errors = []
+    if mode is not None and mode not in MODES:
+        errors.append("usb_storage_mode %s is not one of %s" % (json.dumps(mode), ", ".join(MODES)))
+    for name, value in sorted((switches or {}).items()):
+        if not isinstance(value, bool):
+            errors.append("%s must be true or false, got %s" % (name, json.dumps(value)))
+    if errors:
+        raise AnsibleFilterError("; ".join(errors))
     try:
         day = datetime.datetime.strptime(str(today), "%Y-%m-%d").date() if today else datetime.date.today()
     except ValueError:
@@ -31,6 +47,9 @@ def usb_register_validate(entries, today=None, allow_model_wide=False):
         res = validate_register(entries, day, allow_model_wide=bool(allow_model_wide))
     except RegisterError as e:
         raise AnsibleFilterError(str(e))
+    if warn:
+        for w in res.warnings:
+            Display().warning("usb_storage_devices: %s" % w)
     return {
         "active": [jsonable(e) for e in res.active],
         "inactive": [jsonable(e) for e in res.inactive],

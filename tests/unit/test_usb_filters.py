@@ -24,6 +24,20 @@ def test_validate_names_entry_and_value():
     assert out["inactive"][0]["reason"] == "revoked" and out["inactive"][0]["issued_on"] == "2026-04-01"
 
 
+def test_validate_checks_the_roles_mode_and_switches_in_the_same_pass():
+    # The role validates its whole input in one task: every bad value is named at once.
+    with pytest.raises(AnsibleFilterError) as err:
+        usb_register_validate(
+            [A], "2026-11-28", mode="open", switches={"usb_storage_block_optical": "yes", "usb_storage_x": True}
+        )
+    assert str(err.value) == (
+        'usb_storage_mode "open" is not one of prohibit, agency_issued_only, audit_only; '
+        'usb_storage_block_optical must be true or false, got "yes"'
+    )
+    ok = usb_register_validate([A], "2026-11-28", mode="prohibit", switches={"usb_storage_block_optical": False})
+    assert [e["label"] for e in ok["active"]] == ["PC-USB-0001"]
+
+
 def test_replace_in_one_step_and_revoke():
     b = {"id": "46f4:0001", "serial": "AGENCY0002", "label": "PC-USB-0002", "owner": None}
     new = usb_register_update([A], "replace", device=b, serial="AGENCY0001", today="2026-11-28")
