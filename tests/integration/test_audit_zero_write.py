@@ -1,20 +1,21 @@
 """The auditors' run changes nothing, and its report tells a hardened endpoint from a fresh one.
 
 Two lab endpoints (podman containers from the lab image, `--network none`, names `rep-*`):
-`rep-never-1` was never hardened, `rep-hard-1` gets playbooks/harden.yml first. Every file
+`rep-never-<pid>` was never hardened, `rep-hard-<pid>` gets playbooks/harden.yml first. Every file
 under /etc, /usr/local, /var/lib and /srv on both is digested (type, mode, owner, content or
 link target) before and after playbooks/audit.yml: the digests must be identical (the one
 exceptions, files that running services rewrite on their own, are in rep_endpoints.digest). The report
 must fail the fresh endpoint and pass the hardened one, validate against the JSON Schema, parse
 as JUnit and hold every finding in its HTML. A second run with `--tags 6-17 --limit` must audit
 that clause only, name the limit and tags in its metadata, and report an endpoint that does not
-exist (`rep-ghost-1`) as not completed.
+exist (`rep-ghost-<pid>`) as not completed.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +26,8 @@ import pytest
 from junitparser import Error, Failure, JUnitXml
 from rep_endpoints import ROOT, ansible, diff, digest, image_present, remove, start, write_inventory
 
-NEVER, HARD, GHOST = "rep-never-1", "rep-hard-1", "rep-ghost-1"
+# Per-run names: two checkouts testing at once must not remove each other's endpoints.
+NEVER, HARD, GHOST = (f"rep-{kind}-{os.getpid()}" for kind in ("never", "hard", "ghost"))
 ENDPOINT_CLAUSES = ("6-5", "6-6", "6-17", "7-1")
 OK = ("pass", "not_applicable")
 
