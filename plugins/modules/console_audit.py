@@ -14,8 +14,8 @@ short_description: Clause 7-1 console and tty login auditing on a system-room ho
 version_added: "1.0.0"
 description:
   - Puts the login audit watch rules file in place (atomic write, backup), adds C(pam_tty_audit)
-    to the console PAM service, loads the rules into the kernel when the file changed
-    (C(augenrules --load)), then reads the loaded rules (C(auditctl -l)) and returns the
+    to the console PAM service, loads the rules into the kernel when the file changed or the
+    kernel does not hold them (C(augenrules --load)), then reads the loaded rules (C(auditctl -l)) and returns the
     C(7-1.console_login_audit) finding.
   - In check mode nothing is written or loaded; the finding then reports what is not yet in
     place (the auditors' path).
@@ -75,7 +75,9 @@ in_container:
   returned: always
   type: bool
 changed_files:
-  description: Paths written (or, in check mode, that would be).
+  description:
+    - Paths written (or, in check mode, that would be).
+    - C(kernel audit rules) when the loaded rules were restored from an unchanged file.
   returned: always
   type: list
   elements: str
@@ -126,6 +128,15 @@ def _in_container(module):
     return os.path.exists("/run/.containerenv") or os.path.exists("/.dockerenv")
 
 
+def _loaded(module, keys):
+    """All keys in `auditctl -l`; None when the loaded rules cannot be read."""
+    auditctl = module.get_bin_path("auditctl")
+    if not auditctl:
+        return None
+    rc, out, _err = module.run_command([auditctl, "-l"])
+    return all(("-k %s" % k) in out for k in keys) if rc == 0 else None
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -167,16 +178,18 @@ def main():
     auditd = any(os.path.exists(x) for x in AUDITD)
     loaded = None
     if not in_container and auditd:
-        if fixed and p["load_rules"] and p["rules_path"] in changed_files:
+        loaded = _loaded(module, p["keys"])
+        # Load when the file changed, and also when the kernel lost the rules (auditctl -D, a
+        # failed load earlier): otherwise a second apply would leave the control failing.
+        if not check and p["load_rules"] and (p["rules_path"] in changed_files or loaded is False):
             augenrules = module.get_bin_path("augenrules", required=True)
             rc, out, err = module.run_command([augenrules, "--load"])
             if rc != 0:
                 module.fail_json(msg="augenrules --load failed: %s" % (err or out).strip(), changed=True)
-        auditctl = module.get_bin_path("auditctl")
-        if auditctl:
-            rc, out, _err = module.run_command([auditctl, "-l"])
-            if rc == 0:
-                loaded = all(("-k %s" % k) in out for k in p["keys"])
+            if loaded is False and p["rules_path"] not in changed_files:
+                changed_files.append("kernel audit rules")
+                fixed = True
+            loaded = _loaded(module, p["keys"])
 
     files = {
         "auditd installed": auditd,

@@ -86,3 +86,17 @@ def test_second_run_and_check_mode_change_nothing_and_pass(applied) -> None:
     assert console(items)["status"] == "pass" and changed(again.stdout) == 0
     check, items = apply(vm, check=True)
     assert console(items)["status"] == "pass" and changed(check.stdout) == 0
+
+
+def test_rules_lost_from_the_kernel_are_reported_then_reloaded(applied) -> None:
+    vm, _ = applied
+    # The file is in place but the kernel no longer holds its rules (an admin ran auditctl -D).
+    vm.ssh("sudo auditctl -D")
+    assert "pii_guard_session" not in vm.ssh("sudo auditctl -l").stdout
+    _, items = apply(vm, check=True)
+    f = console(items)
+    assert f["status"] == "fail" and f["evidence"]["rules_loaded"] is False, f
+    assert "pii_guard_session" not in vm.ssh("sudo auditctl -l").stdout  # check mode loaded nothing
+    _, items = apply(vm)
+    assert console(items)["status"] == "fixed"
+    assert "-w /var/log/wtmp -p wa -k pii_guard_session" in vm.ssh("sudo auditctl -l").stdout
