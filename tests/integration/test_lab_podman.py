@@ -78,3 +78,33 @@ def test_endpoints_run_systemd_without_network(lab: None) -> None:
         links = in_endpoint(name, "ip", "-o", "link").splitlines()
         # --network none: only the loopback interface exists.
         assert [ln.split(":")[1].strip() for ln in links] == ["lo"]
+
+
+def test_up_recreates_an_endpoint_whose_process_is_gone(lab: None) -> None:
+    # What a machine restored from a snapshot looks like: podman's record still says
+    # "running", but conmon and systemd are gone, so every exec fails (CI stop 9).
+    name = NAMES[-1]
+    pids = subprocess.run(
+        ["podman", "inspect", name, "--format", "{{.State.Pid}} {{.State.ConmonPid}}"],
+        env=env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for pid in reversed(pids):  # conmon first, or it would record the exit
+        subprocess.run(["kill", "-9", pid], check=True)
+    stale = subprocess.run(["podman", "exec", name, "true"], env=env(), capture_output=True, text=True)
+    assert stale.returncode != 0, "the endpoint should be stale after its processes were killed"
+    record = subprocess.run(
+        ["podman", "ps", "-a", "--filter", f"name=^{name}$", "--format", "{{.State}}"],
+        env=env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert record.strip(), "podman should still hold the record of the dead endpoint"
+
+    r = subprocess.run([*LAB, "up", "3"], env=env(), cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(rf"^\[lab\] {name}: recorded as \w+ but not usable; recreating$", r.stdout, re.M), r.stdout
+    assert in_endpoint(name, "systemctl", "is-system-running").strip() == "running"

@@ -88,6 +88,22 @@ def existing_endpoints(with_image: bool = False) -> dict[str, str]:
     return found
 
 
+def remove(*names: str) -> None:
+    """Force-remove endpoints. A dead endpoint whose record says running fails the first time
+    ("could not be stopped ... container state improper"), which settles the record, so retry."""
+    for attempt in range(3):
+        r = podman("rm", "--force", "--time", "0", *names, check=False)
+        if r.returncode == 0:
+            return
+        time.sleep(0.5 * (attempt + 1))
+    raise SystemExit(f"podman rm {' '.join(names)} failed: {r.stderr.strip()}")
+
+
+def alive(name: str) -> bool:
+    """True when a process can be started in the endpoint (its record alone can be stale)."""
+    return podman("exec", name, "true", check=False).returncode == 0
+
+
 def wait_systemd(name: str, timeout: int) -> str:
     """Wait until systemd in the endpoint finished booting; return its state."""
     deadline = time.monotonic() + timeout
@@ -97,6 +113,10 @@ def wait_systemd(name: str, timeout: int) -> str:
         state = r.stdout.strip() or r.stderr.strip()
         if state in ("running", "degraded"):
             return state
+        if "stopped container" in state or "no such container" in state:
+            # The endpoint died while booting: waiting longer cannot help; show why it died.
+            logs = podman("logs", "--tail", "20", name, check=False)
+            raise SystemExit(f"{name}: stopped while booting ({state})\n{logs.stdout}{logs.stderr}")
         time.sleep(1)
     raise SystemExit(f"{name}: systemd did not finish booting within {timeout} s (state: {state})")
 
@@ -110,17 +130,23 @@ def cmd_up(n: int, timeout: int) -> None:
         # An endpoint from an older recipe would silently test the old image: replace it.
         if name in names and info.split()[-1] != ref:
             image.log(f"{name}: built from {info.split()[-1]}, not {ref}; recreating")
-            podman("rm", "--force", "--time", "0", name)
+            remove(name)
             have.pop(name, None)
     for name in names:
         state = have.get(name)
-        if state == "running":
+        if state is not None and alive(name):
             image.log(f"{name}: already running")
             continue
-        if state is not None:
+        if state in ("exited", "created", "stopped"):
             image.log(f"{name}: starting existing container ({state})")
-            podman("start", name)
-            continue
+            if podman("start", name, check=False).returncode == 0:
+                continue
+        if state is not None:
+            # A machine restored from a snapshot (or rebooted with a persistent runroot) keeps
+            # podman's record "running" or "stopping" while the process is gone, and neither
+            # exec nor start can use it again.
+            image.log(f"{name}: recorded as {state} but not usable; recreating")
+            remove(name)
         image.log(f"{name}: creating from {ref}")
         podman(
             "run",
@@ -155,7 +181,7 @@ def cmd_down() -> None:
     if not have:
         image.log("no lab endpoints")
         return
-    podman("rm", "--force", "--time", "0", *sorted(have))
+    remove(*sorted(have))
     image.log(f"removed {', '.join(sorted(have))}")
 
 
