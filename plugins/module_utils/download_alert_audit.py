@@ -14,6 +14,7 @@ __metaclass__ = type
 import datetime
 import hashlib
 import json
+import posixpath
 
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import download_window as dw
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import finding
@@ -66,6 +67,18 @@ def config_errors(cfg):
     except ValueError:
         errors.append("download_alert_reviewed_on must be a date YYYY-MM-DD, got %r" % (cfg.get("reviewed_on"),))
     return sorted(set(errors))
+
+
+def required_paths(cfg):
+    """Paths that must exist on the host before the agent is deployed: every watched path of the
+    audit data sets and the directory of every followed log, each once, in config order."""
+    out = []
+    for ds in cfg.get("datasets") or []:
+        wanted = list(ds.get("paths") or []) if ds.get("source") == "audit" else []
+        if ds.get("log"):
+            wanted.append(posixpath.dirname(ds["log"]))
+        out.extend(p for p in wanted if p not in out)
+    return out
 
 
 def digest(cfg):

@@ -17,6 +17,9 @@ description:
     findings - agent enabled and running, deployed config equal to the expected one (digest)
     with a threshold for every data set, audit watch rules loaded (C(auditctl -l)), pgaudit
     settings active in PostgreSQL, and the threshold review date within its interval.
+  - Fails before reading anything else, naming them, when a watched path of an audit data
+    set or the directory of a followed log does not exist on the host. The role calls it before
+    any change, so this check is the role's last input validation.
   - Read-only; supports check mode (the auditor's path).
 author: pii_guard.safeguards contributors (@pii-guard)
 options:
@@ -113,6 +116,12 @@ def main():
     )
     p = module.params
     cfg = json.loads(json.dumps(p["config"]))
+    missing = [path for path in A.required_paths(cfg) if not os.path.exists(path)]
+    if missing:
+        module.fail_json(
+            msg="download_alert_datasets names paths that do not exist on this host: %s" % ", ".join(missing),
+            missing_paths=missing,
+        )
     obs = {
         "enabled": _systemctl(module, "is-enabled", p["service"]),
         "active": _systemctl(module, "is-active", p["service"]),

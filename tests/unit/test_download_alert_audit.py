@@ -142,3 +142,22 @@ def test_fixed_container_and_not_applicable():
     missing = by_id(A.evaluate(observed(config=None, pg_settings=None), {"config": CFG, "service": "s"}, "2026-11-28"))
     assert missing["6-5.agent_config"]["observed"]["problems"] == ["config missing or unreadable"]
     assert missing["6-5.pgaudit_active"]["observed"]["problems"] == ["PostgreSQL settings could not be read"]
+
+
+def test_required_paths_are_the_watched_paths_and_log_directories_once_each():
+    cfg = A.agent_config(
+        [
+            *DATASETS,
+            {"name": "again", "source": "audit", "paths": ["/srv/pii", "/srv/more"], "threshold": 5, "window": 60},
+            {"name": "exports", "source": "jsonlog", "log": "/var/log/app/exports.jsonl", "user": "u", "count": "n"},
+        ],
+        {},
+        "2026-10-01",
+        180,
+    )
+    # /srv/pii is watched by two data sets but checked once; logs need their directory only
+    assert A.required_paths(cfg) == ["/srv/pii", "/var/log/postgresql", "/srv/more", "/var/log/app"]
+
+
+def test_required_paths_of_an_empty_config():
+    assert A.required_paths({"datasets": []}) == []

@@ -42,7 +42,7 @@ def run_role(tmp_path, datasets, reviewed_on="2026-10-01"):
         ([dict(GOOD, threshold=-5)], "threshold must be a positive integer, got -5"),
         ([dict(GOOD, source="ftp")], "value of source must be one of: audit, pgaudit, jsonlog, got: ftp"),
         ([dict(JSONLOG, threshold=10, window=60, user="user[?")], "'user[?' is not a valid JMESPath expression"),
-        ([dict(GOOD, paths=["/nonexistent/pii-data"])], "do not exist on localhost: /nonexistent/pii-data"),
+        ([dict(GOOD, paths=["/nonexistent/pii-data"])], "do not exist on this host: /nonexistent/pii-data"),
     ],
 )
 def test_role_refuses_bad_config_before_any_change(tmp_path, datasets, message):
