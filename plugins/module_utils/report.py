@@ -490,40 +490,35 @@ def to_html(report):
     return "".join(h)
 
 
+SUMMARY_TITLE_MAX = 60
+
+
+def _fit(text, width):
+    """``text`` cut to ``width`` columns, at a word boundary with an ellipsis when too long."""
+    if len(text) <= width:
+        return text
+    return text[: width - 3].rsplit(" ", 1)[0] + "..."
+
+
 def summary_lines(report):
-    """The terminal summary table per clause (used by the callback and the failure message)."""
-    head = "%-6s %-44s %5s %5s %5s %5s %5s  %s" % ("clause", "title", "pass", "fixed", "n/a", "fail", "error", "result")
+    """The terminal summary table per clause (used by the callback and the failure message).
+
+    The title column is as wide as the longest clause title, up to SUMMARY_TITLE_MAX."""
+    clauses = report["summary"]["clauses"]
+    total = "%d hosts" % report["summary"]["hosts"]
+    width = min(SUMMARY_TITLE_MAX, max([len("title"), len(total)] + [len(c["title_en"] or "") for c in clauses]))
+    row = "%%-6s %%-%ds %%5s %%5s %%5s %%5s %%5s  %%s" % width
+    head = row % ("clause", "title", "pass", "fixed", "n/a", "fail", "error", "result")
     lines = [head, "-" * len(head)]
-    for c in report["summary"]["clauses"]:
-        n = c["counts"]
-        lines.append(
-            "%-6s %-44s %5d %5d %5d %5d %5d  %s"
-            % (
-                c["clause"],
-                (c["title_en"] or "")[:44],
-                n["pass"],
-                n["fixed"],
-                n["not_applicable"],
-                n["fail"],
-                n["error"],
-                c["result"].upper(),
-            )
-        )
-    t = report["summary"]["counts"]
+
+    def counts(label, title, n, result):
+        keys = ("pass", "fixed", "not_applicable", "fail", "error")
+        return row % (label, _fit(title, width), *(n[k] for k in keys), result.upper())
+
+    for c in clauses:
+        lines.append(counts(c["clause"], c["title_en"] or "", c["counts"], c["result"]))
     lines.append("-" * len(head))
-    lines.append(
-        "%-6s %-44s %5d %5d %5d %5d %5d  %s"
-        % (
-            "all",
-            "%d hosts" % report["summary"]["hosts"],
-            t["pass"],
-            t["fixed"],
-            t["not_applicable"],
-            t["fail"],
-            t["error"],
-            report["summary"]["result"].upper(),
-        )
-    )
+    lines.append(counts("all", total, report["summary"]["counts"], report["summary"]["result"]))
     if report["summary"]["incomplete_hosts"]:
         lines.append("audit incomplete on: %s" % ", ".join(report["summary"]["incomplete_hosts"]))
     return lines

@@ -217,6 +217,19 @@ def test_summary_lines_are_a_table_per_clause() -> None:
     clauses = [ln.split()[0] for ln in lines[2:-2]]
     assert clauses == ["6-5", "6-6", "6-17", "7-1", "8-4", "8-5", "8-6"]
     assert lines[-1].startswith("all") and lines[-1].endswith("FAIL")
+    # every clause title whole (the longest, 6-17, was cut mid-word at 44 columns) and aligned
+    assert "Connection of devices and media with a recording function" in lines[4]
+    col = lines[0].index("result")
+    for ln in lines[2:-2] + lines[-1:]:
+        assert ln[col - 2 : col] == "  " and ln[col:] in ("PASS", "FAIL", "ERROR"), ln
+
+
+def test_summary_titles_past_the_limit_end_at_a_word() -> None:
+    doc = build()
+    doc["summary"]["clauses"][0]["title_en"] = "word " * 20
+    line = R.summary_lines(doc)[2]
+    assert line[7 : 7 + R.SUMMARY_TITLE_MAX].rstrip().endswith("word...")
+    assert len(R.summary_lines(doc)[0]) == 7 + R.SUMMARY_TITLE_MAX + 38
 
 
 # Evidence comes from hosts: arbitrary text (control characters, markup, any script) must
