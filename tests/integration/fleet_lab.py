@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
+from rep_endpoints import remove
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("PII_GUARD_LAB_IMAGE", "localhost/pii-guard-lab:latest")
@@ -83,7 +84,7 @@ class Fleet:
         self.image = image
 
     def _run_one(self, name: str) -> None:
-        podman("rm", "-f", "-t", "0", name, check=False)
+        remove(name)
         # --network none: no packet leaves the container; Ansible reaches it with podman exec.
         podman(
             "run", "-d", "--name", name, "--hostname", name, "--network", "none",
@@ -143,7 +144,7 @@ class Fleet:
 
     def down(self) -> None:
         for i in range(0, len(self.names), 25):
-            podman("rm", "-f", "-t", "0", *self.names[i : i + 25], check=False, timeout=300)
+            remove(*self.names[i : i + 25])
 
     def inventory(self, path: Path, groups: list[str], hostvars: dict | None = None, ssh: dict | None = None) -> Path:
         """YAML inventory: every container in each of `groups` (first group holds the hosts).

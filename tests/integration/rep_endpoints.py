@@ -13,6 +13,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import yaml
@@ -71,7 +72,7 @@ def image_present() -> bool:
 
 
 def start(name: str) -> None:
-    podman("rm", "-f", "-t", "0", name, check=False)
+    remove(name)
     podman(
         "run", "-d", "--name", name, "--hostname", name, "--network", "none", "--systemd", "always",
         "--label", "pii-guard-lab=rep", IMAGE, "/lib/systemd/systemd",
@@ -85,8 +86,14 @@ def start(name: str) -> None:
     podman("exec", name, "sh", "-c", "mkdir -p /srv/pii && printf 'id,name\\n1,Yamada\\n' > /srv/pii/residents.csv")
 
 
-def remove(name: str) -> None:
-    podman("rm", "-f", "-t", "0", name, check=False)
+def remove(*names: str) -> None:
+    """Remove the containers, if present. A record left "running" by a machine restored from a
+    snapshot fails the first `rm -f` ("could not be stopped") and goes the second time."""
+    for attempt in range(3):
+        if podman("rm", "-f", "-t", "0", "--ignore", *names, check=False).returncode == 0:
+            return
+        time.sleep(0.5 * (attempt + 1))
+    podman("rm", "-f", "-t", "0", "--ignore", *names)  # raises, with podman's reason
 
 
 # The running download-alert agent checkpoints its own counting state every few seconds.

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rep_endpoints import IMAGE, remove
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".venv" / "bin"
@@ -80,10 +81,9 @@ def test_endpoints_run_systemd_without_network(lab: None) -> None:
         assert [ln.split(":")[1].strip() for ln in links] == ["lo"]
 
 
-def test_up_recreates_an_endpoint_whose_process_is_gone(lab: None) -> None:
-    # What a machine restored from a snapshot looks like: podman's record still says
-    # "running", but conmon and systemd are gone, so every exec fails (CI stop 9).
-    name = NAMES[-1]
+def make_stale(name: str) -> None:
+    """What a machine restored from a snapshot looks like: podman's record still says
+    "running", but conmon and systemd are gone, so every exec fails (CI stop 9)."""
     pids = subprocess.run(
         ["podman", "inspect", name, "--format", "{{.State.Pid}} {{.State.ConmonPid}}"],
         env=env(),
@@ -93,6 +93,11 @@ def test_up_recreates_an_endpoint_whose_process_is_gone(lab: None) -> None:
     ).stdout.split()
     for pid in reversed(pids):  # conmon first, or it would record the exit
         subprocess.run(["kill", "-9", pid], check=True)
+
+
+def test_up_recreates_an_endpoint_whose_process_is_gone(lab: None) -> None:
+    name = NAMES[-1]
+    make_stale(name)
     stale = subprocess.run(["podman", "exec", name, "true"], env=env(), capture_output=True, text=True)
     assert stale.returncode != 0, "the endpoint should be stale after its processes were killed"
     record = subprocess.run(
@@ -108,3 +113,19 @@ def test_up_recreates_an_endpoint_whose_process_is_gone(lab: None) -> None:
     assert r.returncode == 0, r.stdout + r.stderr
     assert re.search(rf"^\[lab\] {name}: recorded as \w+ but not usable; recreating$", r.stdout, re.M), r.stdout
     assert in_endpoint(name, "systemctl", "is-system-running").strip() == "running"
+
+
+def test_test_endpoints_remove_a_stale_record() -> None:
+    # The zero-write test and the benchmarks name endpoints per run and remove them with
+    # rep_endpoints.remove; a stale record must not survive it (a plain `rm -f` fails once).
+    name = f"pg-stale-{os.getpid()}"
+    subprocess.run(
+        ["podman", "run", "-d", "--name", name, "--network", "none", IMAGE, "sleep", "600"],
+        env=env(),
+        capture_output=True,
+        check=True,
+    )
+    make_stale(name)
+    remove(name)
+    exists = subprocess.run(["podman", "container", "exists", name], env=env(), capture_output=True)
+    assert exists.returncode == 1, "the stale container is still there"
