@@ -88,6 +88,7 @@ import re
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.pii_guard.safeguards.plugins.module_utils import host
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.audit_registers import console_audit_finding
 
 PAM_TTY_AUDIT = re.compile(r"^\s*session\s+\S+\s+pam_tty_audit\.so", re.M)
@@ -119,13 +120,6 @@ def _write(module, path, text, mode):
 
 def _diff(path, before, after):
     return dict(before_header=path, after_header=path, before=before, after=after)
-
-
-def _in_container(module):
-    rc, out, _err = module.run_command(["systemd-detect-virt", "--container"])
-    if rc == 0 and out.strip() not in ("", "none"):
-        return True
-    return os.path.exists("/run/.containerenv") or os.path.exists("/.dockerenv")
 
 
 def _loaded(module, keys):
@@ -174,7 +168,7 @@ def main():
             _write(module, p["pam_service_file"], new, mode)
 
     fixed = bool(changed_files) and not check
-    in_container = _in_container(module)
+    in_container = host.in_container(module)
     auditd = any(os.path.exists(x) for x in AUDITD)
     loaded = None
     if not in_container and auditd:

@@ -90,6 +90,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import download_alert_audit as A
+from ansible_collections.pii_guard.safeguards.plugins.module_utils import host
 
 PG_QUERY = (
     "select name || '=' || setting from pg_settings where name in "
@@ -133,8 +134,7 @@ def main():
             obs["config"] = json.load(fh)
     except (OSError, ValueError) as e:
         obs["config_error"] = str(e)
-    rc, out, _err = module.run_command(["systemd-detect-virt", "--container"])
-    obs["in_container"] = rc == 0 and out.strip() not in ("", "none")
+    obs["in_container"] = host.in_container(module)
     obs["auditctl"] = None
     if not obs["in_container"] and module.get_bin_path("auditctl"):
         rc, out, _err = module.run_command([module.get_bin_path("auditctl"), "-l"])
