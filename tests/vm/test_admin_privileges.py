@@ -116,6 +116,20 @@ def test_play_that_would_remove_the_operator_fails_and_changes_nothing(seeded):
     assert digest(seeded) == before
 
 
+def test_lockout_with_a_temporary_grant_stops_before_the_expiry_timer_is_written(seeded):
+    # With grants, the role writes the expiry script and units before the module run; the
+    # guard's check-mode pre-run must refuse first, or those files would be left behind.
+    before = digest(seeded)
+    until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
+    grant = {"user": "tempo", "until": until, "reason": "VM test", "ticket": "CHG-VM-0"}
+    res = play(seeded, base_vars(admin_privileges_approved_users=["alice"], admin_privileges_temporary=[grant]))
+    out = res.stdout + res.stderr
+    assert res.returncode != 0
+    assert "lock-out guard refused the change" in out and "'labop' would lose its path" in out
+    assert "Temporary grants | Install the expiry script" not in out
+    assert digest(seeded) == before
+
+
 def test_bad_input_refused_before_any_change(seeded):
     before = digest(seeded)
     bad = base_vars(
