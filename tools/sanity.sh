@@ -13,6 +13,10 @@ find "$dest" -mindepth 1 -maxdepth 1 ! -name tests ! -name .git -exec rm -rf {} 
 [ -d "$dest/tests" ] && find "$dest/tests" -mindepth 1 -maxdepth 1 ! -name output -exec rm -rf {} +
 git -C "$root" ls-files -co --exclude-standard -z \
   | (cd "$root" && xargs -0 cp --parents -t "$dest" 2>/dev/null || true)
+# ansible-test downloads a get-pip script from a host these machines cannot reach unless it is
+# cached in ~/.ansible/test/cache: put the offline stand-in there for the pip version(s) the
+# installed ansible-test asks for (a new or empty HOME gets it too).
+python "$root/tools/sanity_setup.py" >/dev/null
 cd "$dest"
 [ -d .git ] || git init -q .
 git add -A >/dev/null 2>&1 || true
