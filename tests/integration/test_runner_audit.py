@@ -21,6 +21,7 @@ import csv
 import json
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -189,12 +190,29 @@ def check_report(files: dict[str, str], found: dict[str, list[dict]]) -> dict:
 
 
 def endpoint_digest(fleet: Fleet) -> dict[str, str]:
-    """What audit mode must not change: files under /etc, /usr/local, /srv and the enabled units."""
+    """What audit mode must not change: files under /etc, /usr/local, /srv and the enabled units.
+
+    The observation itself must not fail silently: under load `systemctl list-unit-files` can
+    time out on the bus and print nothing, which once digested as "no enabled units" and read
+    as a change. A failed observation is retried, and raises after three tries.
+    """
     script = (
-        "find /etc /usr/local /srv -xdev -type f -print0 2>/dev/null | sort -z | xargs -0 sha256sum | sha256sum;"
-        " systemctl list-unit-files --state=enabled --no-legend | sha256sum"
+        "set -eu;"
+        " find /etc /usr/local /srv -xdev -type f -print0 2>/dev/null | sort -z | xargs -0 sha256sum | sha256sum;"
+        ' units=$(systemctl list-unit-files --state=enabled --no-legend); [ -n "$units" ];'
+        " printf '%s\\n' \"$units\" | sha256sum"
     )
-    return {n: podman("exec", n, "sh", "-c", script).stdout for n in fleet.names}
+    out: dict[str, str] = {}
+    for n in fleet.names:
+        for attempt in range(3):
+            r = podman("exec", n, "sh", "-c", script, check=False)
+            if r.returncode == 0:
+                out[n] = r.stdout
+                break
+            if attempt == 2:
+                raise AssertionError(f"{n}: could not read the endpoint state: {r.stderr.strip()}")
+            time.sleep(5)
+    return out
 
 
 def changed_tasks(evs: list[dict]) -> list[tuple[str, str]]:
