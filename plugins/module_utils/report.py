@@ -23,6 +23,7 @@ from html import escape
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import (
     STATUSES,
     FindingError,
+    clause_sort_key,
     validate,
 )
 
@@ -56,13 +57,6 @@ CSV_FIELDS = (
     "expected",
     "evidence",
 )
-
-
-def _clause_key(clause):
-    try:
-        return tuple(int(p) for p in str(clause).split("-"))
-    except ValueError:
-        return (9999,)
 
 
 def _counts():
@@ -108,7 +102,7 @@ def build(hosts, catalog, run, organisation=None, host_state=None, host_errors=N
 
     for name in sorted(hosts):
         items = [_enrich(f, controls) for f in hosts[name] or []]
-        items.sort(key=lambda f: (_clause_key(f["clause"]), f["id"]))
+        items.sort(key=lambda f: (clause_sort_key(f["clause"]), f["id"]))
         for f in items:
             count(f)
         errors = [
@@ -135,12 +129,12 @@ def build(hosts, catalog, run, organisation=None, host_state=None, host_errors=N
             }
         )
     org = [_enrich(f, controls) for f in organisation or []]
-    org.sort(key=lambda f: (_clause_key(f["clause"]), f["id"]))
+    org.sort(key=lambda f: (clause_sort_key(f["clause"]), f["id"]))
     for f in org:
         count(f)
 
     clause_docs = []
-    for clause in sorted(per_clause, key=_clause_key):
+    for clause in sorted(per_clause, key=clause_sort_key):
         meta = clauses_meta.get(clause, {})
         counts = per_clause[clause]
         clause_docs.append(
@@ -205,12 +199,28 @@ def to_json(report):
     return json.dumps(report, ensure_ascii=False, indent=2, sort_keys=False, default=str) + "\n"
 
 
+# A cell a spreadsheet would run as a formula (or as DDE): it starts with = + - @, a tab or a CR,
+# possibly after spaces, or with their full-width forms (Japanese input methods produce those and
+# spreadsheets here accept them as formula starts).
+_CSV_FORMULA = re.compile("[ \u3000]*[=+\\-@\uff1d\uff0b\uff0d\uff20]|[\t\r]")
+
+
+def csv_cell(text):
+    """``text`` safe for a spreadsheet cell: a formula-like start gets a leading apostrophe,
+    which spreadsheets show as text and do not evaluate."""
+    if _CSV_FORMULA.match(text):
+        return "'" + text
+    return text
+
+
 def to_csv(report):
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    # RFC 4180 line ends: the writer then quotes any cell holding a CR or LF (with "\n" alone a
+    # bare CR from a host stayed unquoted and split the row in every reader).
+    w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(CSV_FIELDS)
     for host, f in _rows(report):
-        w.writerow([host] + [_text(f.get(k)) for k in CSV_FIELDS[1:]])
+        w.writerow([csv_cell(xml_safe(host))] + [csv_cell(_text(f.get(k))) for k in CSV_FIELDS[1:]])
     return buf.getvalue()
 
 
@@ -225,7 +235,7 @@ def to_junit(report):
     root = ET.Element("testsuites", name="pii_guard.safeguards audit")
     tot = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     titles = dict((c["clause"], c) for c in report["summary"]["clauses"])
-    for clause in sorted(by_clause, key=_clause_key):
+    for clause in sorted(by_clause, key=clause_sort_key):
         cases = by_clause[clause]
         statuses = [f["status"] for _host, f in cases]
         n = {
