@@ -11,6 +11,7 @@ __metaclass__ = type
 import datetime
 import json
 import os
+import re
 import socket
 import tempfile
 
@@ -22,6 +23,7 @@ from ansible.release import __version__ as ansible_version
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import catalog as catalog_mod
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import report as report_mod
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import FindingError
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import bundle
 
 COLLECTION_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 ISO = "%Y-%m-%dT%H:%M:%SZ"
@@ -45,19 +47,62 @@ def _collection_version():
     return "unknown"
 
 
-def _write(path, text):
-    """Write atomically: a reader never sees half a report."""
+# The registers in inventory an audit reads; the manifest records a digest of each as the run saw it.
+REGISTER_VARS = (
+    "outsourcing_contractors",
+    "system_room_register",
+    "usb_storage_devices",
+    "admin_privileges_approved_users",
+    "admin_privileges_approved_groups",
+    "admin_privileges_temporary",
+)
+MODE = re.compile(r"0?[0-7]{3}")
+VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _write(path, text, mode):
+    """Write atomically: a reader never sees half a report. mkstemp creates the file 0600."""
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
-    os.chmod(tmp, 0o644)
+    os.chmod(tmp, mode)
     os.replace(tmp, path)
+
+
+def _mode(args, name, default):
+    """A permission mode given as an octal string ("0600"); ints are refused (YAML reads 0600 as 384)."""
+    value = args.get(name, default)
+    if not isinstance(value, str) or not MODE.fullmatch(value):
+        raise AnsibleActionFail("%s must be an octal mode string like %r, got %r" % (name, default, value))
+    return int(value, 8)
+
+
+def _opt_str(args, name):
+    value = args.get(name)
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise AnsibleActionFail("%s must be a string, got %r" % (name, value))
+    return value
 
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(
-        ("hosts", "organisation_findings", "report_dir", "fail_on_findings", "started_at", "catalog_path")
+        (
+            "hosts",
+            "organisation_findings",
+            "report_dir",
+            "fail_on_findings",
+            "started_at",
+            "catalog_path",
+            "file_mode",
+            "dir_mode",
+            "sign_gpg_key",
+            "sign_gnupghome",
+            "sign_ssh_key",
+            "register_vars",
+        )
     )
 
     def run(self, tmp=None, task_vars=None):
@@ -75,6 +120,32 @@ class ActionModule(ActionBase):
         except TypeError:
             raise AnsibleActionFail("fail_on_findings must be a boolean, got %r" % (args.get("fail_on_findings"),))
         report_root = os.path.abspath(os.path.expanduser(str(args.get("report_dir") or "reports")))
+        file_mode = _mode(args, "file_mode", "0600")
+        dir_mode = _mode(args, "dir_mode", "0700")
+        register_vars = args.get("register_vars", list(REGISTER_VARS))
+        if not isinstance(register_vars, list) or not all(
+            isinstance(v, str) and VAR.fullmatch(v) for v in register_vars
+        ):
+            raise AnsibleActionFail("register_vars must be a list of variable names, got %r" % (register_vars,))
+        # Signing keys are checked before anything is written: a run set up to sign never leaves
+        # an unsigned bundle that looks finished.
+        gpg_key, gnupghome = _opt_str(args, "sign_gpg_key"), _opt_str(args, "sign_gnupghome")
+        ssh_key = _opt_str(args, "sign_ssh_key")
+        signing = {"signed": False, "gpg_fingerprint": None, "ssh_fingerprint": None, "ssh_namespace": None}
+        try:
+            if gnupghome:
+                gnupghome = os.path.abspath(os.path.expanduser(gnupghome))
+            if gpg_key:
+                signing["gpg_fingerprint"] = bundle.gpg_secret_fingerprint(gpg_key, gnupghome)
+            if ssh_key:
+                ssh_key = os.path.abspath(os.path.expanduser(ssh_key))
+                if not os.path.isfile(ssh_key):
+                    raise bundle.BundleError("sign_ssh_key %s is not a file" % ssh_key)
+                signing["ssh_fingerprint"] = bundle.ssh_fingerprint(ssh_key)
+                signing["ssh_namespace"] = bundle.SSH_NAMESPACE
+        except bundle.BundleError as e:
+            raise AnsibleActionFail("cannot sign the report: %s" % e)
+        signing["signed"] = bool(gpg_key or ssh_key)
 
         hostvars = task_vars.get("hostvars", {})
         findings, state, errors, starts, check_modes = {}, {}, {}, [], []
@@ -91,6 +162,11 @@ class ActionModule(ActionBase):
                 starts.append(str(hv.get("pii_guard_audit_started_at")))
             if "pii_guard_audit_check_mode" in hv:
                 check_modes.append(boolean(hv.get("pii_guard_audit_check_mode"), strict=False))
+
+        registers = {}
+        for name in register_vars:
+            seen = dict((h, _plain(hostvars[h][name])) for h in hosts if h in hostvars and name in hostvars[h])
+            registers[name] = bundle.digest_value(seen) if seen else None
 
         now = datetime.datetime.now(datetime.timezone.utc)
         started = str(args.get("started_at") or (min(starts) if starts else now.strftime(ISO)))
@@ -112,19 +188,27 @@ class ActionModule(ActionBase):
             # True only when every audited host ran its checks in check mode.
             "check_mode": bool(check_modes) and all(check_modes),
             "controller": socket.gethostname(),
+            "signing": signing,
         }
+        # An installed collection has no checkout (None); its version then names the build.
+        commit, dirty = bundle.git_commit(COLLECTION_ROOT)
+        run["git_commit"] = commit
+        run["git_dirty"] = dirty
         try:
             cat = catalog_mod.load(args.get("catalog_path"))
             doc = report_mod.build(findings, cat, run, organisation=_plain(org), host_state=state, host_errors=errors)
         except (FindingError, ValueError) as e:
             raise AnsibleActionFail("cannot build the report: %s" % e)
 
-        os.makedirs(report_root, exist_ok=True)
+        if not os.path.isdir(report_root):
+            os.makedirs(report_root, mode=dir_mode)
+            os.chmod(report_root, dir_mode)
         stamp = now.strftime("%Y%m%dT%H%M%SZ")
         out, n = os.path.join(report_root, stamp), 1
         while True:
             try:
-                os.mkdir(out)
+                os.mkdir(out, dir_mode)
+                os.chmod(out, dir_mode)  # mkdir's mode passes through the umask
                 break
             except FileExistsError:  # two runs in the same second keep separate reports
                 n += 1
@@ -136,10 +220,44 @@ class ActionModule(ActionBase):
             "html": os.path.join(out, "report.html"),
             "csv": os.path.join(out, "report.csv"),
         }
-        _write(files["json"], report_mod.to_json(doc))
-        _write(files["xml"], report_mod.to_junit(doc))
-        _write(files["html"], report_mod.to_html(doc))
-        _write(files["csv"], report_mod.to_csv(doc))
+        _write(files["json"], report_mod.to_json(doc), file_mode)
+        _write(files["xml"], report_mod.to_junit(doc), file_mode)
+        _write(files["html"], report_mod.to_html(doc), file_mode)
+        _write(files["csv"], report_mod.to_csv(doc), file_mode)
+        manifest = {
+            "manifest_version": 1,
+            "collection_version": run["collection_version"],
+            "git_commit": commit,
+            "git_dirty": dirty,
+            "ansible_version": ansible_version,
+            "controller": run["controller"],
+            "started_at": run["started_at"],
+            "finished_at": run["finished_at"],
+            "inventory": [{"source": s, "sha256": bundle.digest_source(s)} for s in run["inventory_sources"]],
+            "registers_sha256": registers,
+            "limit": run["limit"],
+            "tags": run["tags"],
+            "skip_tags": run["skip_tags"],
+            "hosts": sorted(hosts),
+            "result": doc["summary"]["result"],
+            "signing": signing,
+            "verify": "sha256sum -c SHA256SUMS; see docs/AUDIT.md for the signature checks",
+        }
+        files["manifest"] = os.path.join(out, bundle.MANIFEST)
+        _write(files["manifest"], json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", file_mode)
+        try:
+            files["sums"] = bundle.write_sums(out, file_mode)
+            if gpg_key:
+                bundle.sign_gpg(out, gpg_key, gnupghome)
+                files["gpg_signature"] = os.path.join(out, bundle.SIG_GPG)
+            if ssh_key:
+                bundle.sign_ssh(out, ssh_key)
+                files["ssh_signature"] = os.path.join(out, bundle.SIG_SSH)
+            for k in ("gpg_signature", "ssh_signature"):
+                if k in files:
+                    os.chmod(files[k], file_mode)
+        except (bundle.BundleError, OSError) as e:
+            raise AnsibleActionFail("the report in %s was written but could not be sealed: %s" % (out, e))
         link = os.path.join(report_root, "latest")
         tmp_link = os.path.join(report_root, ".latest-%d" % os.getpid())
         if os.path.lexists(tmp_link):
@@ -148,7 +266,16 @@ class ActionModule(ActionBase):
         os.replace(tmp_link, link)
 
         lines = report_mod.summary_lines(doc)
-        result.update(changed=True, report_dir=out, files=files, result=doc["summary"]["result"], summary_lines=lines)
+        if not signing["signed"]:
+            lines.append("report NOT signed (set pii_guard_audit_sign_gpg_key or pii_guard_audit_sign_ssh_key)")
+        result.update(
+            changed=True,
+            report_dir=out,
+            files=files,
+            result=doc["summary"]["result"],
+            summary_lines=lines,
+            signing=signing,
+        )
         if fail_on and report_mod.failed(doc):
             c = doc["summary"]["counts"]
             result["failed"] = True

@@ -394,6 +394,22 @@ def _findings_table(items):
     return "".join(out)
 
 
+def signing_text(signing):
+    """How the bundle is signed, in words (None: a report from before signing existed)."""
+    if not signing:
+        return None
+    if not signing.get("signed"):
+        return "署名なし / unsigned (no signing key was set; SHA256SUMS only)"
+    parts = []
+    if signing.get("gpg_fingerprint"):
+        parts.append("OpenPGP %s (SHA256SUMS.asc)" % signing["gpg_fingerprint"])
+    if signing.get("ssh_fingerprint"):
+        parts.append(
+            "SSH %s, namespace %s (SHA256SUMS.sig)" % (signing["ssh_fingerprint"], signing.get("ssh_namespace"))
+        )
+    return "署名あり / signed: " + "; ".join(parts)
+
+
 def to_html(report):
     """One self-contained HTML file: no external assets, JA and EN side by side, printable."""
     s = report["summary"]
@@ -421,6 +437,9 @@ def to_html(report):
         ("Ansible", run.get("ansible_version")),
         ("コレクション / collection", run.get("collection_version")),
         ("検査のみ / check mode", run.get("check_mode")),
+        ("git commit", run.get("git_commit")),
+        ("制御ノード / controller", run.get("controller")),
+        ("署名 / signature", signing_text(run.get("signing"))),
     )
     for k, v in meta_rows:
         h.append("<tr><td>%s</td><td>%s</td></tr>" % (escape(k), escape(_text(v))))

@@ -298,8 +298,8 @@ def test_csv_cells_that_look_like_formulas_are_prefixed_and_read_back_as_text(le
     for row in (host_row, org_row):
         for cell in row:
             # No cell of the file starts a formula: the apostrophe is the first character.
-            assert not cell[:1] in ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20"), row
-            assert not cell.lstrip(" \u3000")[:1] in ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20"), row
+            assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20"), row
+            assert cell.lstrip(" \u3000")[:1] not in ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20"), row
     assert host_row[0] == "'" + lead + "host"
     assert host_row[R.CSV_FIELDS.index("observed")] == "'" + name
     assert host_row[R.CSV_FIELDS.index("expected")] == "'" + lead + "1+1"
