@@ -23,7 +23,7 @@ from ansible.release import __version__ as ansible_version
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import catalog as catalog_mod
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import report as report_mod
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import FindingError
-from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import bundle
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import bundle, history
 
 COLLECTION_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 ISO = "%Y-%m-%dT%H:%M:%SZ"
@@ -200,6 +200,8 @@ class ActionModule(ActionBase):
         except (FindingError, ValueError) as e:
             raise AnsibleActionFail("cannot build the report: %s" % e)
 
+        # Against the earlier runs of the same scope kept under report_root (none on a first run).
+        doc["changes"], doc["trend"] = history.history(report_root, doc)
         if not os.path.isdir(report_root):
             os.makedirs(report_root, mode=dir_mode)
             os.chmod(report_root, dir_mode)

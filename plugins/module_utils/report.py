@@ -394,6 +394,135 @@ def _findings_table(items):
     return "".join(out)
 
 
+CHANGE_KINDS = (
+    ("new_failures", "新たな不適合", "new failures"),
+    ("fixed", "是正された項目", "fixed since"),
+    ("still_failing", "引き続き不適合", "still failing"),
+)
+
+
+def _changes_html(changes):
+    """Section: against the previous run of the same scope (inventory, limit, tags)."""
+    h = [
+        '<section id="changes"><div class="ja-en"><h2>前回からの変化</h2>'
+        '<h2 class="en">Changes since the previous run</h2></div>'
+    ]
+    for skip in changes.get("skipped_runs") or []:
+        h.append(
+            '<p class="result-fail skipped-run">比較に使わなかった実行 / run not compared: %s — %s</p>'
+            % (escape(xml_safe(skip["report_dir"])), escape(xml_safe(skip["reason"])))
+        )
+    prev = changes.get("previous")
+    if not prev:
+        h.append(
+            '<p class="no-previous">同じ範囲（インベントリ、対象の絞込み、タグ）の前回実行はありません。'
+            " / No earlier run of the same scope (inventory, limit, tags) to compare with.</p></section>"
+        )
+        return "".join(h)
+    h.append(
+        '<p class="previous">前回 / previous run: %s (%s, %s)</p>'
+        % (
+            escape(_text(prev.get("started_at"))),
+            escape(_text(prev.get("result"))),
+            escape(_text(prev.get("report_dir"))),
+        )
+    )
+    h.append('<table class="changes-summary"><tbody>')
+    for key, ja, en in CHANGE_KINDS:
+        h.append('<tr data-kind="%s"><td>%s / %s</td><td>%d</td></tr>' % (key, ja, en, len(changes[key])))
+    for key, ja, en in (
+        ("hosts_added", "追加されたホスト", "hosts added"),
+        ("hosts_gone", "なくなったホスト", "hosts gone"),
+    ):
+        h.append(
+            '<tr data-kind="%s"><td>%s / %s</td><td>%d</td><td>%s</td></tr>'
+            % (key, ja, en, len(changes[key]), escape(", ".join(xml_safe(x) for x in changes[key])))
+        )
+    h.append("</tbody></table>")
+    for key, ja, en in CHANGE_KINDS:
+        if not changes[key]:
+            continue
+        h.append(
+            "<h3>%s / %s</h3><table><thead><tr><th>ホスト / host</th><th>管理策 / control</th>"
+            "<th>前回 / before</th><th>今回 / now</th></tr></thead><tbody>" % (ja, en)
+        )
+        for c in changes[key]:
+            h.append(
+                '<tr class="change" data-kind="%s" data-host="%s" data-id="%s"><td>%s</td><td><code>%s</code></td>'
+                "<td>%s</td><td>%s</td></tr>"
+                % (
+                    key,
+                    escape(xml_safe(c["host"])),
+                    escape(xml_safe(c["id"])),
+                    escape(xml_safe(c["host"])),
+                    escape(xml_safe(c["id"])),
+                    _st(c["previous_status"]) if c["previous_status"] else "—",
+                    _st(c["status"]) if c["status"] else "—",
+                )
+            )
+        h.append("</tbody></table>")
+    h.append("</section>")
+    return "".join(h)
+
+
+def _trend_svg(trend):
+    """Inline SVG: per clause, the failing findings (fail + error) of the last runs, oldest left."""
+    runs = trend["runs"]
+    step, row_h, label_w, plot_h = 28, 34, 90, 24
+    width = label_w + step * max(1, len(runs) - 1) + 220
+    height = row_h * len(trend["clauses"]) + 10
+    parts = [
+        '<svg class="trend" xmlns="http://www.w3.org/2000/svg" role="img" width="%d" height="%d" '
+        'aria-label="条項ごとの不適合件数の推移 / failing findings per clause over the last runs">' % (width, height)
+    ]
+    for i, c in enumerate(trend["clauses"]):
+        y0 = 8 + i * row_h
+        fails = [n.get("fail", 0) + n.get("error", 0) for n in c["counts"]]
+        top = max(fails) or 1
+        pts = [
+            (label_w + step * j, y0 + plot_h - plot_h * v / top) for j, v in enumerate(fails)
+        ]  # fmt: skip
+        parts.append('<text x="0" y="%d" font-size="13">第%s</text>' % (y0 + 17, escape(xml_safe(c["clause"]))))
+        parts.append(
+            '<polyline class="trend-fail" data-clause="%s" data-values="%s" fill="none" stroke="%s" '
+            'stroke-width="2" points="%s"/>'
+            % (
+                escape(xml_safe(c["clause"])),
+                ",".join(str(v) for v in fails),
+                COLORS["fail"],
+                " ".join("%.1f,%.1f" % p for p in pts),
+            )
+        )
+        for j, (x, y) in enumerate(pts):
+            v, run = fails[j], runs[j] if j < len(runs) else None
+            parts.append(
+                '<circle cx="%.1f" cy="%.1f" r="3" fill="%s"><title>%s: %d</title></circle>'
+                % (x, y, COLORS["fail"] if v else COLORS["pass"], escape(_text(run)), v)
+            )
+        parts.append(
+            '<text x="%d" y="%d" font-size="12">不適合 fail: %s</text>'
+            % (label_w + step * max(1, len(runs) - 1) + 12, y0 + 17, " → ".join(str(v) for v in fails))
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def changes_line(changes):
+    """One line for the terminal: what changed since the previous run of the same scope."""
+    if not changes:
+        return None
+    if not changes.get("previous"):
+        return "no earlier run of the same scope (inventory, limit, tags) to compare with"
+    return "since %s: %d new failure(s), %d fixed, %d still failing, hosts +%d -%d" % (
+        changes["previous"].get("started_at"),
+        len(changes["new_failures"]),
+        len(changes["fixed"]),
+        len(changes["still_failing"]),
+        len(changes["hosts_added"]),
+        len(changes["hosts_gone"]),
+    )
+
+
 def signing_text(signing):
     """How the bundle is signed, in words (None: a report from before signing existed)."""
     if not signing:
@@ -469,6 +598,13 @@ def to_html(report):
             )
         )
     h.append("</tbody></table>")
+    if report.get("changes"):
+        h.append(_changes_html(report["changes"]))
+    if report.get("trend") and len(report["trend"]["runs"]) > 1:
+        h.append(
+            '<div class="ja-en"><h2>条項ごとの推移</h2><h2 class="en">Trend per clause (failing findings)</h2></div>'
+        )
+        h.append(_trend_svg(report["trend"]))
     h.append('<div class="ja-en"><h2>ホスト一覧</h2><h2 class="en">Hosts</h2></div><table><thead><tr>')
     h.append("<th>ホスト / host</th><th>判定 / result</th><th>状態 / state</th>")
     h.append("".join("<th>%s<br>%s</th>" % (escape(STATUS_JA[st]), st) for st in STATUSES) + "</tr></thead><tbody>")
@@ -550,6 +686,9 @@ def summary_lines(report):
     lines.append(counts("all", total, report["summary"]["counts"], report["summary"]["result"]))
     if report["summary"]["incomplete_hosts"]:
         lines.append("audit incomplete on: %s" % ", ".join(report["summary"]["incomplete_hosts"]))
+    line = changes_line(report.get("changes"))
+    if line:
+        lines.append(line)
     return lines
 
 

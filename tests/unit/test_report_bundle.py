@@ -31,7 +31,8 @@ PLAY = """
     - name: Findings as the roles leave them
       ansible.builtin.set_fact:
         pii_guard_findings:
-          - {id: 6-6.uid0_accounts, clause: 6-6, status: pass, observed: [root], expected: [root], evidence: {}}
+          - {id: 6-6.uid0_accounts, clause: 6-6, status: "{{ uid0_status | default('pass') }}", observed: [root],
+             expected: [root], evidence: {}}
           - {id: 8-5.annual_inspection, clause: 8-5, status: fail,
              observed: "=HYPERLINK(1)", expected: "", evidence: {}}
         pii_guard_audit_state: complete
@@ -75,14 +76,14 @@ def run(cmd, **kw) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False, **kw)
 
 
-def play(tmp: Path, **extra) -> subprocess.CompletedProcess:
+def play(tmp: Path, *args: str, **extra) -> subprocess.CompletedProcess:
     (tmp / "play.yml").write_text(PLAY)
     (tmp / "hosts.ini").write_text(INVENTORY)
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
     env["PYTHONPATH"] = str(ROOT / ".cache" / "collections")
     extra = dict(extra, ansible_python_interpreter=sys.executable)
     cmd = [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(tmp / "hosts.ini"), str(tmp / "play.yml")]
-    return run([*cmd, "-e", json.dumps(extra)], cwd=tmp, env=env)
+    return run([*cmd, *args, "-e", json.dumps(extra)], cwd=tmp, env=env)
 
 
 def report_dir(proc: subprocess.CompletedProcess) -> Path:
@@ -318,3 +319,28 @@ def test_bad_settings_fail_before_any_file_is_written(tmp_path, keys, extra, mes
     p = play(tmp_path, **extra)
     assert p.returncode != 0 and message in p.stdout, p.stdout
     assert not (tmp_path / "r").exists()
+
+
+def test_runs_kept_under_report_dir_are_compared_like_with_like(tmp_path) -> None:
+    """Three real runs into one report_dir: full, --limit, full with a new failure."""
+    rd = str(tmp_path / "reports")
+    first = report_dir(play(tmp_path, report_dir=rd))
+    limited = report_dir(play(tmp_path, "--limit", "web-01", report_dir=rd, uid0_status="fail"))
+    third = report_dir(play(tmp_path, report_dir=rd, uid0_status="fail"))
+    lim = json.loads((limited / "report.json").read_text())
+    assert lim["changes"]["previous"] is None and lim["changes"]["scope"]["limit"] == "web-01"
+    doc = json.loads((third / "report.json").read_text())
+    ch = doc["changes"]
+    assert ch["previous"]["report_dir"] == str(first)
+    assert {(e["host"], e["id"]) for e in ch["new_failures"]} == {
+        ("web-01", "6-6.uid0_accounts"),
+        ("db-01", "6-6.uid0_accounts"),
+    }
+    assert {(e["host"], e["id"]) for e in ch["still_failing"]} == {
+        ("web-01", "8-5.annual_inspection"),
+        ("db-01", "8-5.annual_inspection"),
+    }
+    assert ch["fixed"] == [] and ch["hosts_added"] == [] and ch["hosts_gone"] == []
+    assert len(doc["trend"]["runs"]) == 2
+    assert 'class="trend"' in (third / "report.html").read_text()
+    assert B.verify(str(third)) == []
