@@ -23,7 +23,7 @@ from ansible.release import __version__ as ansible_version
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import catalog as catalog_mod
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import report as report_mod
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import FindingError
-from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import bundle, history
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import bundle, history, report_html
 
 COLLECTION_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 ISO = "%Y-%m-%dT%H:%M:%SZ"
@@ -224,7 +224,7 @@ class ActionModule(ActionBase):
         }
         _write(files["json"], report_mod.to_json(doc), file_mode)
         _write(files["xml"], report_mod.to_junit(doc), file_mode)
-        _write(files["html"], report_mod.to_html(doc), file_mode)
+        _write(files["html"], report_html.render(doc), file_mode)
         _write(files["csv"], report_mod.to_csv(doc), file_mode)
         manifest = {
             "manifest_version": 1,

@@ -17,6 +17,7 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import catalog
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import findings as F
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import report as R
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import report_html as HTML
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "meta" / "report.schema.json").read_text(encoding="utf-8"))
@@ -177,7 +178,7 @@ class _Findings(HTMLParser):
 
 def test_html_is_self_contained_bilingual_and_holds_every_finding_with_its_evidence() -> None:
     doc = build()
-    html = R.to_html(doc)
+    html = HTML.render(doc)
     p = _Findings()
     p.feed(html)
     p.close()
@@ -245,7 +246,7 @@ def test_any_evidence_text_survives_junit_and_html(observed: str, evidence: str)
     (case,) = list(suite)
     assert isinstance(case.result[0], Failure)
     p = _Findings()
-    p.feed(R.to_html(doc))
+    p.feed(HTML.render(doc))
     p.close()
     assert p.rows == [("h", "6-6.uid0_accounts", "fail")]
     visible = R.xml_safe(observed).strip()
@@ -266,7 +267,7 @@ def test_role_errors_and_unreachable_hosts_are_reported_everywhere() -> None:
     cases = {c.classname: c for c in run_suite}
     assert set(cases) == {"broken", "gone"} and isinstance(cases["broken"].result[0], Error)
     assert "admin_privileges: visudo <missing>" in cases["broken"].result[0].message
-    html = R.to_html(doc)
+    html = HTML.render(doc)
     assert html.count('class="audit-error"') == 1 and "visudo &lt;missing&gt;" in html
     with pytest.raises(F.FindingError, match="audit state 'lost'"):
         R.build(hosts, CAT, RUN, host_state={"gone": "lost"})
@@ -361,8 +362,8 @@ def _parse(html: str) -> _Strict:
 
 @pytest.mark.parametrize("bad", HOSTILE)
 def test_html_shows_hostile_strings_in_every_field_as_text(bad: str) -> None:
-    p = _parse(R.to_html(_every_field(bad)))
-    q = _parse(R.to_html(_every_field("benign")))
+    p = _parse(HTML.render(_every_field(bad)))
+    q = _parse(HTML.render(_every_field("benign")))
     # No element or event attribute came from the data: the page has the same kinds of elements
     # and attribute names as a report without hostile strings.
     assert p.tags == q.tags and "script" not in p.tags and "img" not in p.tags

@@ -13,6 +13,7 @@ from ansible_collections.pii_guard.safeguards.plugins.module_utils import findin
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import report as R
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import bundle as B
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import history as H
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import report_html as HTML
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "meta" / "report.schema.json").read_text(encoding="utf-8"))
@@ -117,7 +118,7 @@ def test_a_tampered_previous_run_is_not_used_and_the_report_says_so(tmp_path) ->
     assert changes["previous"]["started_at"] == "2026-11-01T05:00:00Z"
     (skip,) = changes["skipped_runs"]
     assert skip["report_dir"] == str(bad) and "report.json: content changed after the run" in skip["reason"]
-    html = R.to_html(dict(doc("2026-11-28T05:00:00Z", RUN2), changes=changes))
+    html = HTML.render(dict(doc("2026-11-28T05:00:00Z", RUN2), changes=changes))
     assert "run not compared: %s" % bad in html
 
 
@@ -165,7 +166,7 @@ def test_trend_over_the_last_runs_and_the_html_sections(tmp_path) -> None:
     assert by["6-6"] == [0, 1, 0, 1, 0, 1, 0, 1, 0, 1]  # days 4..12 alternate, this run fails
     assert by["6-17"] == [1] * 9 + [0]
     p = _Trend()
-    p.feed(R.to_html(now))
+    p.feed(HTML.render(now))
     p.close()
     assert p.svgs == [None, "trend"]
     assert p.lines == {"6-6": by["6-6"], "6-17": by["6-17"]}
@@ -181,7 +182,7 @@ def test_hostile_host_names_in_the_changes_stay_text(tmp_path) -> None:
     keep(tmp_path, doc("2026-11-01T05:00:00Z", {bad: {"6-6.uid0_accounts": "pass"}}))
     now = doc("2026-11-28T05:00:00Z", {bad: {"6-6.uid0_accounts": "fail"}, "x": {}})
     now["changes"], now["trend"] = H.history(str(tmp_path), now)
-    html = R.to_html(now)
+    html = HTML.render(now)
     p = _Trend()
     p.feed(html)
     p.close()
