@@ -80,8 +80,8 @@ options:
   sign_ssh_key:
     description:
       - SSH key file that signs C(SHA256SUMS) into C(SHA256SUMS.sig) (C(ssh-keygen -Y sign), namespace
-        C(pii-guard-audit-report)): a private key without passphrase, or a public key whose private half is held
-        by ssh-agent.
+        C(pii-guard-audit-report)); either a private key without passphrase, or a public key whose private half is
+        held by ssh-agent.
     type: path
   register_vars:
     description:
