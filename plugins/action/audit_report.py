@@ -23,7 +23,7 @@ from ansible.release import __version__ as ansible_version
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import catalog as catalog_mod
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import report as report_mod
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import FindingError
-from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import bundle, history, report_html
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import bundle, history, oscal, report_html
 
 COLLECTION_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 ISO = "%Y-%m-%dT%H:%M:%SZ"
@@ -67,6 +67,10 @@ def _write(path, text, mode):
         fh.write(text)
     os.chmod(tmp, mode)
     os.replace(tmp, path)
+
+
+def _json(value):
+    return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
 
 
 def _mode(args, name, default):
@@ -226,6 +230,12 @@ class ActionModule(ActionBase):
         _write(files["xml"], report_mod.to_junit(doc), file_mode)
         _write(files["html"], report_html.render(doc), file_mode)
         _write(files["csv"], report_mod.to_csv(doc), file_mode)
+        # OSCAL for GRC tools: this run's assessment-results and the catalog as a component-definition.
+        files["oscal_assessment_results"] = os.path.join(out, "oscal-assessment-results.json")
+        files["oscal_component_definition"] = os.path.join(out, "oscal-component-definition.json")
+        _write(files["oscal_assessment_results"], _json(oscal.assessment_results(doc)), file_mode)
+        cdef = oscal.component_definition(cat, run["collection_version"], run["finished_at"])
+        _write(files["oscal_component_definition"], _json(cdef), file_mode)
         manifest = {
             "manifest_version": 1,
             "collection_version": run["collection_version"],
@@ -246,7 +256,7 @@ class ActionModule(ActionBase):
             "verify": "sha256sum -c SHA256SUMS; see docs/AUDIT.md for the signature checks",
         }
         files["manifest"] = os.path.join(out, bundle.MANIFEST)
-        _write(files["manifest"], json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", file_mode)
+        _write(files["manifest"], _json(manifest), file_mode)
         try:
             files["sums"] = bundle.write_sums(out, file_mode)
             if gpg_key:

@@ -25,6 +25,7 @@ description:
     every file (C(sha256sum -c SHA256SUMS) checks it) and optional detached signatures over C(SHA256SUMS) with
     gpg and/or ssh-keygen. Verify a bundle with
     C(python -m ansible_collections.pii_guard.safeguards.plugins.plugin_utils.bundle verify DIR) (see docs/AUDIT.md).
+  - Also writes C(oscal-assessment-results.json) and C(oscal-component-definition.json) (OSCAL 1.2) for GRC tools.
   - Files are created C(0600) in C(0700) directories unless O(file_mode) and O(dir_mode) say otherwise.
   - A host of O(hosts) whose audit did not complete (fact C(pii_guard_audit_state) is not C(complete), or the fact
     C(pii_guard_audit_errors) lists a role that failed on it) is listed as incomplete or unreachable, with those

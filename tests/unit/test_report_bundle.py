@@ -156,11 +156,12 @@ def verify(d: Path, keys: Keys, **kw) -> list[str]:
 def test_fresh_bundle_verifies_with_sha256sum_gpg_ssh_and_the_entry_point(signed, keys) -> None:
     names = sorted(p.name for p in signed.iterdir())
     sealed = ["SHA256SUMS", "SHA256SUMS.asc", "SHA256SUMS.sig", "manifest.json"]
-    assert names == sorted([*sealed, "report.csv", "report.html", "report.json", "report.xml"])
+    oscal = ["oscal-assessment-results.json", "oscal-component-definition.json"]
+    assert names == sorted([*sealed, *oscal, "report.csv", "report.html", "report.json", "report.xml"])
     assert verify(signed, keys) == []
     # The plain tools an auditor has.
     p = run(["sha256sum", "--strict", "-c", "SHA256SUMS"], cwd=signed)
-    assert p.returncode == 0 and p.stdout.count(": OK") == 5, p.stdout + p.stderr
+    assert p.returncode == 0 and p.stdout.count(": OK") == 7, p.stdout + p.stderr
     p = run(["gpg", "--homedir", keys.gnupghome, "--batch", "--verify", "SHA256SUMS.asc", "SHA256SUMS"], cwd=signed)
     assert p.returncode == 0 and "Good signature" in p.stderr
     ssh = ["ssh-keygen", "-Y", "verify", "-f", str(keys.allowed)]
@@ -208,7 +209,10 @@ def test_files_are_0600_in_0700_directories(signed) -> None:
         assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
 
 
-@pytest.mark.parametrize("name", ["report.json", "report.html", "report.csv", "report.xml", "manifest.json"])
+@pytest.mark.parametrize(
+    "name",
+    ["report.json", "report.html", "report.csv", "report.xml", "manifest.json", "oscal-assessment-results.json"],
+)
 def test_one_changed_byte_in_any_file_fails(copy, keys, name) -> None:
     path = copy / name
     data = bytearray(path.read_bytes())
@@ -344,3 +348,14 @@ def test_runs_kept_under_report_dir_are_compared_like_with_like(tmp_path) -> Non
     assert len(doc["trend"]["runs"]) == 2
     assert 'class="trend"' in (third / "report.html").read_text()
     assert B.verify(str(third)) == []
+
+
+def test_the_run_writes_oscal_that_trestle_accepts(signed) -> None:
+    from trestle.oscal.assessment_results import AssessmentResults
+    from trestle.oscal.component import ComponentDefinition
+
+    ar = json.loads((signed / "oscal-assessment-results.json").read_text())["assessment-results"]
+    cd = json.loads((signed / "oscal-component-definition.json").read_text())["component-definition"]
+    (result,) = AssessmentResults.model_validate(ar).results
+    assert len(result.findings) == 4  # two hosts x two findings
+    assert ComponentDefinition.model_validate(cd).components[0].title == "pii_guard.safeguards"
