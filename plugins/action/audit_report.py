@@ -23,7 +23,7 @@ from ansible.release import __version__ as ansible_version
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import catalog as catalog_mod
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import report as report_mod
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import FindingError
-from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import bundle, history, oscal, report_html
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import bundle, history, merge, oscal, report_html
 
 COLLECTION_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 ISO = "%Y-%m-%dT%H:%M:%SZ"
@@ -57,6 +57,7 @@ REGISTER_VARS = (
     "admin_privileges_temporary",
 )
 MODE = re.compile(r"0?[0-7]{3}")
+RUN_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -106,6 +107,8 @@ class ActionModule(ActionBase):
             "sign_gnupghome",
             "sign_ssh_key",
             "register_vars",
+            "run_id",
+            "merge_dirs",
         )
     )
 
@@ -113,9 +116,22 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
         args = self._task.args
-        hosts = args.get("hosts")
+        merge_dirs = args.get("merge_dirs")
+        if merge_dirs is not None:
+            if not isinstance(merge_dirs, list) or not all(isinstance(d, str) and d for d in merge_dirs):
+                raise AnsibleActionFail("merge_dirs must be a list of report directories, got %r" % (merge_dirs,))
+            if args.get("hosts") or args.get("organisation_findings"):
+                raise AnsibleActionFail("merge_dirs merges slice reports; do not give hosts or organisation_findings")
+            hosts = []
+        else:
+            hosts = args.get("hosts")
         if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
             raise AnsibleActionFail("hosts must be a list of host names, got %r" % (hosts,))
+        run_id = args.get("run_id")
+        if run_id in ("", None):
+            run_id = None
+        elif not isinstance(run_id, (str, int)) or not RUN_ID.fullmatch(str(run_id)):
+            raise AnsibleActionFail("run_id must be letters, digits, '.', '_' or '-' (1-64), got %r" % (run_id,))
         org = args.get("organisation_findings") or []
         if not isinstance(org, list):
             raise AnsibleActionFail("organisation_findings must be a list of findings, got %r" % (org,))
@@ -198,6 +214,21 @@ class ActionModule(ActionBase):
         commit, dirty = bundle.git_commit(COLLECTION_ROOT)
         run["git_commit"] = commit
         run["git_dirty"] = dirty
+        run["run_id"] = str(run_id) if run_id is not None else None
+        slices = []
+        if merge_dirs is not None:
+            # One report for the slices of one run: their hosts, findings and times, this controller's seal.
+            try:
+                loaded = [(os.path.abspath(os.path.expanduser(d)), merge.load(os.path.abspath(os.path.expanduser(d))))
+                          for d in merge_dirs]  # fmt: skip
+                slices = [(d, m) for d, (_doc, m) in loaded]
+                findings, org, state, errors, merged = merge.merge([(d, doc) for d, (doc, _m) in loaded])
+            except merge.MergeError as e:
+                raise AnsibleActionFail("cannot merge the slice reports: %s" % e)
+            run.update(merged)
+            run["run_id"] = merged.get("run_id")
+            hosts = sorted(findings)
+            registers = {}
         try:
             cat = catalog_mod.load(args.get("catalog_path"))
             doc = report_mod.build(findings, cat, run, organisation=_plain(org), host_state=state, host_errors=errors)
@@ -245,8 +276,22 @@ class ActionModule(ActionBase):
             "controller": run["controller"],
             "started_at": run["started_at"],
             "finished_at": run["finished_at"],
-            "inventory": [{"source": s, "sha256": bundle.digest_source(s)} for s in run["inventory_sources"]],
+            "inventory": [{"source": s, "sha256": bundle.digest_source(s)} for s in run["inventory_sources"]]
+            if not slices
+            else sorted(
+                (i for _d, m in slices for i in (m or {}).get("inventory") or []), key=lambda i: str(i.get("source"))
+            ),
             "registers_sha256": registers,
+            # A merged report: each slice's manifest (its register digests) and the digest of its SHA256SUMS.
+            "slices": [
+                dict(
+                    report_dir=d,
+                    sha256sums=bundle.sha256_file(os.path.join(d, bundle.SUMS)),
+                    registers_sha256=(m or {}).get("registers_sha256"),
+                )
+                for d, m in slices
+            ],
+            "run_id": run["run_id"],
             "limit": run["limit"],
             "tags": run["tags"],
             "skip_tags": run["skip_tags"],

@@ -35,10 +35,24 @@ description:
   - Writes only on the controller, also under C(--check) (the report is the product of a verify-only run).
 options:
   hosts:
-    description: The audited hosts (their C(pii_guard_findings) facts are read from hostvars).
+    description:
+      - The audited hosts (their C(pii_guard_findings) facts are read from hostvars).
+      - Required unless O(merge_dirs) is given.
     type: list
     elements: str
-    required: true
+  merge_dirs:
+    description:
+      - Instead of reading hosts, merge the reports of the slices of one run (AWX job slicing) into one report.
+      - Each directory's bundle must verify against its C(SHA256SUMS); the slices must share run id (when set),
+        tags, skip tags, limit, collection version and the organisation-level findings, and no host may be in two
+        slices. Otherwise nothing is written and the task fails naming the slices.
+    type: list
+    elements: path
+  run_id:
+    description:
+      - Identifier of the run, shared by the slices of one sliced job (C(playbooks/audit.yml) passes
+        C(pii_guard_audit_run_id), else AWX's C(awx_workflow_job_id)); recorded in the report and checked on merge.
+    type: str
   organisation_findings:
     description: Findings that belong to the organisation rather than to a host (e.g. the contractor register).
     type: list
