@@ -77,6 +77,8 @@ def previous_runs(report_root, run, exclude=None):
                 skipped.append({"report_dir": path, "reason": "bundle does not verify: " + "; ".join(problems[:3])})
                 continue
         runs.append((path, doc))
+        if len(runs) >= TREND_RUNS - 1:
+            break  # enough for the comparison and the trend; older runs are not read
     return runs, skipped
 
 
