@@ -74,11 +74,21 @@ def _json(value):
     return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
 
 
+# The playbook variables behind the options, named in error messages (audit.yml, merge_reports.yml).
+PLAYBOOK_VAR = {
+    "file_mode": "pii_guard_audit_report_file_mode",
+    "dir_mode": "pii_guard_audit_report_dir_mode",
+    "run_id": "pii_guard_audit_run_id",
+}
+
+
 def _mode(args, name, default):
     """A permission mode given as an octal string ("0600"); ints are refused (YAML reads 0600 as 384)."""
     value = args.get(name, default)
     if not isinstance(value, str) or not MODE.fullmatch(value):
-        raise AnsibleActionFail("%s must be an octal mode string like %r, got %r" % (name, default, value))
+        raise AnsibleActionFail(
+            "%s (%s) must be an octal mode string like %r, got %r" % (name, PLAYBOOK_VAR[name], default, value)
+        )
     return int(value, 8)
 
 
@@ -131,7 +141,9 @@ class ActionModule(ActionBase):
         if run_id in ("", None):
             run_id = None
         elif not isinstance(run_id, (str, int)) or not RUN_ID.fullmatch(str(run_id)):
-            raise AnsibleActionFail("run_id must be letters, digits, '.', '_' or '-' (1-64), got %r" % (run_id,))
+            raise AnsibleActionFail(
+                "run_id (%s) must be letters, digits, '.', '_' or '-' (1-64), got %r" % (PLAYBOOK_VAR["run_id"], run_id)
+            )
         org = args.get("organisation_findings") or []
         if not isinstance(org, list):
             raise AnsibleActionFail("organisation_findings must be a list of findings, got %r" % (org,))
@@ -160,7 +172,7 @@ class ActionModule(ActionBase):
             if ssh_key:
                 ssh_key = os.path.abspath(os.path.expanduser(ssh_key))
                 if not os.path.isfile(ssh_key):
-                    raise bundle.BundleError("sign_ssh_key %s is not a file" % ssh_key)
+                    raise bundle.BundleError("sign_ssh_key (pii_guard_audit_sign_ssh_key) %s is not a file" % ssh_key)
                 signing["ssh_fingerprint"] = bundle.ssh_fingerprint(ssh_key)
                 signing["ssh_namespace"] = bundle.SSH_NAMESPACE
         except bundle.BundleError as e:

@@ -94,7 +94,7 @@ def gpg_env(gnupghome=None):
 def gpg_secret_fingerprint(key, gnupghome=None):
     """Fingerprint of the secret key ``key`` names, checked before anything is written."""
     if not isinstance(key, str) or not GPG_KEY.fullmatch(key):
-        raise BundleError("gpg key %r is not a key id, fingerprint or mail address" % (key,))
+        raise BundleError("pii_guard_audit_sign_gpg_key %r is not a key id, fingerprint or mail address" % (key,))
     argv = ["gpg", "--batch", "--with-colons", "--fingerprint"]
     if gnupghome:
         argv += ["--homedir", gnupghome]
@@ -102,7 +102,9 @@ def gpg_secret_fingerprint(key, gnupghome=None):
     lines = (proc.stdout or b"").decode("utf-8", "replace").splitlines()
     secs = [ln for ln in lines if ln.startswith("sec:")]
     if proc.returncode != 0 or not secs:
-        raise BundleError("gpg has no secret key %s%s" % (key, " in " + gnupghome if gnupghome else ""))
+        raise BundleError(
+            "pii_guard_audit_sign_gpg_key: gpg has no secret key %s%s" % (key, " in " + gnupghome if gnupghome else "")
+        )
     if len(secs) > 1:
         raise BundleError("gpg key %s names %d secret keys; give its fingerprint" % (key, len(secs)))
     for ln in lines[lines.index(secs[0]) + 1 :]:

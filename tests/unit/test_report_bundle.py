@@ -52,6 +52,7 @@ PLAY = """
         sign_ssh_key: "{{ ssh_key | default(omit) }}"
         file_mode: "{{ file_mode | default(omit) }}"
         dir_mode: "{{ dir_mode | default(omit) }}"
+        run_id: "{{ run_id | default(omit) }}"
       run_once: true
       delegate_to: localhost
       register: out
@@ -311,11 +312,24 @@ def test_unsigned_run_says_so_and_modes_are_configurable(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ({"file_mode": "644; rm"}, "file_mode must be an octal mode string like '0600', got '644; rm'"),
-        ({"dir_mode": "0800"}, "dir_mode must be an octal mode string like '0700', got '0800'"),
-        ({"gpg_key": "--homedir=/tmp"}, "gpg key '--homedir=/tmp' is not a key id, fingerprint or mail address"),
-        ({"gpg_key": "nobody@agency.example"}, "gpg has no secret key nobody@agency.example"),
-        ({"ssh_key": "/nonexistent/key"}, "sign_ssh_key /nonexistent/key is not a file"),
+        (
+            {"file_mode": "644; rm"},
+            "file_mode (pii_guard_audit_report_file_mode) must be an octal mode string like '0600', got '644; rm'",
+        ),
+        (
+            {"dir_mode": "0800"},
+            "dir_mode (pii_guard_audit_report_dir_mode) must be an octal mode string like '0700', got '0800'",
+        ),
+        (
+            {"gpg_key": "--homedir=/tmp"},
+            "pii_guard_audit_sign_gpg_key '--homedir=/tmp' is not a key id, fingerprint or mail address",
+        ),
+        (
+            {"gpg_key": "nobody@agency.example"},
+            "pii_guard_audit_sign_gpg_key: gpg has no secret key nobody@agency.example",
+        ),
+        ({"run_id": "4711; rm -rf /"}, "run_id (pii_guard_audit_run_id) must be letters, digits"),
+        ({"ssh_key": "/nonexistent/key"}, "sign_ssh_key (pii_guard_audit_sign_ssh_key) /nonexistent/key is not a file"),
     ],
 )
 def test_bad_settings_fail_before_any_file_is_written(tmp_path, keys, extra, message) -> None:
