@@ -10,8 +10,9 @@
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 # fonts-ipafont-gothic: Japanese glyphs for the report screenshot (make demo).
+# gnupg, openssh-client: signing and verifying report bundles (tests/unit/test_report_bundle.py).
 PKGS=(podman runc debootstrap qemu-system-x86 qemu-utils e2fsprogs openssh-client sudo
-      python3-venv git make ca-certificates procps chromium postgresql-15 postgresql-15-pgaudit
+      python3-venv git make ca-certificates procps chromium gnupg postgresql-15 postgresql-15-pgaudit
       python3-jmespath fonts-ipafont-gothic libusbguard1 libauparse0 libaudit1)
 # Downloaded, never installed on the controller (see above); the lab image installs them.
 DEBS=(usbguard auditd)

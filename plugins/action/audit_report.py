@@ -11,6 +11,7 @@ __metaclass__ = type
 import datetime
 import json
 import os
+import re
 import socket
 import tempfile
 
@@ -22,6 +23,7 @@ from ansible.release import __version__ as ansible_version
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import catalog as catalog_mod
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import report as report_mod
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import FindingError
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import bundle, history, merge, oscal, report_html
 
 COLLECTION_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 ISO = "%Y-%m-%dT%H:%M:%SZ"
@@ -45,28 +47,103 @@ def _collection_version():
     return "unknown"
 
 
-def _write(path, text):
-    """Write atomically: a reader never sees half a report."""
+# The registers in inventory an audit reads; the manifest records a digest of each as the run saw it.
+REGISTER_VARS = (
+    "outsourcing_contractors",
+    "system_room_register",
+    "usb_storage_devices",
+    "admin_privileges_approved_users",
+    "admin_privileges_approved_groups",
+    "admin_privileges_temporary",
+)
+MODE = re.compile(r"0?[0-7]{3}")
+RUN_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _write(path, text, mode):
+    """Write atomically: a reader never sees half a report. mkstemp creates the file 0600."""
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
-    os.chmod(tmp, 0o644)
+    os.chmod(tmp, mode)
     os.replace(tmp, path)
+
+
+def _json(value):
+    return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
+
+
+# The playbook variables behind the options, named in error messages (audit.yml, merge_reports.yml).
+PLAYBOOK_VAR = {
+    "file_mode": "pii_guard_audit_report_file_mode",
+    "dir_mode": "pii_guard_audit_report_dir_mode",
+    "run_id": "pii_guard_audit_run_id",
+}
+
+
+def _mode(args, name, default):
+    """A permission mode given as an octal string ("0600"); ints are refused (YAML reads 0600 as 384)."""
+    value = args.get(name, default)
+    if not isinstance(value, str) or not MODE.fullmatch(value):
+        raise AnsibleActionFail(
+            "%s (%s) must be an octal mode string like %r, got %r" % (name, PLAYBOOK_VAR[name], default, value)
+        )
+    return int(value, 8)
+
+
+def _opt_str(args, name):
+    value = args.get(name)
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise AnsibleActionFail("%s must be a string, got %r" % (name, value))
+    return value
 
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(
-        ("hosts", "organisation_findings", "report_dir", "fail_on_findings", "started_at", "catalog_path")
+        (
+            "hosts",
+            "organisation_findings",
+            "report_dir",
+            "fail_on_findings",
+            "started_at",
+            "catalog_path",
+            "file_mode",
+            "dir_mode",
+            "sign_gpg_key",
+            "sign_gnupghome",
+            "sign_ssh_key",
+            "register_vars",
+            "run_id",
+            "merge_dirs",
+        )
     )
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
         args = self._task.args
-        hosts = args.get("hosts")
+        merge_dirs = args.get("merge_dirs")
+        if merge_dirs is not None:
+            if not isinstance(merge_dirs, list) or not all(isinstance(d, str) and d for d in merge_dirs):
+                raise AnsibleActionFail("merge_dirs must be a list of report directories, got %r" % (merge_dirs,))
+            if args.get("hosts") or args.get("organisation_findings"):
+                raise AnsibleActionFail("merge_dirs merges slice reports; do not give hosts or organisation_findings")
+            hosts = []
+        else:
+            hosts = args.get("hosts")
         if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
             raise AnsibleActionFail("hosts must be a list of host names, got %r" % (hosts,))
+        run_id = args.get("run_id")
+        if run_id in ("", None):
+            run_id = None
+        elif not isinstance(run_id, (str, int)) or not RUN_ID.fullmatch(str(run_id)):
+            raise AnsibleActionFail(
+                "run_id (%s) must be letters, digits, '.', '_' or '-' (1-64), got %r" % (PLAYBOOK_VAR["run_id"], run_id)
+            )
         org = args.get("organisation_findings") or []
         if not isinstance(org, list):
             raise AnsibleActionFail("organisation_findings must be a list of findings, got %r" % (org,))
@@ -75,6 +152,32 @@ class ActionModule(ActionBase):
         except TypeError:
             raise AnsibleActionFail("fail_on_findings must be a boolean, got %r" % (args.get("fail_on_findings"),))
         report_root = os.path.abspath(os.path.expanduser(str(args.get("report_dir") or "reports")))
+        file_mode = _mode(args, "file_mode", "0600")
+        dir_mode = _mode(args, "dir_mode", "0700")
+        register_vars = args.get("register_vars", list(REGISTER_VARS))
+        if not isinstance(register_vars, list) or not all(
+            isinstance(v, str) and VAR.fullmatch(v) for v in register_vars
+        ):
+            raise AnsibleActionFail("register_vars must be a list of variable names, got %r" % (register_vars,))
+        # Signing keys are checked before anything is written: a run set up to sign never leaves
+        # an unsigned bundle that looks finished.
+        gpg_key, gnupghome = _opt_str(args, "sign_gpg_key"), _opt_str(args, "sign_gnupghome")
+        ssh_key = _opt_str(args, "sign_ssh_key")
+        signing = {"signed": False, "gpg_fingerprint": None, "ssh_fingerprint": None, "ssh_namespace": None}
+        try:
+            if gnupghome:
+                gnupghome = os.path.abspath(os.path.expanduser(gnupghome))
+            if gpg_key:
+                signing["gpg_fingerprint"] = bundle.gpg_secret_fingerprint(gpg_key, gnupghome)
+            if ssh_key:
+                ssh_key = os.path.abspath(os.path.expanduser(ssh_key))
+                if not os.path.isfile(ssh_key):
+                    raise bundle.BundleError("sign_ssh_key (pii_guard_audit_sign_ssh_key) %s is not a file" % ssh_key)
+                signing["ssh_fingerprint"] = bundle.ssh_fingerprint(ssh_key)
+                signing["ssh_namespace"] = bundle.SSH_NAMESPACE
+        except bundle.BundleError as e:
+            raise AnsibleActionFail("cannot sign the report: %s" % e)
+        signing["signed"] = bool(gpg_key or ssh_key)
 
         hostvars = task_vars.get("hostvars", {})
         findings, state, errors, starts, check_modes = {}, {}, {}, [], []
@@ -91,6 +194,11 @@ class ActionModule(ActionBase):
                 starts.append(str(hv.get("pii_guard_audit_started_at")))
             if "pii_guard_audit_check_mode" in hv:
                 check_modes.append(boolean(hv.get("pii_guard_audit_check_mode"), strict=False))
+
+        registers = {}
+        for name in register_vars:
+            seen = dict((h, _plain(hostvars[h][name])) for h in hosts if h in hostvars and name in hostvars[h])
+            registers[name] = bundle.digest_value(seen) if seen else None
 
         now = datetime.datetime.now(datetime.timezone.utc)
         started = str(args.get("started_at") or (min(starts) if starts else now.strftime(ISO)))
@@ -112,19 +220,44 @@ class ActionModule(ActionBase):
             # True only when every audited host ran its checks in check mode.
             "check_mode": bool(check_modes) and all(check_modes),
             "controller": socket.gethostname(),
+            "signing": signing,
         }
+        # An installed collection has no checkout (None); its version then names the build.
+        commit, dirty = bundle.git_commit(COLLECTION_ROOT)
+        run["git_commit"] = commit
+        run["git_dirty"] = dirty
+        run["run_id"] = str(run_id) if run_id is not None else None
+        slices = []
+        if merge_dirs is not None:
+            # One report for the slices of one run: their hosts, findings and times, this controller's seal.
+            try:
+                loaded = [(os.path.abspath(os.path.expanduser(d)), merge.load(os.path.abspath(os.path.expanduser(d))))
+                          for d in merge_dirs]  # fmt: skip
+                slices = [(d, m) for d, (_doc, m) in loaded]
+                findings, org, state, errors, merged = merge.merge([(d, doc) for d, (doc, _m) in loaded])
+            except merge.MergeError as e:
+                raise AnsibleActionFail("cannot merge the slice reports: %s" % e)
+            run.update(merged)
+            run["run_id"] = merged.get("run_id")
+            hosts = sorted(findings)
+            registers = {}
         try:
             cat = catalog_mod.load(args.get("catalog_path"))
             doc = report_mod.build(findings, cat, run, organisation=_plain(org), host_state=state, host_errors=errors)
         except (FindingError, ValueError) as e:
             raise AnsibleActionFail("cannot build the report: %s" % e)
 
-        os.makedirs(report_root, exist_ok=True)
+        # Against the earlier runs of the same scope kept under report_root (none on a first run).
+        doc["changes"], doc["trend"] = history.history(report_root, doc)
+        if not os.path.isdir(report_root):
+            os.makedirs(report_root, mode=dir_mode)
+            os.chmod(report_root, dir_mode)
         stamp = now.strftime("%Y%m%dT%H%M%SZ")
         out, n = os.path.join(report_root, stamp), 1
         while True:
             try:
-                os.mkdir(out)
+                os.mkdir(out, dir_mode)
+                os.chmod(out, dir_mode)  # mkdir's mode passes through the umask
                 break
             except FileExistsError:  # two runs in the same second keep separate reports
                 n += 1
@@ -136,10 +269,64 @@ class ActionModule(ActionBase):
             "html": os.path.join(out, "report.html"),
             "csv": os.path.join(out, "report.csv"),
         }
-        _write(files["json"], report_mod.to_json(doc))
-        _write(files["xml"], report_mod.to_junit(doc))
-        _write(files["html"], report_mod.to_html(doc))
-        _write(files["csv"], report_mod.to_csv(doc))
+        _write(files["json"], report_mod.to_json(doc), file_mode)
+        _write(files["xml"], report_mod.to_junit(doc), file_mode)
+        _write(files["html"], report_html.render(doc), file_mode)
+        _write(files["csv"], report_mod.to_csv(doc), file_mode)
+        # OSCAL for GRC tools: this run's assessment-results and the catalog as a component-definition.
+        files["oscal_assessment_results"] = os.path.join(out, "oscal-assessment-results.json")
+        files["oscal_component_definition"] = os.path.join(out, "oscal-component-definition.json")
+        _write(files["oscal_assessment_results"], _json(oscal.assessment_results(doc)), file_mode)
+        cdef = oscal.component_definition(cat, run["collection_version"], run["finished_at"])
+        _write(files["oscal_component_definition"], _json(cdef), file_mode)
+        manifest = {
+            "manifest_version": 1,
+            "collection_version": run["collection_version"],
+            "git_commit": commit,
+            "git_dirty": dirty,
+            "ansible_version": ansible_version,
+            "controller": run["controller"],
+            "started_at": run["started_at"],
+            "finished_at": run["finished_at"],
+            "inventory": [{"source": s, "sha256": bundle.digest_source(s)} for s in run["inventory_sources"]]
+            if not slices
+            else sorted(
+                (i for _d, m in slices for i in (m or {}).get("inventory") or []), key=lambda i: str(i.get("source"))
+            ),
+            "registers_sha256": registers,
+            # A merged report: each slice's manifest (its register digests) and the digest of its SHA256SUMS.
+            "slices": [
+                dict(
+                    report_dir=d,
+                    sha256sums=bundle.sha256_file(os.path.join(d, bundle.SUMS)),
+                    registers_sha256=(m or {}).get("registers_sha256"),
+                )
+                for d, m in slices
+            ],
+            "run_id": run["run_id"],
+            "limit": run["limit"],
+            "tags": run["tags"],
+            "skip_tags": run["skip_tags"],
+            "hosts": sorted(hosts),
+            "result": doc["summary"]["result"],
+            "signing": signing,
+            "verify": "sha256sum -c SHA256SUMS; see docs/AUDIT.md for the signature checks",
+        }
+        files["manifest"] = os.path.join(out, bundle.MANIFEST)
+        _write(files["manifest"], _json(manifest), file_mode)
+        try:
+            files["sums"] = bundle.write_sums(out, file_mode)
+            if gpg_key:
+                bundle.sign_gpg(out, gpg_key, gnupghome)
+                files["gpg_signature"] = os.path.join(out, bundle.SIG_GPG)
+            if ssh_key:
+                bundle.sign_ssh(out, ssh_key)
+                files["ssh_signature"] = os.path.join(out, bundle.SIG_SSH)
+            for k in ("gpg_signature", "ssh_signature"):
+                if k in files:
+                    os.chmod(files[k], file_mode)
+        except (bundle.BundleError, OSError) as e:
+            raise AnsibleActionFail("the report in %s was written but could not be sealed: %s" % (out, e))
         link = os.path.join(report_root, "latest")
         tmp_link = os.path.join(report_root, ".latest-%d" % os.getpid())
         if os.path.lexists(tmp_link):
@@ -148,7 +335,16 @@ class ActionModule(ActionBase):
         os.replace(tmp_link, link)
 
         lines = report_mod.summary_lines(doc)
-        result.update(changed=True, report_dir=out, files=files, result=doc["summary"]["result"], summary_lines=lines)
+        if not signing["signed"]:
+            lines.append("report NOT signed (set pii_guard_audit_sign_gpg_key or pii_guard_audit_sign_ssh_key)")
+        result.update(
+            changed=True,
+            report_dir=out,
+            files=files,
+            result=doc["summary"]["result"],
+            summary_lines=lines,
+            signing=signing,
+        )
         if fail_on and report_mod.failed(doc):
             c = doc["summary"]["counts"]
             result["failed"] = True

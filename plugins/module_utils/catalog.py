@@ -13,7 +13,7 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import clause_of
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import clause_of, clause_sort_key
 
 REQUIRED = ("id", "clause", "title_ja", "title_en", "platforms", "severity", "check", "remediation", "references")
 PLATFORMS = ("linux", "windows", "controller")
@@ -68,10 +68,6 @@ def check(doc):
 
 def by_id(doc):
     return dict((c["id"], c) for c in doc["controls"])
-
-
-def clause_sort_key(clause):
-    return tuple(int(p) for p in str(clause).split("-"))
 
 
 def readme_table(doc):

@@ -88,7 +88,7 @@ def summarize(hosts):
         for f in findings or []:
             counts = out.setdefault(f["clause"], dict((s, 0) for s in STATUSES))
             counts[f["status"]] += 1
-    return dict(sorted(out.items(), key=lambda kv: _clause_key(kv[0])))
+    return dict(sorted(out.items(), key=lambda kv: clause_sort_key(kv[0])))
 
 
 def failed(hosts):
@@ -96,5 +96,11 @@ def failed(hosts):
     return any(f["status"] in ("fail", "error") for fs in hosts.values() for f in (fs or []))
 
 
-def _clause_key(clause):
-    return tuple(int(p) for p in clause.split("-"))
+def clause_sort_key(clause):
+    """Sort key of a clause ("6-17" after "6-6"); the one clause order of the catalog, report and README.
+
+    A clause that is not numbers joined by "-" sorts last instead of raising."""
+    try:
+        return tuple(int(p) for p in str(clause).split("-"))
+    except ValueError:
+        return (9999,)

@@ -4,9 +4,10 @@
 """The auditors' report: one document built from the findings, rendered four ways.
 
 ``build()`` turns ``{host: [finding, ...]}`` (plus the organisation-level findings and the run
-metadata) into one report document; ``to_json``, ``to_junit``, ``to_html`` and ``to_csv`` render
-it. Pure Python (stdlib only) so it is unit-tested without hosts; the action plugin
-``audit_report`` only gathers the inputs and writes the files.
+metadata) into one report document; ``to_json``, ``to_junit`` and ``to_csv`` render it (the HTML
+page is a Jinja2 template rendered on the controller: plugins/plugin_utils/report_html.py).
+Pure Python (stdlib only) so it is unit-tested without hosts; the action plugin ``audit_report``
+only gathers the inputs and writes the files.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,11 +19,11 @@ import io
 import json
 import re
 import xml.etree.ElementTree as ET
-from html import escape
 
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import (
     STATUSES,
     FindingError,
+    clause_sort_key,
     validate,
 )
 
@@ -56,13 +57,6 @@ CSV_FIELDS = (
     "expected",
     "evidence",
 )
-
-
-def _clause_key(clause):
-    try:
-        return tuple(int(p) for p in str(clause).split("-"))
-    except ValueError:
-        return (9999,)
 
 
 def _counts():
@@ -108,7 +102,7 @@ def build(hosts, catalog, run, organisation=None, host_state=None, host_errors=N
 
     for name in sorted(hosts):
         items = [_enrich(f, controls) for f in hosts[name] or []]
-        items.sort(key=lambda f: (_clause_key(f["clause"]), f["id"]))
+        items.sort(key=lambda f: (clause_sort_key(f["clause"]), f["id"]))
         for f in items:
             count(f)
         errors = [
@@ -135,12 +129,12 @@ def build(hosts, catalog, run, organisation=None, host_state=None, host_errors=N
             }
         )
     org = [_enrich(f, controls) for f in organisation or []]
-    org.sort(key=lambda f: (_clause_key(f["clause"]), f["id"]))
+    org.sort(key=lambda f: (clause_sort_key(f["clause"]), f["id"]))
     for f in org:
         count(f)
 
     clause_docs = []
-    for clause in sorted(per_clause, key=_clause_key):
+    for clause in sorted(per_clause, key=clause_sort_key):
         meta = clauses_meta.get(clause, {})
         counts = per_clause[clause]
         clause_docs.append(
@@ -205,12 +199,28 @@ def to_json(report):
     return json.dumps(report, ensure_ascii=False, indent=2, sort_keys=False, default=str) + "\n"
 
 
+# A cell a spreadsheet would run as a formula (or as DDE): it starts with = + - @, a tab or a CR,
+# possibly after spaces, or with their full-width forms (Japanese input methods produce those and
+# spreadsheets here accept them as formula starts).
+_CSV_FORMULA = re.compile("[ \u3000]*[=+\\-@\uff1d\uff0b\uff0d\uff20]|[\t\r]")
+
+
+def csv_cell(text):
+    """``text`` safe for a spreadsheet cell: a formula-like start gets a leading apostrophe,
+    which spreadsheets show as text and do not evaluate."""
+    if _CSV_FORMULA.match(text):
+        return "'" + text
+    return text
+
+
 def to_csv(report):
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    # RFC 4180 line ends: the writer then quotes any cell holding a CR or LF (with "\n" alone a
+    # bare CR from a host stayed unquoted and split the row in every reader).
+    w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(CSV_FIELDS)
     for host, f in _rows(report):
-        w.writerow([host] + [_text(f.get(k)) for k in CSV_FIELDS[1:]])
+        w.writerow([csv_cell(xml_safe(host))] + [csv_cell(_text(f.get(k))) for k in CSV_FIELDS[1:]])
     return buf.getvalue()
 
 
@@ -225,7 +235,7 @@ def to_junit(report):
     root = ET.Element("testsuites", name="pii_guard.safeguards audit")
     tot = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     titles = dict((c["clause"], c) for c in report["summary"]["clauses"])
-    for clause in sorted(by_clause, key=_clause_key):
+    for clause in sorted(by_clause, key=clause_sort_key):
         cases = by_clause[clause]
         statuses = [f["status"] for _host, f in cases]
         n = {
@@ -283,211 +293,40 @@ def to_junit(report):
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-# ---------------------------------------------------------------------------- HTML
-
-_CSS = """
-body{font-family:"Noto Sans CJK JP","IPAGothic","Hiragino Sans","Yu Gothic",Meiryo,sans-serif;margin:1.5em;color:#222}
-h1,h2,h3{margin:.6em 0 .3em}
-.ja-en{display:grid;grid-template-columns:1fr 1fr;gap:1em}
-.en{color:#444}
-table{border-collapse:collapse;width:100%;margin:.5em 0 1em;font-size:.9em}
-th,td{border:1px solid #bbb;padding:.25em .4em;vertical-align:top;text-align:left}
-th{background:#eee}
-.st{font-weight:bold;color:#fff;padding:.1em .4em;border-radius:.2em;white-space:nowrap}
-.st-pass{background:#2e7d32}.st-fixed{background:#1565c0}.st-not_applicable{background:#9e9e9e}
-.st-fail{background:#c62828}.st-error{background:#ef6c00}
-pre{white-space:pre-wrap;word-break:break-all;margin:0;font-size:.85em}
-.result-fail{color:#c62828}.result-pass{color:#2e7d32}
-.meta td:first-child{width:14em}
-section.host{page-break-inside:auto;margin-top:1.5em}
-@media print{body{margin:0;font-size:10pt}a{color:inherit;text-decoration:none}
-section.host{page-break-before:always}tr{page-break-inside:avoid}}
-"""
+# ---------------------------------------------------------------------------- text for the HTML and terminal
+# The HTML page is rendered on the controller: plugins/plugin_utils/report_html.py (Jinja2, autoescape).
 
 
-def _st(status):
-    return '<span class="st st-%s">%s / %s</span>' % (escape(status), escape(STATUS_JA.get(status, status)), status)
+def changes_line(changes):
+    """One line for the terminal: what changed since the previous run of the same scope."""
+    if not changes:
+        return None
+    if not changes.get("previous"):
+        return "no earlier run of the same scope (inventory, limit, tags) to compare with"
+    return "since %s: %d new failure(s), %d fixed, %d still failing, hosts +%d -%d" % (
+        changes["previous"].get("started_at"),
+        len(changes["new_failures"]),
+        len(changes["fixed"]),
+        len(changes["still_failing"]),
+        len(changes["hosts_added"]),
+        len(changes["hosts_gone"]),
+    )
 
 
-def _chart(clauses):
-    """Inline SVG: one stacked horizontal bar per clause (counts by status)."""
-    order = ("pass", "fixed", "not_applicable", "fail", "error")
-    bar_w, row_h, label_w = 460, 26, 90
-    height = row_h * len(clauses) + 40
-    parts = [
-        '<svg xmlns="http://www.w3.org/2000/svg" role="img" width="%d" height="%d" '
-        'aria-label="条項ごとの適合・不適合 / pass and fail per clause">' % (label_w + bar_w + 300, height)
-    ]
-    for i, c in enumerate(clauses):
-        y = 10 + i * row_h
-        total = sum(c["counts"].values()) or 1
-        parts.append('<text x="0" y="%d" font-size="13">第%s</text>' % (y + 15, escape(c["clause"])))
-        x = float(label_w)
-        for s in order:
-            n = c["counts"].get(s, 0)
-            if not n:
-                continue
-            w = bar_w * n / total
-            parts.append(
-                '<rect class="bar-%s" x="%.1f" y="%d" width="%.1f" height="18" fill="%s">'
-                "<title>%s %s: %d</title></rect>" % (s, x, y, w, COLORS[s], escape(c["clause"]), s, n)
-            )
-            x += w
-        fails = c["counts"].get("fail", 0) + c["counts"].get("error", 0)
-        ok = c["counts"].get("pass", 0) + c["counts"].get("fixed", 0)
+def signing_text(signing):
+    """How the bundle is signed, in words (None: a report from before signing existed)."""
+    if not signing:
+        return None
+    if not signing.get("signed"):
+        return "署名なし / unsigned (no signing key was set; SHA256SUMS only)"
+    parts = []
+    if signing.get("gpg_fingerprint"):
+        parts.append("OpenPGP %s (SHA256SUMS.asc)" % signing["gpg_fingerprint"])
+    if signing.get("ssh_fingerprint"):
         parts.append(
-            '<text x="%d" y="%d" font-size="12">%d 適合 pass / %d 不適合 fail</text>'
-            % (label_w + bar_w + 6, y + 14, ok, fails)
+            "SSH %s, namespace %s (SHA256SUMS.sig)" % (signing["ssh_fingerprint"], signing.get("ssh_namespace"))
         )
-    ly = height - 12
-    lx = label_w
-    for s in order:
-        parts.append('<rect x="%d" y="%d" width="10" height="10" fill="%s"/>' % (lx, ly - 9, COLORS[s]))
-        parts.append('<text x="%d" y="%d" font-size="11">%s %s</text>' % (lx + 13, ly, STATUS_JA[s], s))
-        lx += 150
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _pre(value):
-    if value is None or value == {} or value == "":
-        return ""
-    if isinstance(value, str):
-        return "<pre>%s</pre>" % escape(xml_safe(value))
-    text = json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True, default=str)
-    return "<pre>%s</pre>" % escape(xml_safe(text))
-
-
-def _findings_table(items):
-    out = [
-        "<table><thead><tr><th>結果 / status</th><th>管理策 / control</th>"
-        "<th>観測値 / observed</th><th>期待値 / expected</th><th>証跡 / evidence</th></tr></thead><tbody>"
-    ]
-    for f in items:
-        out.append(
-            '<tr class="finding" data-id="%s" data-status="%s"><td>%s</td>'
-            "<td><code>%s</code> (%s)<br>%s<br><span class=en>%s</span></td><td>%s</td><td>%s</td><td>%s</td></tr>"
-            % (
-                escape(f["id"]),
-                escape(f["status"]),
-                _st(f["status"]),
-                escape(f["id"]),
-                escape(f.get("severity") or ""),
-                escape(f.get("title_ja") or ""),
-                escape(f.get("title_en") or ""),
-                _pre(f.get("observed")),
-                _pre(f.get("expected")),
-                _pre(f.get("evidence")),
-            )
-        )
-    out.append("</tbody></table>")
-    return "".join(out)
-
-
-def to_html(report):
-    """One self-contained HTML file: no external assets, JA and EN side by side, printable."""
-    s = report["summary"]
-    run = report["run"]
-    res = s["result"]
-    h = [
-        '<!DOCTYPE html>\n<html lang="ja"><head><meta charset="utf-8">',
-        "<title>個人情報保護 監査報告 / PII safeguards audit report</title>",
-        "<style>%s</style></head><body>" % _CSS,
-        '<div class="ja-en"><div><h1>保有個人情報の安全管理措置 監査報告</h1></div>'
-        '<div class="en"><h1>PII safeguards audit report</h1></div></div>',
-        '<p id="overall" class="result-%s"><strong>総合判定 / overall: %s / %s</strong> — '
-        "%d ホスト / hosts, %d 件の所見 / findings</p>"
-        % (res, escape(STATUS_JA.get(res, res)), res, s["hosts"], s["findings"]),
-        '<table class="meta"><tbody>',
-    ]
-    meta_rows = (
-        ("開始 / started", run.get("started_at")),
-        ("終了 / finished", run.get("finished_at")),
-        ("所要時間 / duration (s)", run.get("duration_seconds")),
-        ("インベントリ / inventory", run.get("inventory_sources")),
-        ("対象の絞込み / limit", run.get("limit")),
-        ("タグ / tags", run.get("tags")),
-        ("除外タグ / skip tags", run.get("skip_tags")),
-        ("Ansible", run.get("ansible_version")),
-        ("コレクション / collection", run.get("collection_version")),
-        ("検査のみ / check mode", run.get("check_mode")),
-    )
-    for k, v in meta_rows:
-        h.append("<tr><td>%s</td><td>%s</td></tr>" % (escape(k), escape(_text(v))))
-    h.append("</tbody></table>")
-    if s["incomplete_hosts"]:
-        h.append(
-            '<p class="result-fail">監査が完了しなかったホスト / hosts whose audit did not complete: %s</p>'
-            % escape(", ".join(s["incomplete_hosts"]))
-        )
-    h.append('<div class="ja-en"><h2>条項ごとの結果</h2><h2 class="en">Result per clause</h2></div>')
-    h.append(_chart(s["clauses"]))
-    h.append(
-        "<table><thead><tr><th>条項 / clause</th><th>対策</th><th>measure</th><th>判定 / result</th>"
-        + "".join("<th>%s<br>%s</th>" % (escape(STATUS_JA[st]), st) for st in STATUSES)
-        + "</tr></thead><tbody>"
-    )
-    for c in s["clauses"]:
-        h.append(
-            '<tr class="clause" data-clause="%s"><td>第%s</td><td>%s</td><td class=en>%s</td><td>%s</td>%s</tr>'
-            % (
-                escape(c["clause"]),
-                escape(c["clause"]),
-                escape(c["title_ja"]),
-                escape(c["title_en"]),
-                _st(c["result"]),
-                "".join("<td>%d</td>" % c["counts"][st] for st in STATUSES),
-            )
-        )
-    h.append("</tbody></table>")
-    h.append('<div class="ja-en"><h2>ホスト一覧</h2><h2 class="en">Hosts</h2></div><table><thead><tr>')
-    h.append("<th>ホスト / host</th><th>判定 / result</th><th>状態 / state</th>")
-    h.append("".join("<th>%s<br>%s</th>" % (escape(STATUS_JA[st]), st) for st in STATUSES) + "</tr></thead><tbody>")
-    for host in report["hosts"]:
-        h.append(
-            '<tr><td><a href="#host-%s">%s</a></td><td>%s</td><td>%s</td>%s</tr>'
-            % (
-                escape(host["name"]),
-                escape(host["name"]),
-                _st(host["result"]),
-                escape(host["state"]),
-                "".join("<td>%d</td>" % host["counts"][st] for st in STATUSES),
-            )
-        )
-    h.append("</tbody></table>")
-    if report["organisation"]["findings"]:
-        h.append(
-            '<section class="host" id="organisation"><div class="ja-en"><h2>組織全体（委託先台帳など）</h2>'
-            '<h2 class="en">Organisation level (contractor register, ...)</h2></div>'
-        )
-        h.append(_findings_table(report["organisation"]["findings"]))
-        h.append("</section>")
-    for host in report["hosts"]:
-        h.append(
-            '<section class="host" id="host-%s" data-host="%s"><div class="ja-en"><h2>ホスト %s</h2>'
-            '<h2 class="en">Host %s</h2></div>'
-            % (escape(host["name"]), escape(host["name"]), escape(host["name"]), escape(host["name"]))
-        )
-        if host["state"] != "complete":
-            h.append(
-                '<p class="result-fail incomplete">この端末の監査は完了していません（接続不可または失敗）。'
-                " / The audit of this host did not complete (unreachable or failed): %s</p>" % escape(host["state"])
-            )
-        if host["errors"]:
-            h.append(
-                "<table><thead><tr><th>役割 / role</th><th>タスク / task</th>"
-                "<th>エラー / error</th></tr></thead><tbody>"
-            )
-            for e in host["errors"]:
-                h.append(
-                    '<tr class="audit-error"><td>%s</td><td>%s</td><td><pre>%s</pre></td></tr>'
-                    % (escape(xml_safe(e["role"])), escape(xml_safe(e["task"])), escape(xml_safe(e["msg"])))
-                )
-            h.append("</tbody></table>")
-        h.append(_findings_table(host["findings"]))
-        h.append("</section>")
-    h.append("</body></html>\n")
-    return "".join(h)
+    return "署名あり / signed: " + "; ".join(parts)
 
 
 SUMMARY_TITLE_MAX = 60
@@ -521,7 +360,22 @@ def summary_lines(report):
     lines.append(counts("all", total, report["summary"]["counts"], report["summary"]["result"]))
     if report["summary"]["incomplete_hosts"]:
         lines.append("audit incomplete on: %s" % ", ".join(report["summary"]["incomplete_hosts"]))
+    line = changes_line(report.get("changes"))
+    if line:
+        lines.append(line)
     return lines
 
 
-__all__ = ["FindingError", "build", "failed", "summary_lines", "to_csv", "to_html", "to_json", "to_junit", "xml_safe"]
+__all__ = [
+    "FindingError",
+    "build",
+    "changes_line",
+    "csv_cell",
+    "failed",
+    "signing_text",
+    "summary_lines",
+    "to_csv",
+    "to_json",
+    "to_junit",
+    "xml_safe",
+]

