@@ -366,3 +366,92 @@ def test_harden_playbook_applies_both_windows_roles(tmp_path) -> None:
     assert reg_values(run.state, DIR + "\\AllowInstanceIDs") == {"1": "USB\\VID_0781&PID_5581\\AGENCY0001"}
     assert run.state["groups"]["S-1-5-32-544"]["members"] == [S["operator"], S["pc_admins"], S["opadmin"]]
     assert len(run.of("win_group_membership")) == 1 and len(run.of("win_security_policy")) == 2
+
+
+# ------------------------------------------- issue 13 point 10: order, nested path, EnableLUA
+def test_membership_change_runs_after_security_policy_and_uac(admin_runs) -> None:
+    run, _ = admin_runs
+    order = [c["module"].split(".")[-1] for c in run.calls if not c["check_mode"]]
+    writes = [m for m in order if m in ("win_security_policy", "win_regedit", "win_group_membership")]
+    assert writes[-1] == "win_group_membership" and writes.count("win_group_membership") == 1
+    assert writes.index("win_group_membership") > max(i for i, m in enumerate(writes) if m != "win_group_membership")
+
+
+def test_operator_admin_through_domain_admins_keeps_that_path(tmp_path) -> None:
+    state = winhost.fresh_state()
+    group = state["groups"]["S-1-5-32-544"]
+    group["members"] = [m for m in group["members"] if m != S["operator"]]  # only nested via Domain Admins
+    run = winhost.play(tmp_path, "admin.yml", ADMIN_VARS, state)
+    assert run.rc == 0, run.out[-4000:]
+    (membership,) = run.of("win_group_membership")
+    assert membership["args"]["members"] == [S["pc_admins"], S["opadmin"], S["domain_admins"]]
+    assert S["operator"] not in run.state["groups"]["S-1-5-32-544"]["members"]
+    ev = run.finding("6-6.win_administrators_members")["evidence"]
+    assert ev["connecting_account"]["via"] == "group"
+    nested = {g["name"]: [m["sid"] for m in g["members"]] for g in ev["nested_groups"]}
+    assert nested["AGENCY\\Domain Admins"] == [S["operator"]]
+    assert [g["members"] for g in ev["approved_groups"]] == [[{"sid": S["alice"], "name": "AGENCY\\alice"}]]
+
+
+@pytest.mark.parametrize("unreachable", [False, True])
+def test_approved_domain_group_empty_or_unresolvable_is_refused_before_any_write(tmp_path, unreachable) -> None:
+    state = winhost.fresh_state()
+    helpdesk = next(a for a in state["accounts"] if a["sid"] == S["helpdesk"])
+    helpdesk["unreachable"] = unreachable
+    run = winhost.play(
+        tmp_path, "admin.yml", {"admin_privileges_windows_approved_members": ["AGENCY\\Helpdesk"]}, state
+    )
+    assert run.rc != 0 and "no approved administrator would keep admin rights" in run.out
+    assert run.writes() == []
+
+
+def enable_lua_off():
+    state = winhost.fresh_state()
+    uac = state["registry"]["hklm\\software\\microsoft\\windows\\currentversion\\policies\\system"]
+    uac["values"]["EnableLUA"]["value"] = 0
+    return state
+
+
+def test_enable_lua_change_reports_pending_restart_until_the_host_restarts(tmp_path) -> None:
+    first = winhost.play(tmp_path, "admin.yml", ADMIN_VARS, enable_lua_off())
+    assert first.rc == 0, first.out[-4000:]
+    uac = first.finding("6-6.win_uac")
+    assert uac["status"] == "fail" and uac["observed"].startswith("pending_restart")
+    assert reg_values(first.state, "HKLM:\\SOFTWARE\\pii_guard\\safeguards\\PendingRestart") == {
+        "6-6.win_uac": winhost.BOOT_TIME
+    }
+    assert not first.of("win_reboot")
+    same_boot = winhost.play(tmp_path, "admin.yml", ADMIN_VARS, first.state)
+    assert same_boot.writes() == [] and same_boot.finding("6-6.win_uac")["status"] == "fail"
+    restarted = copy.deepcopy(first.state)
+    restarted["boot_time"] = "2026-11-30T09:00:00.0000000Z"
+    after = winhost.play(tmp_path, "admin.yml", ADMIN_VARS, restarted)
+    assert after.finding("6-6.win_uac")["status"] == "pass"
+    assert [c["args"] for c in after.writes()] == [
+        {"path": "HKLM:\\SOFTWARE\\pii_guard\\safeguards\\PendingRestart", "name": "6-6.win_uac", "state": "absent"}
+    ]
+    assert winhost.play(tmp_path, "admin.yml", ADMIN_VARS, after.state).writes() == []
+
+
+def test_opt_in_reboot_restarts_once_for_enable_lua(tmp_path) -> None:
+    hv = dict(ADMIN_VARS, admin_privileges_windows_reboot=True)
+    run = winhost.play(tmp_path, "admin.yml", hv, enable_lua_off())
+    assert run.rc == 0, run.out[-4000:]
+    assert len(run.of("win_reboot")) == 1 and run.state["boot_time"] != winhost.BOOT_TIME
+    again = winhost.play(tmp_path, "admin.yml", hv, run.state)
+    assert not again.of("win_reboot") and again.finding("6-6.win_uac")["status"] == "pass"
+
+
+# ------------------------------------------- issue 14 point 3: the declared ansible.windows floor
+def test_recorder_checks_the_declared_floor_module_set(tmp_path) -> None:
+    """With the old floor (>=2.0.0) the play fails: win_audit_policy_system first appeared in
+    ansible.windows 2.7.0. The project's own galaxy.yml / requirements.yml pass."""
+    old = tmp_path / "project"
+    old.mkdir()
+    for name in ("galaxy.yml", "requirements.yml"):
+        text = (winhost.ROOT / name).read_text(encoding="utf-8")
+        (old / name).write_text(text.replace('">=2.7.0"', '">=2.0.0"'), encoding="utf-8")
+    run = winhost.play(tmp_path, "usb.yml", usb_vars("prohibit", []), winhost.fresh_state(), project=old)
+    assert run.rc != 0
+    assert "ansible.windows.win_audit_policy_system first appeared in ansible.windows 2.7.0" in run.out
+    assert "the declared floor is 2.0.0" in run.out
