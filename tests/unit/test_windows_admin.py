@@ -139,7 +139,7 @@ def no_laps():
 
 
 def test_uac_changes_and_findings() -> None:
-    reads = [reg(wa.UAC_PATH, EnableLUA=1, ConsentPromptBehaviorAdmin=5, PromptOnSecureDesktop=1)] + no_laps()
+    reads = [reg(wa.UAC_PATH, EnableLUA=1, ConsentPromptBehaviorAdmin=5, PromptOnSecureDesktop=1), *no_laps()]
     reads.append({"item": wa.PENDING_KEY, "exists": False})
     calls, bad, pending = wa.uac_changes(reads, "boot-1")
     assert [(c["name"], c["data"]) for c in calls] == [
@@ -393,7 +393,7 @@ def test_enable_lua_change_is_pending_restart_not_fixed() -> None:
         {"path": wa.PENDING_KEY, "name": wa.C_UAC, "data": "boot-1", "type": "string", "state": "present"},
     ]
     p = wa.plan(APPROVED, HOST, OP)
-    f = [x for x in wa.findings(p, bad, {}, True, False, uac_pending=True) if x["id"] == wa.C_UAC][0]
+    f = next(x for x in wa.findings(p, bad, {}, True, False, uac_pending=True) if x["id"] == wa.C_UAC)
     assert f["status"] == "fail" and f["observed"].startswith("pending_restart") and f["evidence"]["pending_restart"]
 
 
