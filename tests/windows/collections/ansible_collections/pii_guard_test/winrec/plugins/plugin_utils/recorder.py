@@ -401,6 +401,8 @@ class FakeWindows:
                 )
                 for g in params["Guids"]
             )
+            result["boot_time"] = self.s.get("boot_time")
+            result["present_devices"] = list(self.s.get("pnp") or [])
         elif m.group(1) == "admin_state":
             group = self.s["groups"]["S-1-5-32-544"]
             members = [self._entry(sid) for sid in group["members"]]
