@@ -108,6 +108,13 @@ def fresh_state() -> dict:
     }
 
 
+def run_boot(run) -> str:
+    """The boot time the host had during ``run`` (what a pending-restart record holds); runs
+    that restart the host are not asked."""
+    assert not [c for c in run.calls if c["module"].endswith("win_reboot")]
+    return run.state["boot_time"]
+
+
 class Run:
     def __init__(self, proc: subprocess.CompletedProcess, calls: list[dict], state: dict, findings: list[dict]):
         self.rc = proc.returncode
