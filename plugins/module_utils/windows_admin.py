@@ -339,9 +339,11 @@ def pending_restart(reads, control, changing_now, boot_time):
         ]
     if recorded is None:
         return False, []
-    if boot_time is not None and recorded == str(boot_time):
+    if boot_time is None:
+        raise PlanError("the host's boot time was not read; it is needed to know whether %s is in effect" % control)
+    if recorded == str(boot_time):
         return True, []
-    # Restarted since the change (or the boot time is unknown and the record is stale): done.
+    # Restarted since the change: the policy is in effect, the record goes.
     return False, [{"path": PENDING_KEY, "name": control, "state": "absent"}]
 
 

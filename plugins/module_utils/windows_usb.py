@@ -763,8 +763,6 @@ def preinstalled(planned, present):
             continue
         if iid.upper().startswith("USBSTOR\\") and ID_USBSTOR_DISK in planned["deny_ids"]:
             continue  # DenyDeviceIDs USBSTOR\Disk is applied retroactively
-        if cls in planned["allow_classes"]:
-            continue
         out.append({"instance_id": iid, "class_guid": cls, "name": d.get("name")})
     return out
 

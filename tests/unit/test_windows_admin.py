@@ -407,3 +407,9 @@ def test_enable_lua_stays_pending_in_the_same_boot_and_clears_after_restart() ->
 def test_enable_lua_change_without_boot_time_is_an_error() -> None:
     with pytest.raises(wa.PlanError, match="boot time was not read"):
         wa.uac_changes(uac_reads(0), None)
+
+
+def test_a_restart_record_without_the_boot_time_is_an_error_not_a_guess() -> None:
+    with pytest.raises(wa.PlanError, match=r"needed to know whether 6-6\.win_uac is in effect"):
+        wa.uac_changes(uac_reads(1, marker="boot-1"), None)
+    assert wa.uac_changes(uac_reads(1), None) == ([], [], False)  # nothing written, nothing recorded
