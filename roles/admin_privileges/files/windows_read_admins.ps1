@@ -80,7 +80,7 @@ function Get-Class([System.Security.Principal.SecurityIdentifier]$sid) {
 $members = @(foreach ($m in @($group.psbase.Invoke('Members'))) {
         $bytes = $m.GetType().InvokeMember('objectSid', 'GetProperty', $null, $m, $null)
         $sid = New-Object -TypeName System.Security.Principal.SecurityIdentifier -ArgumentList $bytes, 0
-        $class = [string]$m.GetType().InvokeMember('Class', 'GetProperty', $null, $m, $null)
+        $class = try { [string]$m.GetType().InvokeMember('Class', 'GetProperty', $null, $m, $null) } catch { 'user' }
         # Orphaned SIDs (deleted accounts) have no name; Get-Name keeps the SID so they can be removed.
         Get-Entry $sid ($class.ToLowerInvariant())
     })
