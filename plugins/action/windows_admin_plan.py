@@ -20,6 +20,7 @@ ARGSPEC = {
     "allow_self_removal": {"type": "bool", "default": False},
     "state": {"type": "dict"},
     "operator": {"type": "dict"},
+    "operator_groups": {"type": "list", "elements": "dict"},
     "reads": {"type": "list", "elements": "dict"},
 }
 
@@ -37,19 +38,29 @@ class ActionModule(WindowsPlanAction):
         if args.get("state") is None:
             # First call: inputs are valid; tell the role what to read.
             return result
+        state = plain(args["state"])
+        operator = dict(plain(args.get("operator") or {}))
+        # win_whoami's token groups: the operator's nested path to Administrators.
+        operator["groups"] = [g.get("sid") for g in plain(args.get("operator_groups") or []) if isinstance(g, dict)]
         planned = windows_admin.plan(
             approved,
-            plain(args["state"]),
-            plain(args.get("operator") or {}),
+            state,
+            operator,
             builtin_admin_name=args["builtin_admin_name"],
             disable_builtin_admin=args["disable_builtin_admin"],
             allow_self_removal=args["allow_self_removal"],
         )
-        uac_calls, uac_bad = windows_admin.uac_changes(plain(args.get("reads") or []))
-        laps = windows_admin.laps_status(plain(args.get("reads") or []))
-        will_change = bool(planned["membership"] or planned["secpol"] or uac_calls)
+        reads = plain(args.get("reads") or [])
+        uac_calls, uac_bad, uac_pending = windows_admin.uac_changes(reads, state.get("boot_time"))
+        builtin = dict(planned["builtin_admin"], disabled_after=planned["builtin_disabled_after"])
+        laps = windows_admin.laps_status(reads, state.get("local_users") or [], builtin)
+        real_uac = [c for c in uac_calls if c["path"] == windows_admin.UAC_PATH]
+        will_change = bool(planned["membership"] or planned["secpol"] or real_uac)
         result.update(planned)
         result["uac_changes"] = uac_calls
+        result["pending_restart"] = uac_pending
         result["laps"] = laps
-        result["findings"] = windows_admin.findings(planned, uac_bad, laps, will_change, self.in_check_mode())
+        result["findings"] = windows_admin.findings(
+            planned, uac_bad, laps, will_change, self.in_check_mode(), uac_pending=uac_pending
+        )
         return result

@@ -24,6 +24,9 @@ ARGSPEC = {
     "block_optical": {"type": "raw", "default": True},
     "allow_model_wide": {"type": "bool", "default": False},
     "windows_instance_ids": {"type": "dict", "default": {}},
+    "allow_audio": {"type": "raw", "default": True},
+    "allow_serial": {"type": "raw", "default": True},
+    "approved_classes": {"type": "raw", "default": []},
     "reads": {"type": "list", "elements": "dict"},
     "audit_current": {"type": "dict"},
 }
@@ -53,17 +56,28 @@ class ActionModule(WindowsPlanAction):
             block_optical=args["block_optical"],
             allow_model_wide=args["allow_model_wide"],
             extra_instance_ids=plain(args["windows_instance_ids"]),
+            allow_audio=args["allow_audio"],
+            allow_serial=args["allow_serial"],
+            approved_classes=plain(args["approved_classes"]),
         )
         result.update(planned)
         if args.get("reads") is None:
             return result
-        regdiff = windows_usb.diff(planned, plain(args["reads"]))
-        audit_calls, audit_bad = windows_usb.audit_drift(planned, plain(args.get("audit_current") or {}))
+        host = plain(args.get("audit_current") or {})
+        regdiff = windows_usb.diff(planned, plain(args["reads"]), host.get("boot_time"))
+        audit_calls, audit_bad = windows_usb.audit_drift(planned, host)
         will_change = bool(regdiff["changes"] or audit_calls)
         result["registry_changes"] = regdiff["changes"]
         result["audit_changes"] = audit_calls
         result["drift"] = regdiff["drift"] + audit_bad
+        result["pending_restart"] = regdiff["pending"]
         result["findings"] = windows_usb.findings(
-            planned, regdiff, audit_bad, will_change, self.in_check_mode(), args["mode"]
+            planned,
+            regdiff,
+            audit_bad,
+            will_change,
+            self.in_check_mode(),
+            args["mode"],
+            present=host.get("present_devices") or [],
         )
         return result

@@ -48,6 +48,12 @@ options:
   operator:
     description: The C(account) returned by C(ansible.windows.win_whoami).
     type: dict
+  operator_groups:
+    description:
+      - The C(groups) returned by C(ansible.windows.win_whoami) (the connecting account's token groups).
+      - A member of Administrators found here is the operator's nested path to admin rights; it is kept as it was.
+    type: list
+    elements: dict
   reads:
     description: C(ansible.windows.win_reg_stat) results for RV(read_keys) (UAC and LAPS keys).
     type: list
@@ -64,6 +70,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+pending_restart:
+  description: True when an EnableLUA change waits for a restart (written now or earlier in this boot).
+  returned: when O(state) is given
+  type: bool
+laps:
+  description: The active LAPS policy root, its backup directory, the account LAPS manages, and the problems found.
+  returned: when O(state) is given
+  type: dict
 read_keys:
   description: Registry keys to read (UAC and LAPS).
   returned: always

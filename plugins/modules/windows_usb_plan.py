@@ -55,10 +55,27 @@ options:
     default: false
   windows_instance_ids:
     description:
-      - Extra device instance IDs per register label, captured at enrolment on a Windows host
-        (for example the C(USBSTOR\DISK&VEN_...\<serial>&0) disk node). Rendered only while the entry is active.
+      - Windows IDs per register label; each list item is a device instance ID (for example the
+        C(USBSTOR\DISK&VEN_...\<serial>&0) disk node) or a mapping C(vendor), C(product), C(revision)
+        (the stick's SCSI inquiry strings) from which the USBSTOR instance ID is derived with the register serial.
+      - A registered stick needs its USBSTOR ID to be allowed (Microsoft's Device Installation Scenario 5).
+        Rendered only while the entry is active.
     type: dict
     default: {}
+  allow_audio:
+    description: Keep USB audio devices installable (setup class MEDIA allowed).
+    type: raw
+    default: true
+  allow_serial:
+    description: Keep USB serial adapters installable (setup class Ports allowed).
+    type: raw
+    default: true
+  approved_classes:
+    description:
+      - Further device setup class GUIDs that stay installable (peripherals the agency approves).
+      - Classes that record or transfer files (DiskDrive, CDROM, WPD, SDHost, 1394) are refused.
+    type: raw
+    default: []
   reads:
     description:
       - The C(ansible.windows.win_reg_stat) results for RV(read_keys), each with C(item) or C(path) set to the key.
@@ -94,6 +111,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+pending_restart:
+  description: Controls whose policy was written in this boot and takes effect after a restart.
+  returned: when O(reads) is given
+  type: list
+  elements: str
+matrix:
+  description: The Windows rows of the device-class matrix with what this mode does to each class.
+  returned: always
+  type: list
+  elements: dict
 read_keys:
   description: Registry keys to read with win_reg_stat.
   returned: always

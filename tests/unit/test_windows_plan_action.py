@@ -21,7 +21,17 @@ PLAYBOOK = """---
   gather_facts: false
   tasks:
     - name: USB plan
-      pii_guard.safeguards.windows_usb_plan: {mode: agency_issued_only, devices: "{{ [dev] }}", today: "2026-11-28"}
+      pii_guard.safeguards.windows_usb_plan:
+        mode: agency_issued_only
+        devices: "{{ [dev] }}"
+        today: "2026-11-28"
+        windows_instance_ids: {PC-USB-0001: [{vendor: SanDisk, product: Ultra, revision: "1.00"}]}
+    - name: USB plan, inquiry string with a template payload
+      pii_guard.safeguards.windows_usb_plan:
+        mode: agency_issued_only
+        devices: "{{ [dev] }}"
+        windows_instance_ids: {PC-USB-0001: [{vendor: "{{ '{{' }} x }}", product: Ultra, revision: "1.00"}]}
+      ignore_errors: true
     - name: USB plan, bad date
       pii_guard.safeguards.windows_usb_plan: {mode: prohibit, today: "28.11.2026"}
       ignore_errors: true
@@ -66,7 +76,10 @@ def test_plans_without_connecting_and_reports_bad_input(tmp_path: Path) -> None:
     r = run(tmp_path)
     usb = r["USB plan"]
     assert not usb.get("failed") and not usb.get("unreachable") and usb["changed"] is False
-    assert usb["instance_ids"] == ["USB\\VID_0781&PID_5581\\AGENCY0001"]
+    assert usb["instance_ids"] == ["USBSTOR\\DISK&VEN_SANDISK&PROD_ULTRA&REV_1.00\\AGENCY0001&0"]
+    assert [r["key"] for r in usb["matrix"]][:2] == ["usb_mass_storage", "uasp_disks"]
+    inj = r["USB plan, inquiry string with a template payload"]
+    assert inj["failed"] is True and "usb_storage_windows_instance_ids['PC-USB-0001']: vendor '{{ x }}'" in inj["msg"]
     assert r["USB plan, bad date"]["failed"] is True
     assert r["USB plan, bad date"]["msg"] == "today '28.11.2026' is not a date (YYYY-MM-DD)"
     bad_reg = r["USB plan, bad register (RegisterError)"]

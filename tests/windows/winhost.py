@@ -33,11 +33,17 @@ SIDS = {
     "opadmin": LOCAL_SID + "-1001",
     "kiosk": LOCAL_SID + "-1002",
     "domain_admins": DOMAIN_SID + "-512",
+    "alice": DOMAIN_SID + "-1301",
+    "helpdesk": DOMAIN_SID + "-1401",
 }
+BOOT_TIME = "2026-11-30T05:00:00.0000000Z"
 
 
-def _acct(sid, *names, enabled=True):
-    return {"sid": sid, "name": names[0], "names": list(names), "enabled": enabled}
+def _acct(sid, *names, enabled=True, members=None):
+    a = {"sid": sid, "name": names[0], "names": list(names), "enabled": enabled, "class": "user"}
+    if members is not None:
+        a.update({"class": "group", "members": list(members)})
+    return a
 
 
 def fresh_state() -> dict:
@@ -65,15 +71,18 @@ def fresh_state() -> dict:
     put("HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows", {})
     return {
         "computer": COMPUTER,
+        "boot_time": BOOT_TIME,
         "registry": reg,
         "audit": dict((g, {"name": n, "success": False, "failure": False}) for g, n in AUDIT_NAMES.items()),
         "accounts": [
             _acct(SIDS["operator"], "AGENCY\\ansible-op", "ansible-op@agency.example"),
             _acct(SIDS["rid500"], COMPUTER + "\\Administrator"),
-            _acct(SIDS["pc_admins"], "AGENCY\\PC-Admins"),
+            _acct(SIDS["pc_admins"], "AGENCY\\PC-Admins", members=[SIDS["alice"]]),
+            _acct(SIDS["alice"], "AGENCY\\alice"),
+            _acct(SIDS["helpdesk"], "AGENCY\\Helpdesk", members=[]),
             _acct(SIDS["opadmin"], COMPUTER + "\\opadmin"),
             _acct(SIDS["kiosk"], COMPUTER + "\\kiosk"),
-            _acct(SIDS["domain_admins"], "AGENCY\\Domain Admins"),
+            _acct(SIDS["domain_admins"], "AGENCY\\Domain Admins", members=[SIDS["operator"]]),
         ],
         "groups": {
             "S-1-5-32-544": {
@@ -88,10 +97,22 @@ def fresh_state() -> dict:
                 "domain_name": "AGENCY",
                 "type": "User",
             },
+            # Token groups (win_whoami "groups"): the operator is in Domain Admins.
+            "groups": [
+                {"sid": SIDS["domain_admins"], "account_name": "Domain Admins", "domain_name": "AGENCY"},
+                {"sid": "S-1-5-32-544", "account_name": ADMINS_NAME, "domain_name": "BUILTIN"},
+            ],
             "login_domain": "AGENCY",
             "logon_type": "Network",
         },
     }
+
+
+def run_boot(run) -> str:
+    """The boot time the host had during ``run`` (what a pending-restart record holds); runs
+    that restart the host are not asked."""
+    assert not [c for c in run.calls if c["module"].endswith("win_reboot")]
+    return run.state["boot_time"]
 
 
 class Run:
@@ -112,11 +133,19 @@ class Run:
 
     def writes(self) -> list[dict]:
         """Calls that would change the host: write-capable modules, not in check mode."""
-        write_modules = ("win_regedit", "win_group_membership", "win_security_policy", "win_audit_policy_system")
+        write_modules = (
+            "win_regedit",
+            "win_group_membership",
+            "win_security_policy",
+            "win_audit_policy_system",
+            "win_reboot",
+        )
         return [c for c in self.calls if c["module"].split(".")[-1] in write_modules and not c["check_mode"]]
 
 
-def play(tmp: pathlib.Path, playbook: str, hostvars: dict, state: dict, *extra: str) -> Run:
+def play(
+    tmp: pathlib.Path, playbook: str, hostvars: dict, state: dict, *extra: str, project: pathlib.Path = ROOT
+) -> Run:
     """Run tests/windows/<playbook> against one Windows-flavoured host; return calls and state."""
     state_file = tmp / "state.json"
     log = tmp / "calls.jsonl"
@@ -146,6 +175,7 @@ def play(tmp: pathlib.Path, playbook: str, hostvars: dict, state: dict, *extra: 
         ANSIBLE_LOCAL_TEMP=str(tmp / "ansible-tmp"),
         WINREC_STATE=str(state_file),
         WINREC_LOG=str(log),
+        WINREC_PROJECT=str(project),
     )
     proc = subprocess.run(
         [

@@ -1,6 +1,9 @@
 # pii_guard-read: audit_policy
 # Read-only: the audit setting of each given subcategory, looked up by GUID because auditpol
 # prints subcategory names in the display language (Japanese on agency terminals).
+# Also the boot time (a policy written in this boot is pending_restart) and the present
+# devices of the storage, optical and WPD classes that report themselves removable
+# (CM_DEVCAP_REMOVABLE), which Windows keeps working when no retroactive policy reaches them.
 # SupportsShouldProcess lets win_powershell run it in check mode (audit runs); it changes nothing.
 [CmdletBinding(SupportsShouldProcess)]
 param (
@@ -36,4 +39,16 @@ foreach ($guid in $Guids) {
         failure = [bool]($value -band 2)
     }
 }
+$out['boot_time'] = (Get-CimInstance -ClassName Win32_OperatingSystem).LastBootUpTime.ToUniversalTime().ToString('o')
+$present = @(Get-PnpDevice -PresentOnly -Class DiskDrive, CDROM, WPD -ErrorAction SilentlyContinue |
+        ForEach-Object {
+            $cap = (Get-PnpDeviceProperty -InstanceId $_.InstanceId -KeyName DEVPKEY_Device_Capabilities -ErrorAction SilentlyContinue).Data
+            @{
+                instance_id = $_.InstanceId
+                class_guid = [string]$_.ClassGuid
+                name = $_.FriendlyName
+                removable = [bool]([int64]$cap -band 4)
+            }
+        })
+$out['present_devices'] = $present
 $Ansible.Result = $out

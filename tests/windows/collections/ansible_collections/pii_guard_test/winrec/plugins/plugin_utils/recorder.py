@@ -52,15 +52,86 @@ def argspec_from_doc(options):
     return spec
 
 
+def _version(text):
+    return tuple(int(x) for x in re.findall(r"[0-9]+", str(text))[:3])
+
+
+def declared_floor(ns, coll):
+    """The minimum version of ``ns.coll`` that this project declares in galaxy.yml (and requirements.yml)."""
+    import yaml
+
+    root = os.environ.get("WINREC_PROJECT") or os.path.normpath(os.path.join(os.path.dirname(__file__), *[".."] * 8))
+    floors = []
+    with open(os.path.join(root, "galaxy.yml"), encoding="utf-8") as fh:
+        spec = (yaml.safe_load(fh).get("dependencies") or {}).get("%s.%s" % (ns, coll))
+    with open(os.path.join(root, "requirements.yml"), encoding="utf-8") as fh:
+        for c in yaml.safe_load(fh).get("collections") or []:
+            if c.get("name") == "%s.%s" % (ns, coll):
+                floors.append(c.get("version"))
+    floors.append(spec)
+    out = set()
+    for f in floors:
+        m = re.match(r"^\s*>=\s*([0-9][0-9.]*)\s*$", str(f or ""))
+        if not m:
+            raise AssertionError("%s.%s: declared version %r is not '>=X.Y.Z'" % (ns, coll, f))
+        out.add(_version(m.group(1)))
+    if len(out) != 1:
+        raise AssertionError("%s.%s: galaxy.yml and requirements.yml declare different floors %r" % (ns, coll, out))
+    return out.pop()
+
+
+def module_added_in(ns, coll, name, doc):
+    """Version of ``ns.coll`` that first shipped module ``name``: its doc's version_added, else
+    the collection changelog's ``modules`` entries; None when it was there from the start."""
+    import yaml
+
+    if doc.get("version_added") and doc.get("version_added") != "historical":
+        return _version(doc["version_added"])
+    path = os.path.join(REAL_COLLECTIONS, ns, coll, "changelogs", "changelog.yaml")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as fh:
+            releases = yaml.safe_load(fh).get("releases") or {}
+        for version in sorted(releases, key=_version):
+            if any(m.get("name") == name for m in releases[version].get("modules") or []):
+                return _version(version)
+    return None
+
+
+def _options_after(options, floor, prefix=""):
+    late = {}
+    for name, o in (options or {}).items():
+        va = o.get("version_added")
+        if va and va != "historical" and _version(va) > floor:
+            late[prefix + name] = va
+        late.update(_options_after(o.get("suboptions"), floor, prefix + name + "."))
+    return late
+
+
 def real_module(fqcn):
-    """(argument spec, supports check mode) of the real module, from its installed files."""
+    """(argument spec, supports check mode, options newer than the floor) of the real module.
+
+    Fails when the module itself is newer than the floor version this project declares for its
+    collection: the recorder checks the floor version's module set, not only the installed one.
+    """
     if fqcn not in _DOC_CACHE:
         py, ps1 = real_module_files(fqcn)
         doc = read_docstring(py, ignore_errors=False)["doc"]
-        with open(ps1, encoding="utf-8") as fh:
-            text = fh.read()
-        check = bool(re.search(r"supports_check_mode\s*=?\s*\$true|_ansible_check_mode", text, re.IGNORECASE))
-        _DOC_CACHE[fqcn] = (argspec_from_doc(doc.get("options")), check)
+        if os.path.exists(ps1):
+            with open(ps1, encoding="utf-8") as fh:
+                text = fh.read()
+            check = bool(re.search(r"supports_check_mode\s*=?\s*\$true|_ansible_check_mode", text, re.IGNORECASE))
+        else:
+            # An action-plugin module (win_reboot): its action plugin handles check mode.
+            check = True
+        ns, coll, name = fqcn.split(".")
+        floor = declared_floor(ns, coll)
+        added = module_added_in(ns, coll, name, doc)
+        if added is not None and added > floor:
+            raise AssertionError(
+                "%s first appeared in %s.%s %s, but the declared floor is %s"
+                % (fqcn, ns, coll, ".".join(map(str, added)), ".".join(map(str, floor)))
+            )
+        _DOC_CACHE[fqcn] = (argspec_from_doc(doc.get("options")), check, _options_after(doc.get("options"), floor))
     return _DOC_CACHE[fqcn]
 
 
@@ -191,6 +262,42 @@ class FakeWindows:
                 return a
         return None
 
+    def win_reboot(self, args, check):
+        # A restart: a new boot time (what the roles compare to know a pending change is in effect).
+        if not check:
+            self.s["boots"] = int(self.s.get("boots", 0)) + 1
+            self.s["boot_time"] = "2026-11-30T%02d:00:00.0000000Z" % (6 + self.s["boots"])
+        return {"changed": True, "rebooted": not check, "elapsed": 0}
+
+    def _entry(self, sid):
+        """A member or approved account as the read script reports it (class, scope, expansion)."""
+        a = self._account(sid)
+        machine = self._rid500()["sid"][: -len("-500")]
+        scope = (
+            "local"
+            if sid.upper().startswith(machine.upper() + "-")
+            else ("domain" if sid.upper().startswith("S-1-5-21-") else "wellknown")
+        )
+        e = {"sid": sid, "name": a["name"] if a else sid, "class": (a or {}).get("class", "user"), "scope": scope}
+        if e["class"] == "group":
+            if a.get("unreachable"):
+                e["expansion"] = {"resolved": False, "members": [], "error": "The server is not operational."}
+            else:
+                seen, todo = [], list(a.get("members") or [])
+                while todo:
+                    m = todo.pop(0)
+                    acc = self._account(m)
+                    if acc and acc.get("class") == "group":
+                        todo.extend(acc.get("members") or [])
+                    elif m not in seen:
+                        seen.append(m)
+                e["expansion"] = {
+                    "resolved": True,
+                    "members": [{"sid": m, "name": (self._account(m) or {}).get("name", m)} for m in seen],
+                    "error": None,
+                }
+        return e
+
     def win_ping(self, args, check):
         return {"changed": False, "ping": args.get("data") or "pong"}
 
@@ -294,17 +401,20 @@ class FakeWindows:
                 )
                 for g in params["Guids"]
             )
+            result["boot_time"] = self.s.get("boot_time")
+            result["present_devices"] = list(self.s.get("pnp") or [])
         elif m.group(1) == "admin_state":
             group = self.s["groups"]["S-1-5-32-544"]
-            members = []
-            for sid in group["members"]:
-                a = self._account(sid)
-                members.append({"sid": sid, "name": a["name"] if a else sid})
+            members = [self._entry(sid) for sid in group["members"]]
             approved = []
             for ref in params.get("Approved") or []:
                 a = self._account(ref)
-                approved.append({"input": ref, "sid": a["sid"] if a else None, "name": a["name"] if a else None})
+                if a is None:
+                    approved.append({"input": ref, "sid": None, "name": None})
+                else:
+                    approved.append(dict(self._entry(a["sid"]), input=ref))
             rid500 = self._rid500()
+            machine = rid500["sid"][: -len("-500")]
             result = {
                 "group": {"sid": "S-1-5-32-544", "name": group["name"]},
                 "members": members,
@@ -314,6 +424,12 @@ class FakeWindows:
                     "name": rid500["name"].split("\\")[-1],
                     "enabled": rid500["enabled"],
                 },
+                "local_users": [
+                    {"sid": a["sid"], "name": a["name"].split("\\")[-1], "enabled": a["enabled"]}
+                    for a in self.s["accounts"]
+                    if a["sid"].startswith(machine + "-") and a.get("class", "user") == "user"
+                ],
+                "boot_time": self.s.get("boot_time"),
             }
         else:
             return {"failed": True, "msg": "recorder: unknown read script %s" % m.group(1)}
@@ -341,17 +457,29 @@ class RecordingAction(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(RecordingAction, self).run(tmp, task_vars)
         check = bool(self._task.check_mode or self._play_context.check_mode)
-        spec, supports_check = real_module(self.MODULE)
         args = dict(self._task.args)
         entry = {"module": self.MODULE, "args": args, "check_mode": check, "task": self._task.get_name()}
+        try:
+            spec, supports_check, late = real_module(self.MODULE)
+        except AssertionError as e:
+            entry.update(failed=True, changed=False)
+            _log(entry)
+            return dict(result, failed=True, msg="recorder: %s" % e)
         validated = ArgumentSpecValidator(spec).validate(args)
-        if validated.error_messages:
+        messages = list(validated.error_messages)
+        too_new = sorted(k for k in args if k in late)
+        if too_new:
+            messages.append(
+                "option(s) %s are newer than the declared floor of the collection (added in %s)"
+                % (", ".join(too_new), ", ".join(late[k] for k in too_new))
+            )
+        if messages:
             entry.update(failed=True, changed=False)
             _log(entry)
             return dict(
                 result,
                 failed=True,
-                msg="%s: invalid arguments: %s" % (self.MODULE, "; ".join(validated.error_messages)),
+                msg="%s: invalid arguments: %s" % (self.MODULE, "; ".join(messages)),
             )
         if check and not supports_check:
             entry.update(skipped=True, changed=False)
