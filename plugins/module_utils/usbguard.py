@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import os
 import re
 
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register import applies_to
@@ -55,7 +56,12 @@ DAEMON_KEYS = {
     "AuditFilePath": None,
     "HidePII": ("true", "false"),
 }
-_NAME_RE = re.compile(r"^[a-z_][a-z0-9_.-]*\$?$")
+# Values that would let in devices no rule allows: they defeat clause 6-17, refused as input.
+CLAUSE_VALUES = {
+    "ImplicitPolicyTarget": ("block", "reject"),
+    "PresentDevicePolicy": ("block", "reject", "apply-policy"),
+}
+_NAME_RE = re.compile(r"[a-z_][a-z0-9_.-]*\$?")
 
 MODPROBE_TEXT = (
     "# Managed by pii_guard.safeguards (clause 6-17, prohibit mode): USB storage drivers cannot\n"
@@ -329,14 +335,34 @@ def validate_daemon_settings(settings):
         allowed = DAEMON_KEYS[key]
         if allowed and value not in allowed:
             raise PolicyError("usbguard daemon setting %s=%r is not one of %s" % (key, value, ", ".join(allowed)))
-        if "\n" in value:
-            raise PolicyError("usbguard daemon setting %s has a newline" % key)
+        if not value.isprintable():
+            raise PolicyError("usbguard daemon setting %s=%r has a line break or control character" % (key, value))
+        if key in CLAUSE_VALUES and value not in CLAUSE_VALUES[key]:
+            raise PolicyError(
+                "usbguard daemon setting %s=%s defeats clause 6-17 (devices no rule allows would be let in); "
+                "expected one of %s" % (key, value, ", ".join(CLAUSE_VALUES[key]))
+            )
         if key in ("IPCAllowedUsers", "IPCAllowedGroups"):
             for name in value.split():
-                if not _NAME_RE.match(name):
+                if not _NAME_RE.fullmatch(name):
                     raise PolicyError("usbguard daemon setting %s: %r is not a user/group name" % (key, name))
         out[key] = value
     return out
+
+
+def outside(root, path):
+    """Why ``path`` may not be a rule source, or None when it lies strictly inside ``root``.
+
+    Symlinks are resolved: a rule folder linked to /etc is /etc. The managed policy removes or
+    empties other rule sources (exclusive mode), so a folder or file outside the usbguard
+    directory, or that directory itself, would take the host's other files with it.
+    """
+    real, real_root = os.path.realpath(path), os.path.realpath(root)
+    if real == real_root:
+        return "is the usbguard directory %s itself" % real_root
+    if not real.startswith(real_root.rstrip(os.sep) + os.sep):
+        return "is outside the usbguard directory %s" % real_root
+    return None
 
 
 def parse_conf(text):

@@ -64,11 +64,18 @@ options:
     description: Date (YYYY-MM-DD) used to decide expiry; defaults to the host's current date.
     type: str
   daemon_settings:
-    description: usbguard-daemon.conf keys to set, merged over the clause defaults.
+    description:
+      - usbguard-daemon.conf keys to set, merged over the clause defaults.
+      - Values that let in devices no rule allows (C(ImplicitPolicyTarget=allow), C(PresentDevicePolicy=allow)
+        or C(keep)) are refused.
     type: dict
     default: {}
   daemon_config_path:
-    description: Path of usbguard-daemon.conf.
+    description:
+      - Path of usbguard-daemon.conf.
+      - The daemon's C(RuleFolder) (and C(RuleFile) with O(exclusive)) must lie strictly inside this file's
+        directory (symlinks resolved), else the module fails before any change; a folder such as C(/etc) or
+        the usbguard directory itself would lose its other files. Their content never appears in a diff.
     type: path
     default: /etc/usbguard/usbguard-daemon.conf
   rules_file_name:
@@ -182,6 +189,7 @@ findings:
 """
 
 import datetime
+import hashlib
 import os
 import shutil
 import tempfile
@@ -202,6 +210,7 @@ from ansible_collections.pii_guard.safeguards.plugins.module_utils.usbguard impo
     expected_target,
     is_recording,
     matching_entry,
+    outside,
     parse_conf,
     parse_list_devices,
     render_conf,
@@ -210,6 +219,15 @@ from ansible_collections.pii_guard.safeguards.plugins.module_utils.usbguard impo
     select_entries,
     validate_daemon_settings,
 )
+
+
+def foreign_summary(path):
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except (IOError, OSError) as e:
+        return "(unreadable: %s)\n" % e.strerror
+    return "(%d bytes, sha256 %s; content not shown)\n" % (len(data), hashlib.sha256(data).hexdigest())
 
 
 def read(path):
@@ -276,6 +294,27 @@ class Policy:
             if rc != 0:
                 raise PolicyError("usbguard-rule-parser refused %r: %s" % (line, (err or out).strip()))
 
+    def check_rule_sources(self, conf_path, rule_folder, from_input, rule_file):
+        """Refuse rule sources outside the usbguard directory, before anything is planned.
+
+        The policy writes into RuleFolder and (exclusive) removes every other file there and
+        empties RuleFile: pointed at /etc or /etc/usbguard itself that deletes the host's files.
+        """
+        root = os.path.dirname(conf_path)
+        why = outside(root, rule_folder)
+        if why:
+            source = "usb_storage_daemon_settings" if from_input else conf_path
+            self.m.fail_json(
+                msg="RuleFolder %s (from %s) %s: the policy writes there and removes every other file in it; "
+                "set RuleFolder to a directory of its own, e.g. %s/rules.d/" % (rule_folder, source, why, root)
+            )
+        why = outside(root, rule_file) if rule_file and self.p["exclusive"] else None
+        if why:
+            self.m.fail_json(
+                msg="RuleFile %s (from %s) %s: exclusive mode empties it; point RuleFile at %s/rules.conf"
+                % (rule_file, conf_path, why, root)
+            )
+
     # -------------------------------------------------------------- main
     def main(self):
         p = self.p
@@ -308,9 +347,11 @@ class Policy:
                 msg="usbguard is not installed on this host (%s or usbguard-rule-parser missing)" % conf_path
             )
         current = parse_conf(conf_before or "")
+        from_input = "RuleFolder" in settings
         settings.setdefault("RuleFolder", current.get("RuleFolder") or "/etc/usbguard/rules.d/")
         rule_folder = settings["RuleFolder"]
         rule_file = current.get("RuleFile", settings.get("RuleFile"))
+        self.check_rule_sources(conf_path, rule_folder, from_input, rule_file)
         rules_path = os.path.join(rule_folder, p["rules_file_name"])
         conf_after = render_conf(conf_before or "", settings)
 
@@ -346,8 +387,14 @@ class Policy:
                 {"before_header": rules_path, "after_header": rules_path, "before": rules_before or "", "after": rules}
             )
         for path, action in foreign:
+            # Never a foreign file's content in a diff (it may hold anything): its size and digest.
             self.diff.append(
-                {"before_header": path, "after_header": "%s (%s)" % (path, action), "before": read(path), "after": ""}
+                {
+                    "before_header": path,
+                    "after_header": "%s (%s)" % (path, action),
+                    "before": foreign_summary(path),
+                    "after": "",
+                }
             )
         if mod_changed:
             self.diff.append(
