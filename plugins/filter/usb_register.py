@@ -22,14 +22,16 @@ from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register 
     revoke,
     validate_register,
 )
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.usbguard import MODES
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usbguard import MODES, settings_errors
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.usb_register_file import (
     RegisterFileError,
     pick_device,
 )
 
 
-def usb_register_validate(entries, today=None, allow_model_wide=False, mode=None, switches=None, warn=False):
+def usb_register_validate(
+    entries, today=None, allow_model_wide=False, mode=None, switches=None, warn=False, daemon_settings=None
+):
     """The register, and optionally the role's mode and switches, in one pass (one task per host).
 
     Every bad mode or switch is named with its value in one error; register warnings become
@@ -41,6 +43,11 @@ def usb_register_validate(entries, today=None, allow_model_wide=False, mode=None
     for name, value in sorted((switches or {}).items()):
         if not isinstance(value, bool):
             errors.append("%s must be true or false, got %s" % (name, json.dumps(value)))
+    if daemon_settings is not None:
+        if isinstance(daemon_settings, dict):
+            errors.extend(settings_errors(daemon_settings))
+        else:
+            errors.append("usb_storage_daemon_settings must be a mapping, got %s" % json.dumps(daemon_settings))
     if errors:
         raise AnsibleFilterError("; ".join(errors))
     try:

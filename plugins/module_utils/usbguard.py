@@ -350,6 +350,29 @@ def validate_daemon_settings(settings):
     return out
 
 
+USBGUARD_DIR = "/etc/usbguard"
+
+
+def settings_errors(settings, root=USBGUARD_DIR):
+    """Errors of the role's usb_storage_daemon_settings, checked on the controller (no host paths)."""
+    try:
+        validate_daemon_settings(settings)
+    except PolicyError as e:
+        return ["usb_storage_daemon_settings: %s" % e]
+    errors = []
+    for key in ("RuleFolder", "RuleFile"):
+        value = (settings or {}).get(key)
+        if value is None:
+            continue
+        norm = os.path.normpath(str(value))
+        if not norm.startswith(root + "/") or not os.path.isabs(norm):
+            errors.append(
+                "usb_storage_daemon_settings: %s %r must be a path inside %s/ (the policy removes or empties "
+                "other rule sources)" % (key, value, root)
+            )
+    return errors
+
+
 def outside(root, path):
     """Why ``path`` may not be a rule source, or None when it lies strictly inside ``root``.
 
