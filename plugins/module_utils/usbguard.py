@@ -15,13 +15,22 @@ import hashlib
 import os
 import re
 
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_classes import ALWAYS_ALLOWED, allowed_patterns
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register import applies_to
 
 MODES = ("prohibit", "agency_issued_only", "audit_only")
-# Keyboards, mice (HID 03) and hubs (09:00) stay usable in every mode: a policy that blocks
-# the keyboard locks the operator out of the console.
-HID_HUB_RULE = "allow with-interface match-all { 03:*:* 09:00:* }"
-HID_HUB_PATTERNS = ("03:*:*", "09:00:*")
+
+
+def base_rule(allow_audio=False, allow_serial=False):
+    """The always-allowed rule: keyboards, mice (HID 03), hubs (09:00), smartcard readers (0b),
+    plus audio / CDC-ACM serial when switched on. A policy that blocks the keyboard or the IC-card
+    reader locks people out. match-all: every interface of the device must be one of these, so a
+    keyboard with a storage interface is not allowed by it (device-class matrix: usb_classes.py)."""
+    return "allow with-interface match-all { %s }" % " ".join(allowed_patterns(allow_audio, allow_serial))
+
+
+HID_HUB_RULE = base_rule()
+HID_HUB_PATTERNS = ALWAYS_ALLOWED
 # Interfaces that make a device a recording medium for this clause.
 STORAGE_PATTERNS = ("08:*:*",)
 SMARTPHONE_PATTERNS = ("06:01:01", "ff:ff:00")  # PTP/MTP still image, MTP vendor interface
@@ -150,7 +159,7 @@ def select_entries(active, host_groups, block_optical=True):
 SMARTPHONE_RULE = "allow with-interface match-all { 06:01:01 ff:ff:00 }"
 
 
-def render_rules(mode, entries, block_smartphones=True):
+def render_rules(mode, entries, block_smartphones=True, allow_audio=False, allow_serial=False):
     """The rules file for ``mode`` and the (already selected) active register entries.
 
     prohibit           -> HID/hub only; every other device falls to ImplicitPolicyTarget=block.
@@ -161,7 +170,12 @@ def render_rules(mode, entries, block_smartphones=True):
     """
     if mode not in MODES:
         raise PolicyError("usb_storage_mode %r is not one of %s" % (mode, ", ".join(MODES)))
-    lines = [HEADER, "# mode: %s" % mode, "# keyboards, mice and hubs are always allowed", HID_HUB_RULE]
+    lines = [
+        HEADER,
+        "# mode: %s" % mode,
+        "# keyboards, mice, hubs and smartcard readers are always allowed (every interface must be one)",
+        base_rule(allow_audio, allow_serial),
+    ]
     if mode in ("agency_issued_only", "audit_only"):
         lines.append("# agency-issued devices from the register (active entries only)")
         for e in sorted(entries, key=lambda e: (e["label"], e["id"], e.get("serial") or "")):
@@ -282,10 +296,10 @@ def interfaces_match_any(interfaces, patterns):
     return any(_pattern_match(p, i) for i in interfaces or () for p in patterns)
 
 
-def is_hid_or_hub(interfaces):
-    """All interfaces are HID or hub (the always-allowed rule's `match-all`)."""
+def is_hid_or_hub(interfaces, patterns=HID_HUB_PATTERNS):
+    """All interfaces are of the always-allowed classes (the base rule's `match-all`)."""
     interfaces = interfaces or []
-    return bool(interfaces) and all(any(_pattern_match(p, i) for p in HID_HUB_PATTERNS) for i in interfaces)
+    return bool(interfaces) and all(any(_pattern_match(p, i) for p in patterns) for i in interfaces)
 
 
 def is_recording(interfaces):
@@ -305,14 +319,14 @@ def matching_entry(device, entries):
     return None
 
 
-def expected_target(mode, device, entries, block_smartphones=True):
+def expected_target(mode, device, entries, block_smartphones=True, allow_audio=False, allow_serial=False):
     """What the policy of ``mode`` decides for ``device``: 'allow' or 'block'.
 
     In audit_only this is what agency_issued_only *would* decide, so the report lists the
     devices the rollout would block.
     """
     interfaces = device.get("with-interface") or []
-    if is_hid_or_hub(interfaces):
+    if is_hid_or_hub(interfaces, allowed_patterns(allow_audio, allow_serial)):
         return "allow"
     if mode in ("agency_issued_only", "audit_only"):
         if matching_entry(device, entries):

@@ -18,7 +18,8 @@ description:
     atomically with mode 0600 to a file in the daemon's C(RuleFolder), keeping a backup.
   - Sets the daemon configuration keys the clause needs (C(ImplicitPolicyTarget=block),
     C(PresentDevicePolicy=apply-policy), IPC restricted, C(AuditBackend=LinuxAudit)).
-  - Keyboards, mice and hubs (interface classes 03 and 09) are always allowed.
+  - Keyboards, mice, hubs and smartcard readers (interface classes 03, 09 and 0b) are always allowed; a device is
+    judged by all its interfaces (C(with-interface match-all)). The device-class matrix is docs/device_classes.md.
   - Rules and configuration are in place before the daemon is (re)started.
   - In C(prohibit) mode also writes a modprobe.d drop-in (C(install usb-storage /bin/false),
     C(install uas /bin/false)) so storage stays impossible even if the daemon is stopped.
@@ -60,6 +61,23 @@ options:
     description: Block optical drives even when registered (register entries of C(kind=optical) are not rendered).
     type: bool
     default: true
+  allow_audio:
+    description:
+      - Allow USB audio devices (interface class 01) in every mode, like keyboards.
+      - Every interface of the device must be of an allowed class (a headset with storage stays blocked).
+    type: bool
+    default: false
+  allow_serial:
+    description:
+      - Allow CDC-ACM serial adapters (interfaces 02:02 and 0a) in every mode.
+      - Vendor-specific serial chips (interface ff) stay blocked.
+    type: bool
+    default: false
+  sysfs_path:
+    description:
+      - Root of sysfs, read for the non-USB rows of the device-class matrix (SD/MMC, Thunderbolt, FireWire, Bluetooth).
+    type: path
+    default: /sys
   today:
     description: Date (YYYY-MM-DD) used to decide expiry; defaults to the host's current date.
     type: str
@@ -197,6 +215,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import compliance, finding
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_classes import CLASSES, other_buses, usb_classes
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register import (
     RegisterError,
     jsonable,
@@ -228,6 +247,32 @@ def foreign_summary(path):
     except (IOError, OSError) as e:
         return "(unreadable: %s)\n" % e.strerror
     return "(%d bytes, sha256 %s; content not shown)\n" % (len(data), hashlib.sha256(data).hexdigest())
+
+
+def class_finding(mode, devices, buses):
+    """6-17.device_classes: per row of the device-class matrix, what this mode does, by which
+    mechanism, the connected USB devices of that class and their state, and what the non-USB
+    buses show. Fails when a non-USB class that can carry files is present and open."""
+    observed = {}
+    for c in CLASSES:
+        row = {"policy": c[mode], "mechanism": c["mechanism"]}
+        if c.get("patterns") and devices is not False:
+            row["devices"] = [
+                {"id": d.get("id"), "serial": d.get("serial"), "target": d["target"], "expected": d["expected"]}
+                for d in devices
+                if c["key"] in d["classes"]
+            ]
+        if c["key"] in buses:
+            row.update(buses[c["key"]])
+        observed[c["key"]] = row
+    open_ = sorted(k for k, v in buses.items() if v["open"])
+    return finding(
+        "6-17.device_classes",
+        "fail" if open_ else "pass",
+        observed=observed,
+        expected="every class that can record or transfer files blocked as the matrix says (docs/device_classes.md)",
+        evidence={"open_classes": open_, "mode": mode},
+    )
 
 
 def read(path):
@@ -335,7 +380,7 @@ class Policy:
         rendered, skipped = select_entries(register.active, p["host_groups"], p["block_optical"])
         for w in register.warnings:
             self.m.warn(w)
-        rules = render_rules(p["mode"], rendered, p["block_smartphones"])
+        rules = render_rules(p["mode"], rendered, p["block_smartphones"], p["allow_audio"], p["allow_serial"])
 
         conf_path = p["daemon_config_path"]
         conf_before = read(conf_path)
@@ -598,10 +643,13 @@ class Policy:
         else:
             wrong = []
             for d in devices:
-                exp = expected_target(mode, d, rendered, p["block_smartphones"])
+                exp = expected_target(
+                    mode, d, rendered, p["block_smartphones"], p["allow_audio"], p["allow_serial"]
+                )  # fmt: skip
                 entry = matching_entry(d, rendered)
                 d = dict(d, expected=exp, register_label=entry["label"] if entry else None)
                 d["recording"] = is_recording(d.get("with-interface"))
+                d["classes"] = usb_classes(d.get("with-interface"))
                 out_devices.append(d)
                 # audit_only allows all; report what agency_issued_only would block.
                 if d["target"] != exp and (mode != "audit_only" or d["recording"]):
@@ -622,12 +670,14 @@ class Policy:
                                 "target": d["target"],
                                 "expected": d["expected"],
                                 "register_label": d["register_label"],
+                                "classes": d["classes"],
                             }
                             for d in out_devices
                         ]
                     },
                 )
             )
+        findings.append(class_finding(mode, devices is not None and out_devices, other_buses(p["sysfs_path"])))
         result = dict(
             changed=self.changed,
             rules_path=rules_path,
@@ -655,6 +705,9 @@ def main():
             allow_model_wide=dict(type="bool", default=False),
             block_smartphones=dict(type="bool", default=True),
             block_optical=dict(type="bool", default=True),
+            allow_audio=dict(type="bool", default=False),
+            allow_serial=dict(type="bool", default=False),
+            sysfs_path=dict(type="path", default="/sys"),
             today=dict(type="str"),
             daemon_settings=dict(type="dict", default={}),
             daemon_config_path=dict(type="path", default="/etc/usbguard/usbguard-daemon.conf"),

@@ -53,6 +53,7 @@ def run(lab: Path, check=False, **args):
         "modprobe_path": str(lab / "modprobe.d" / "pii-guard-usb-storage.conf"),
         "backup_dir": str(lab / "backup"),
         "usb_bus_path": str(lab / "no-usb-bus"),
+        "sysfs_path": str(lab / "sys"),  # an empty sysfs: no SD/MMC, Thunderbolt, FireWire, Bluetooth
         "_ansible_check_mode": check,
         "_ansible_diff": True,
     }
@@ -124,6 +125,7 @@ def test_apply_then_idempotent(lab):
         "6-17.smartphone_blocked": "pass",
         "6-17.device_register": "pass",
         "6-17.connected_devices": "not_applicable",
+        "6-17.device_classes": "pass",
     }
 
 
@@ -212,3 +214,33 @@ def test_daemon_settings_that_defeat_the_clause_are_refused(lab, setting):
     key, value = next(iter(setting.items()))
     assert res.get("failed") and "%s=%s defeats clause 6-17" % (key, value) in res["msg"], res
     assert tree(lab) == before
+
+
+def test_device_classes_finding_reports_every_row_and_fails_on_an_open_sd_slot(lab):
+    (lab / "sys" / "class" / "mmc_host" / "mmc0").mkdir(parents=True)
+    (lab / "sys" / "bus" / "thunderbolt" / "devices" / "domain0").mkdir(parents=True)
+    (lab / "sys" / "bus" / "thunderbolt" / "devices" / "domain0" / "security").write_text("user\n")
+    for mode in ("prohibit", "audit_only"):
+        res = run(lab, check=True, mode=mode)
+        f = next(f for f in res["findings"] if f["id"] == "6-17.device_classes")
+        assert f["status"] == "fail" and f["evidence"]["open_classes"] == ["sd_mmc"], f
+        assert len(f["observed"]) == 14
+        assert f["observed"]["smartcard"]["policy"] == "allowed"
+        assert f["observed"]["sd_mmc"]["evidence"] == ["mmc0"]
+        assert f["observed"]["thunderbolt"] == {
+            "policy": f["observed"]["thunderbolt"]["policy"],
+            "mechanism": "Thunderbolt security level (read)",
+            "present": True,
+            "open": False,
+            "evidence": {"domain0": "user"},
+        }
+    assert f["observed"]["mass_storage"]["policy"].startswith("allowed; reported")  # audit_only says so
+
+
+def test_smartcard_readers_are_in_the_always_allowed_rule(lab):
+    res = run(lab, mode="prohibit", allow_audio=True)
+    rules = (lab / "etc" / "rules.d" / "50-pii-guard.conf").read_text()
+    assert "allow with-interface match-all { 03:*:* 09:00:* 0b:*:* 01:*:* }\n" in rules, res
+    assert (
+        subprocess.run([PARSER, "-f", str(lab / "etc" / "rules.d" / "50-pii-guard.conf")], check=False).returncode == 0
+    )
