@@ -21,8 +21,10 @@ import os
 # usbguard interface patterns (class:subclass:protocol) of the classes every mode allows.
 ALWAYS_ALLOWED = ("03:*:*", "09:00:*", "0b:*:*")
 AUDIO = ("01:*:*",)
-# CDC-ACM serial: the communications interface and its data interface.
-SERIAL = ("02:02:*", "0a:*:*")
+# CDC-ACM serial: the communications interface (protocols 00-06: none, AT commands) and its data
+# interface. Not 02:02:ff: RNDIS (USB tethering) presents itself as CDC-ACM with the vendor protocol.
+SERIAL_PROTOCOLS = tuple("02:02:%02x" % n for n in range(7))
+SERIAL = SERIAL_PROTOCOLS + ("0a:*:*",)  # noqa: RUF005 (module_utils keep old-Python syntax)
 
 BLOCKED = "blocked (no allow rule; usbguard ImplicitPolicyTarget=block)"
 REGISTERED = "blocked unless registered (allow rule per register entry: VID:PID + serial or hash)"
@@ -71,7 +73,7 @@ CLASSES = [
     {
         "key": "phone_network",
         "name": "Smartphones: USB tethering (RNDIS, CDC-ECM, CDC-NCM)",
-        "match": "interface e0:01:03, 02:06:*, 02:0d:*",
+        "match": "interface e0:01:03, 02:02:ff (RNDIS), 02:06:*, 02:0d:*",
         "prohibit": BLOCKED,
         "agency_issued_only": REGISTERED + " (a registered phone is allowed with all its functions)",
         "audit_only": AUDIT,
@@ -79,7 +81,7 @@ CLASSES = [
         "mechanism": "usbguard rule",
         "finding": "6-17.device_classes",
         "proof": "unit: rendered rules",
-        "patterns": ("e0:01:03", "02:06:*", "02:0d:*"),
+        "patterns": ("e0:01:03", "02:02:ff", "02:06:*", "02:0d:*"),
     },
     {
         "key": "vendor_specific",
@@ -149,7 +151,7 @@ CLASSES = [
     {
         "key": "serial",
         "name": "Serial adapters (CDC-ACM)",
-        "match": "interface 02:02:* + 0a:*:*",
+        "match": "interface 02:02:00-06 + 0a:*:* (not 02:02:ff, RNDIS)",
         "prohibit": "blocked; allowed with usb_storage_allow_serial=true",
         "agency_issued_only": "blocked; allowed with usb_storage_allow_serial=true",
         "audit_only": "allowed",
@@ -157,7 +159,7 @@ CLASSES = [
         "mechanism": "usbguard rule (with-interface match-all)",
         "finding": "6-17.device_classes",
         "proof": "unit: rendered rules",
-        "patterns": ("02:02:*",),
+        "patterns": SERIAL_PROTOCOLS,
     },
     {
         "key": "sd_mmc",

@@ -31,6 +31,7 @@ CCID_WITH_STORAGE = ["0b:00:00", "08:06:50"]
 STICK = ["08:06:50"]
 MTP = ["06:01:01"]
 RNDIS = ["e0:01:03", "0a:00:00"]
+RNDIS_CDC = ["02:02:ff", "0a:00:00"]  # QEMU's usb-net and many RNDIS gadgets
 ECM = ["02:06:00", "0a:00:00"]
 NCM = ["02:0d:00", "0a:00:01"]
 ADB = ["ff:42:01"]
@@ -58,7 +59,8 @@ def test_generated_rules_are_accepted_by_usbguard(tmp_path, mode, audio, serial)
     printed = [ln[8:] for ln in proc.stdout.splitlines() if ln.startswith("OUTPUT: ") and ln[8:].strip()]
     assert printed == rule_lines(text)
     assert printed[0] == base_rule(audio, serial)
-    assert "0b:*:*" in printed[0] and ("01:*:*" in printed[0]) == audio and ("02:02:*" in printed[0]) == serial
+    assert "0b:*:*" in printed[0] and ("01:*:*" in printed[0]) == audio and ("02:02:01" in printed[0]) == serial
+    assert "02:02:ff" not in printed[0] and "02:02:*" not in printed[0]
     assert printed[0].startswith("allow with-interface match-all {")
 
 
@@ -71,7 +73,7 @@ def test_keyboards_hubs_and_smartcard_readers_are_allowed_in_every_mode(mode, in
 @pytest.mark.parametrize("mode", ["prohibit", "agency_issued_only"])
 @pytest.mark.parametrize(
     "interfaces",
-    [KBD_WITH_STORAGE, CCID_WITH_STORAGE, STICK, MTP, RNDIS, ECM, NCM, ADB, FTDI, AUDIO, ACM, HEADSET_WITH_STORAGE],
+    [KBD_WITH_STORAGE, CCID_WITH_STORAGE, STICK, MTP, RNDIS, RNDIS_CDC, ECM, NCM, ADB, FTDI, AUDIO, ACM],
 )
 def test_every_recording_or_transfer_class_is_blocked_unregistered(mode, interfaces):
     # Judged by all interfaces: a keyboard or reader with a storage interface stays blocked.
@@ -82,6 +84,9 @@ def test_audio_and_serial_follow_their_switch_but_never_carry_storage():
     assert decide(AUDIO, allow_audio=True) == "allow" and decide(ACM, allow_serial=True) == "allow"
     assert decide(HEADSET_WITH_STORAGE, allow_audio=True) == "block"
     assert decide(FTDI, allow_serial=True) == "block"  # vendor-specific stays blocked
+    # Tethering is not a serial port: RNDIS as CDC-ACM with the vendor protocol, ECM/NCM data.
+    assert decide(RNDIS_CDC, allow_serial=True) == "block"
+    assert decide(ECM, allow_serial=True) == "block" and decide(NCM, allow_serial=True) == "block"
     assert decide(ACM, allow_audio=True) == "block" and decide(AUDIO, allow_serial=True) == "block"
 
 
@@ -95,6 +100,7 @@ def test_a_registered_phone_is_allowed_with_all_its_functions():
 def test_device_classes_of_a_device_are_all_its_interfaces():
     assert usb_classes.usb_classes(KBD_WITH_STORAGE) == ["mass_storage", "hid"]
     assert usb_classes.usb_classes(RNDIS) == ["phone_network"]
+    assert usb_classes.usb_classes(RNDIS_CDC) == ["phone_network"]
     assert usb_classes.usb_classes(["08:02:50"]) == ["mass_storage", "optical"]
     assert usb_classes.usb_classes(ACM) == ["serial"]
 
