@@ -15,7 +15,11 @@ import hashlib
 import os
 import re
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_classes import ALWAYS_ALLOWED, allowed_patterns
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_classes import (
+    ALWAYS_ALLOWED,
+    allowed_patterns,
+    usb_classes,
+)
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register import applies_to
 
 MODES = ("prohibit", "agency_issued_only", "audit_only")
@@ -300,6 +304,42 @@ def is_hid_or_hub(interfaces, patterns=HID_HUB_PATTERNS):
     """All interfaces are of the always-allowed classes (the base rule's `match-all`)."""
     interfaces = interfaces or []
     return bool(interfaces) and all(any(_pattern_match(p, i) for p in patterns) for i in interfaces)
+
+
+def device_row(vid_pid, serial, name, device_hash, interfaces, authorized, target, port, number=None):
+    """The one shape of a connected USB device: usb_devices_info's facts, usbguard_policy's evidence."""
+    interfaces = list(interfaces or [])
+    row = {
+        "id": vid_pid,
+        "serial": serial or "",
+        "name": name or "",
+        "hash": device_hash,
+        "interfaces": interfaces,
+        "authorized": authorized,
+        "target": target,
+        "port": port,
+        "storage": interfaces_match_any(interfaces, STORAGE_PATTERNS),
+        "smartphone": interfaces_match_any(interfaces, SMARTPHONE_PATTERNS),
+        "classes": usb_classes(interfaces),
+    }
+    if number is not None:
+        row["number"] = number
+    return row
+
+
+def listed_device_row(d):
+    """device_row() of one parsed `usbguard list-devices` line."""
+    return device_row(
+        d.get("id"),
+        d.get("serial"),
+        d.get("name"),
+        d.get("hash"),
+        d.get("with-interface"),
+        d.get("target") == "allow",
+        d.get("target"),
+        d.get("via-port"),
+        d.get("number"),
+    )
 
 
 def is_recording(interfaces):
