@@ -185,7 +185,23 @@ class VM:
             time.sleep(2)
         raise VMError("timeout")
 
+    @classmethod
+    def attach(cls, spec: str) -> VM:
+        """The VM another process booted (`lab.py vm`), given as RUNDIR:SSH_PORT: re-run VM tests
+        without a boot (a boot takes minutes under TCG on a loaded host). stop() leaves it running."""
+        rundir, _, port = spec.rpartition(":")
+        vm = cls()
+        vm.rundir, vm.ssh_port, vm._files = Path(rundir), int(port), image.vm_image()
+        vm.attached = True
+        return vm
+
+    attached = False
+
     def stop(self) -> None:
+        if self.attached:  # not ours to stop: close our SSH masters only
+            with contextlib.suppress(Exception):
+                self._close_masters()
+            return
         with contextlib.suppress(Exception):
             self._close_masters()
         if self.proc is not None:
