@@ -80,7 +80,7 @@ CLASSES = [
         "switch": "usb_storage_mode, usb_storage_devices",
         "mechanism": "usbguard rule",
         "finding": "6-17.device_classes",
-        "proof": "unit: rendered rules",
+        "proof": "VM: tests/vm/test_usb_classes.py (usb-net: no network interface while blocked)",
         "patterns": ("e0:01:03", "02:02:ff", "02:06:*", "02:0d:*"),
     },
     {
@@ -93,7 +93,7 @@ CLASSES = [
         "switch": "usb_storage_mode, usb_storage_devices",
         "mechanism": "usbguard rule",
         "finding": "6-17.device_classes",
-        "proof": "unit: rendered rules",
+        "proof": "VM: tests/vm/test_usb_classes.py (usb-serial, an FTDI ff:ff:ff chip, stays blocked)",
         "patterns": ("ff:*:*",),
     },
     {
@@ -106,7 +106,7 @@ CLASSES = [
         "switch": "none (always allowed)",
         "mechanism": "usbguard rule (with-interface match-all)",
         "finding": "6-17.usbguard_rules",
-        "proof": "VM: tests/vm/test_usb_storage.py (usb-kbd)",
+        "proof": "VM: tests/vm/test_usb_storage.py, test_usb_classes.py (usb-kbd, every mode)",
         "patterns": ("03:*:*",),
     },
     {
@@ -132,7 +132,7 @@ CLASSES = [
         "switch": "none (always allowed)",
         "mechanism": "usbguard rule (with-interface match-all)",
         "finding": "6-17.usbguard_rules",
-        "proof": "unit: rendered rules, usbguard-rule-parser",
+        "proof": "VM: tests/vm/test_usb_classes.py (usb-ccid authorized in every mode); unit: usbguard-rule-parser",
         "patterns": ("0b:*:*",),
     },
     {
@@ -145,7 +145,7 @@ CLASSES = [
         "switch": "usb_storage_allow_audio (default false)",
         "mechanism": "usbguard rule (with-interface match-all)",
         "finding": "6-17.device_classes",
-        "proof": "unit: rendered rules",
+        "proof": "VM: tests/vm/test_usb_classes.py (usb-audio follows the switch)",
         "patterns": AUDIO,
     },
     {
@@ -158,7 +158,7 @@ CLASSES = [
         "switch": "usb_storage_allow_serial (default false); vendor chips (ff) as vendor-specific",
         "mechanism": "usbguard rule (with-interface match-all)",
         "finding": "6-17.device_classes",
-        "proof": "unit: rendered rules",
+        "proof": "unit: rendered rules (QEMU's usb-serial is FTDI, not CDC-ACM)",
         "patterns": SERIAL_PROTOCOLS,
     },
     {

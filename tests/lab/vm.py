@@ -193,6 +193,11 @@ class VM:
         vm = cls()
         vm.rundir, vm.ssh_port, vm._files = Path(rundir), int(port), image.vm_image()
         vm.attached = True
+        # Inventories of earlier runs stay in the run directory: number on after them.
+        taken = [
+            int(p.name.rsplit("-", 1)[1]) for p in vm.rundir.glob("inventory-*") if p.name.rsplit("-", 1)[1].isdigit()
+        ]
+        vm._inv_seq = itertools.count(max(taken, default=0) + 1)
         return vm
 
     attached = False
