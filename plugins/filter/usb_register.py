@@ -22,10 +22,16 @@ from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register 
     revoke,
     validate_register,
 )
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.usbguard import MODES
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usbguard import MODES, settings_errors
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.usb_register_file import (
+    RegisterFileError,
+    pick_device,
+)
 
 
-def usb_register_validate(entries, today=None, allow_model_wide=False, mode=None, switches=None, warn=False):
+def usb_register_validate(
+    entries, today=None, allow_model_wide=False, mode=None, switches=None, warn=False, daemon_settings=None
+):
     """The register, and optionally the role's mode and switches, in one pass (one task per host).
 
     Every bad mode or switch is named with its value in one error; register warnings become
@@ -37,6 +43,11 @@ def usb_register_validate(entries, today=None, allow_model_wide=False, mode=None
     for name, value in sorted((switches or {}).items()):
         if not isinstance(value, bool):
             errors.append("%s must be true or false, got %s" % (name, json.dumps(value)))
+    if daemon_settings is not None:
+        if isinstance(daemon_settings, dict):
+            errors.extend(settings_errors(daemon_settings))
+        else:
+            errors.append("usb_storage_daemon_settings must be a mapping, got %s" % json.dumps(daemon_settings))
     if errors:
         raise AnsibleFilterError("; ".join(errors))
     try:
@@ -99,30 +110,11 @@ def usb_register_update(entries, action, device=None, serial=None, today=None, r
 
 
 def usb_pick_device(devices, register=None, serial=None):
-    """The one recording device (storage or smartphone) on the enrolment host to enrol.
-
-    With ``serial`` the device with that serial; otherwise exactly one recording device whose
-    serial is not yet in the register must be connected.
-    """
-    known = set(str(e.get("serial")) for e in (register or []) if isinstance(e, dict) and e.get("serial"))
-    recording = [d for d in devices or [] if d.get("storage") or d.get("smartphone")]
-    if serial:
-        hits = [d for d in recording if d.get("serial") == str(serial)]
-    else:
-        hits = [d for d in recording if d.get("serial") not in known]
-    if len(hits) != 1:
-        seen = ", ".join("%s serial %r (%s)" % (d.get("id"), d.get("serial"), d.get("name")) for d in recording)
-        raise AnsibleFilterError(
-            "enrolment host: expected exactly one %s recording device, found %d; connected: %s"
-            % ("matching serial %r" % serial if serial else "unregistered", len(hits), seen or "none")
-        )
-    d = hits[0]
-    out = {"id": d["id"], "kind": "smartphone" if d.get("smartphone") and not d.get("storage") else "storage"}
-    if d.get("serial"):
-        out["serial"] = d["serial"]
-    if d.get("hash"):
-        out["hash"] = d["hash"]
-    return out
+    """The one recording device (storage or smartphone) on the enrolment host to enrol."""
+    try:
+        return pick_device(devices, register=register, serial=serial)
+    except RegisterFileError as e:
+        raise AnsibleFilterError(str(e))
 
 
 class FilterModule(object):

@@ -25,9 +25,21 @@ import re
 
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.dates import iso_date
 
-ID_RE = re.compile(r"^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}$")
+# Every pattern is used with fullmatch (``$`` would accept a trailing newline).
+ID_RE = re.compile(r"[0-9a-fA-F]{4}:[0-9a-fA-F]{4}")
 # usbguard's device hash: base64 of a SHA-256 digest (44 characters, one '=' of padding).
-HASH_RE = re.compile(r"^[A-Za-z0-9+/]{43}=$")
+HASH_RE = re.compile(r"[A-Za-z0-9+/]{43}=")
+# Register strings end up in inventory files that Ansible templates and in usbguard rules:
+# no Jinja delimiters ({{ {% {#), no quotes or backslash, no control characters or line breaks,
+# no surrounding blanks. Serials: printable ASCII only (what a USB string descriptor shows).
+# Labels, owners, notes: also non-ASCII letters (owners' names), still printable only.
+_JINJA_SAFE = r"(?:[^\x00-\x1f\x7f-\x9f\u2028\u2029\"'`\\{]|\{(?![{%#]))"
+_JINJA_SAFE_ASCII = r"(?:[ !#-&(-\[\]-_a-z|}~]|\{(?![{%#]))"
+SERIAL_RE = re.compile(r"(?! )%s{1,126}(?<! )" % _JINJA_SAFE_ASCII)
+TEXT_RE = re.compile(r"(?!\s)%s{1,200}(?<!\s)" % _JINJA_SAFE)
+# Ansible inventory group names.
+GROUP_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,99}")
+SAFE_TEXT_RULE = "printable characters without surrounding blanks, quotes, backslash, '{{', '{%' or '{#'"
 STATES = ("active", "revoked")
 KINDS = ("storage", "smartphone", "optical")
 REQUIRED = ("id", "label", "issued_on")
@@ -46,9 +58,6 @@ OPTIONAL = (
     "notes",
 )
 KNOWN = REQUIRED + OPTIONAL
-# Serials are rendered into usbguard rules; refuse control characters so that what the
-# register shows is what the rule matches (usbguard itself escapes them as \\xHH).
-_CTRL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class RegisterError(ValueError):
@@ -107,9 +116,34 @@ def _string(entry, key, where, required=False):
         if required:
             raise RegisterError("%s: %s is missing or empty" % (where, key))
         return None
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise RegisterError("%s: %s %r must be a string" % (where, key, value))
+    if not isinstance(value, str):
+        # YAML reads `serial: 0012` as the integer 10: the rule would match the wrong device.
+        raise RegisterError(
+            '%s: %s %r is a %s, not a string (quote it in YAML, e.g. %s: "%s")'
+            % (where, key, value, type(value).__name__, key, value)
+        )
     return str(value)
+
+
+def check_text(value, what, serial=False):
+    """Refuse a register string that could be templated by Ansible or break a rule or file.
+
+    ``what`` names the input (``usb_storage_devices[3].serial``, ``usb_label``) in the error.
+    """
+    pattern = SERIAL_RE if serial else TEXT_RE
+    if not isinstance(value, str) or not pattern.fullmatch(value) or not value.isprintable():
+        raise RegisterError(
+            "%s %r is not accepted: expected %s%s"
+            % (what, value, "ASCII " if serial else "", SAFE_TEXT_RULE + " (at most %d)" % (126 if serial else 200))
+        )
+    return value
+
+
+def _text(entry, key, where, required=False, serial=False):
+    value = _string(entry, key, where, required=required)
+    if value is not None:
+        check_text(value, "%s: %s" % (where, key), serial=serial)
+    return value
 
 
 def normalize_entry(index, entry, allow_model_wide=False):
@@ -125,17 +159,14 @@ def normalize_entry(index, entry, allow_model_wide=False):
     warnings = []
     out = {}
     vidpid = _string(entry, "id", where, required=True)
-    if not ID_RE.match(vidpid):
+    if not ID_RE.fullmatch(vidpid):
         raise RegisterError("%s: id %r is not a VID:PID of four hex digits each (e.g. '46f4:0001')" % (where, vidpid))
     out["id"] = vidpid.lower()
-    out["label"] = _string(entry, "label", where, required=True)
-    serial = _string(entry, "serial", where)
-    if serial is not None:
-        if serial != serial.strip() or _CTRL_RE.search(serial):
-            raise RegisterError("%s: serial %r has surrounding blanks or control characters" % (where, serial))
+    out["label"] = _text(entry, "label", where, required=True)
+    serial = _text(entry, "serial", where, serial=True)
     out["serial"] = serial
     device_hash = _string(entry, "hash", where)
-    if device_hash is not None and not HASH_RE.match(device_hash):
+    if device_hash is not None and not HASH_RE.fullmatch(device_hash):
         raise RegisterError("%s: hash %r is not a usbguard device hash (44 base64 characters)" % (where, device_hash))
     out["hash"] = device_hash
     if serial is None and device_hash is None:
@@ -148,7 +179,7 @@ def normalize_entry(index, entry, allow_model_wide=False):
         warnings.append(
             "%s: no serial and no hash: every device with id %s is allowed (model-wide, opted in)" % (where, out["id"])
         )
-    out["owner"] = _string(entry, "owner", where)
+    out["owner"] = _text(entry, "owner", where)
     state = entry.get("state", "active")
     if state not in STATES:
         raise RegisterError("%s: state %r is not one of %s" % (where, state, ", ".join(STATES)))
@@ -162,7 +193,7 @@ def normalize_entry(index, entry, allow_model_wide=False):
         if isinstance(groups, str) or not isinstance(groups, (list, tuple)) or not groups:
             raise RegisterError("%s: groups %r must be a non-empty list of inventory group names" % (where, groups))
         for g in groups:
-            if not isinstance(g, str) or not g:
+            if not isinstance(g, str) or not GROUP_RE.fullmatch(g):
                 raise RegisterError("%s: groups entry %r is not a group name" % (where, g))
         groups = list(groups)
     out["groups"] = groups
@@ -178,7 +209,7 @@ def normalize_entry(index, entry, allow_model_wide=False):
     if entry.get("revoked_on") not in (None, ""):
         out["revoked_on"] = parse_date(entry.get("revoked_on"), "revoked_on", where)
     for key in ("revoked_reason", "replaced_by", "replaces", "notes"):
-        out[key] = _string(entry, key, where)
+        out[key] = _text(entry, key, where)
     return out, warnings
 
 

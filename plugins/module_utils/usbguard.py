@@ -12,15 +12,29 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import os
 import re
 
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_classes import (
+    ALWAYS_ALLOWED,
+    allowed_patterns,
+    usb_classes,
+)
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register import applies_to
 
 MODES = ("prohibit", "agency_issued_only", "audit_only")
-# Keyboards, mice (HID 03) and hubs (09:00) stay usable in every mode: a policy that blocks
-# the keyboard locks the operator out of the console.
-HID_HUB_RULE = "allow with-interface match-all { 03:*:* 09:00:* }"
-HID_HUB_PATTERNS = ("03:*:*", "09:00:*")
+
+
+def base_rule(allow_audio=False, allow_serial=False):
+    """The always-allowed rule: keyboards, mice (HID 03), hubs (09:00), smartcard readers (0b),
+    plus audio / CDC-ACM serial when switched on. A policy that blocks the keyboard or the IC-card
+    reader locks people out. match-all: every interface of the device must be one of these, so a
+    keyboard with a storage interface is not allowed by it (device-class matrix: usb_classes.py)."""
+    return "allow with-interface match-all { %s }" % " ".join(allowed_patterns(allow_audio, allow_serial))
+
+
+HID_HUB_RULE = base_rule()
+HID_HUB_PATTERNS = ALWAYS_ALLOWED
 # Interfaces that make a device a recording medium for this clause.
 STORAGE_PATTERNS = ("08:*:*",)
 SMARTPHONE_PATTERNS = ("06:01:01", "ff:ff:00")  # PTP/MTP still image, MTP vendor interface
@@ -55,7 +69,12 @@ DAEMON_KEYS = {
     "AuditFilePath": None,
     "HidePII": ("true", "false"),
 }
-_NAME_RE = re.compile(r"^[a-z_][a-z0-9_.-]*\$?$")
+# Values that would let in devices no rule allows: they defeat clause 6-17, refused as input.
+CLAUSE_VALUES = {
+    "ImplicitPolicyTarget": ("block", "reject"),
+    "PresentDevicePolicy": ("block", "reject", "apply-policy"),
+}
+_NAME_RE = re.compile(r"[a-z_][a-z0-9_.-]*\$?")
 
 MODPROBE_TEXT = (
     "# Managed by pii_guard.safeguards (clause 6-17, prohibit mode): USB storage drivers cannot\n"
@@ -144,7 +163,7 @@ def select_entries(active, host_groups, block_optical=True):
 SMARTPHONE_RULE = "allow with-interface match-all { 06:01:01 ff:ff:00 }"
 
 
-def render_rules(mode, entries, block_smartphones=True):
+def render_rules(mode, entries, block_smartphones=True, allow_audio=False, allow_serial=False):
     """The rules file for ``mode`` and the (already selected) active register entries.
 
     prohibit           -> HID/hub only; every other device falls to ImplicitPolicyTarget=block.
@@ -155,7 +174,12 @@ def render_rules(mode, entries, block_smartphones=True):
     """
     if mode not in MODES:
         raise PolicyError("usb_storage_mode %r is not one of %s" % (mode, ", ".join(MODES)))
-    lines = [HEADER, "# mode: %s" % mode, "# keyboards, mice and hubs are always allowed", HID_HUB_RULE]
+    lines = [
+        HEADER,
+        "# mode: %s" % mode,
+        "# keyboards, mice, hubs and smartcard readers are always allowed (every interface must be one)",
+        base_rule(allow_audio, allow_serial),
+    ]
     if mode in ("agency_issued_only", "audit_only"):
         lines.append("# agency-issued devices from the register (active entries only)")
         for e in sorted(entries, key=lambda e: (e["label"], e["id"], e.get("serial") or "")):
@@ -276,10 +300,46 @@ def interfaces_match_any(interfaces, patterns):
     return any(_pattern_match(p, i) for i in interfaces or () for p in patterns)
 
 
-def is_hid_or_hub(interfaces):
-    """All interfaces are HID or hub (the always-allowed rule's `match-all`)."""
+def is_hid_or_hub(interfaces, patterns=HID_HUB_PATTERNS):
+    """All interfaces are of the always-allowed classes (the base rule's `match-all`)."""
     interfaces = interfaces or []
-    return bool(interfaces) and all(any(_pattern_match(p, i) for p in HID_HUB_PATTERNS) for i in interfaces)
+    return bool(interfaces) and all(any(_pattern_match(p, i) for p in patterns) for i in interfaces)
+
+
+def device_row(vid_pid, serial, name, device_hash, interfaces, authorized, target, port, number=None):
+    """The one shape of a connected USB device: usb_devices_info's facts, usbguard_policy's evidence."""
+    interfaces = list(interfaces or [])
+    row = {
+        "id": vid_pid,
+        "serial": serial or "",
+        "name": name or "",
+        "hash": device_hash,
+        "interfaces": interfaces,
+        "authorized": authorized,
+        "target": target,
+        "port": port,
+        "storage": interfaces_match_any(interfaces, STORAGE_PATTERNS),
+        "smartphone": interfaces_match_any(interfaces, SMARTPHONE_PATTERNS),
+        "classes": usb_classes(interfaces),
+    }
+    if number is not None:
+        row["number"] = number
+    return row
+
+
+def listed_device_row(d):
+    """device_row() of one parsed `usbguard list-devices` line."""
+    return device_row(
+        d.get("id"),
+        d.get("serial"),
+        d.get("name"),
+        d.get("hash"),
+        d.get("with-interface"),
+        d.get("target") == "allow",
+        d.get("target"),
+        d.get("via-port"),
+        d.get("number"),
+    )
 
 
 def is_recording(interfaces):
@@ -299,14 +359,14 @@ def matching_entry(device, entries):
     return None
 
 
-def expected_target(mode, device, entries, block_smartphones=True):
+def expected_target(mode, device, entries, block_smartphones=True, allow_audio=False, allow_serial=False):
     """What the policy of ``mode`` decides for ``device``: 'allow' or 'block'.
 
     In audit_only this is what agency_issued_only *would* decide, so the report lists the
     devices the rollout would block.
     """
     interfaces = device.get("with-interface") or []
-    if is_hid_or_hub(interfaces):
+    if is_hid_or_hub(interfaces, allowed_patterns(allow_audio, allow_serial)):
         return "allow"
     if mode in ("agency_issued_only", "audit_only"):
         if matching_entry(device, entries):
@@ -329,14 +389,57 @@ def validate_daemon_settings(settings):
         allowed = DAEMON_KEYS[key]
         if allowed and value not in allowed:
             raise PolicyError("usbguard daemon setting %s=%r is not one of %s" % (key, value, ", ".join(allowed)))
-        if "\n" in value:
-            raise PolicyError("usbguard daemon setting %s has a newline" % key)
+        if not value.isprintable():
+            raise PolicyError("usbguard daemon setting %s=%r has a line break or control character" % (key, value))
+        if key in CLAUSE_VALUES and value not in CLAUSE_VALUES[key]:
+            raise PolicyError(
+                "usbguard daemon setting %s=%s defeats clause 6-17 (devices no rule allows would be let in); "
+                "expected one of %s" % (key, value, ", ".join(CLAUSE_VALUES[key]))
+            )
         if key in ("IPCAllowedUsers", "IPCAllowedGroups"):
             for name in value.split():
-                if not _NAME_RE.match(name):
+                if not _NAME_RE.fullmatch(name):
                     raise PolicyError("usbguard daemon setting %s: %r is not a user/group name" % (key, name))
         out[key] = value
     return out
+
+
+USBGUARD_DIR = "/etc/usbguard"
+
+
+def settings_errors(settings, root=USBGUARD_DIR):
+    """Errors of the role's usb_storage_daemon_settings, checked on the controller (no host paths)."""
+    try:
+        validate_daemon_settings(settings)
+    except PolicyError as e:
+        return ["usb_storage_daemon_settings: %s" % e]
+    errors = []
+    for key in ("RuleFolder", "RuleFile"):
+        value = (settings or {}).get(key)
+        if value is None:
+            continue
+        norm = os.path.normpath(str(value))
+        if not norm.startswith(root + "/") or not os.path.isabs(norm):
+            errors.append(
+                "usb_storage_daemon_settings: %s %r must be a path inside %s/ (the policy removes or empties "
+                "other rule sources)" % (key, value, root)
+            )
+    return errors
+
+
+def outside(root, path):
+    """Why ``path`` may not be a rule source, or None when it lies strictly inside ``root``.
+
+    Symlinks are resolved: a rule folder linked to /etc is /etc. The managed policy removes or
+    empties other rule sources (exclusive mode), so a folder or file outside the usbguard
+    directory, or that directory itself, would take the host's other files with it.
+    """
+    real, real_root = os.path.realpath(path), os.path.realpath(root)
+    if real == real_root:
+        return "is the usbguard directory %s itself" % real_root
+    if not real.startswith(real_root.rstrip(os.sep) + os.sep):
+        return "is outside the usbguard directory %s" % real_root
+    return None
 
 
 def parse_conf(text):

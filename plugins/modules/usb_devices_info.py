@@ -64,6 +64,7 @@ ansible_facts:
           target: allow
           storage: true
           smartphone: false
+          classes: [mass_storage]
           port: "1-1"
 source:
   description: Which source was used (usbguard or sysfs).
@@ -75,9 +76,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.usbguard import (
-    SMARTPHONE_PATTERNS,
-    STORAGE_PATTERNS,
-    interfaces_match_any,
+    device_row,
+    listed_device_row,
     parse_list_devices,
 )
 
@@ -112,16 +112,16 @@ def from_sysfs(root):
                     )
                 )
         devices.append(
-            {
-                "id": "%s:%s" % (_read(os.path.join(path, "idVendor")), _read(os.path.join(path, "idProduct"))),
-                "serial": _read(os.path.join(path, "serial")) or "",
-                "name": _read(os.path.join(path, "product")) or "",
-                "hash": None,
-                "interfaces": interfaces,
-                "authorized": _read(os.path.join(path, "authorized")) == "1",
-                "target": None,
-                "port": name,
-            }
+            device_row(
+                "%s:%s" % (_read(os.path.join(path, "idVendor")), _read(os.path.join(path, "idProduct"))),
+                _read(os.path.join(path, "serial")),
+                _read(os.path.join(path, "product")),
+                None,
+                interfaces,
+                _read(os.path.join(path, "authorized")) == "1",
+                None,
+                name,
+            )
         )
     return devices
 
@@ -133,22 +133,7 @@ def from_usbguard(module):
     rc, out, _err = module.run_command([usbguard, "list-devices"])
     if rc != 0:
         return None
-    devices = []
-    for d in parse_list_devices(out):
-        devices.append(
-            {
-                "id": d.get("id"),
-                "serial": d.get("serial", ""),
-                "name": d.get("name", ""),
-                "hash": d.get("hash"),
-                "interfaces": d.get("with-interface") or [],
-                "authorized": d["target"] == "allow",
-                "target": d["target"],
-                "port": d.get("via-port"),
-                "number": d.get("number"),
-            }
-        )
-    return devices
+    return [listed_device_row(d) for d in parse_list_devices(out)]
 
 
 def main():
@@ -170,9 +155,6 @@ def main():
             used = "usbguard"
     if devices is None:
         devices = from_sysfs(module.params["sysfs_root"])
-    for d in devices:
-        d["storage"] = interfaces_match_any(d["interfaces"], STORAGE_PATTERNS)
-        d["smartphone"] = interfaces_match_any(d["interfaces"], SMARTPHONE_PATTERNS)
     module.exit_json(changed=False, source=used, ansible_facts={"usb_devices": devices})
 
 

@@ -18,7 +18,8 @@ description:
     atomically with mode 0600 to a file in the daemon's C(RuleFolder), keeping a backup.
   - Sets the daemon configuration keys the clause needs (C(ImplicitPolicyTarget=block),
     C(PresentDevicePolicy=apply-policy), IPC restricted, C(AuditBackend=LinuxAudit)).
-  - Keyboards, mice and hubs (interface classes 03 and 09) are always allowed.
+  - Keyboards, mice, hubs and smartcard readers (interface classes 03, 09 and 0b) are always allowed; a device is
+    judged by all its interfaces (C(with-interface match-all)). The device-class matrix is docs/device_classes.md.
   - Rules and configuration are in place before the daemon is (re)started.
   - In C(prohibit) mode also writes a modprobe.d drop-in (C(install usb-storage /bin/false),
     C(install uas /bin/false)) so storage stays impossible even if the daemon is stopped.
@@ -60,15 +61,39 @@ options:
     description: Block optical drives even when registered (register entries of C(kind=optical) are not rendered).
     type: bool
     default: true
+  allow_audio:
+    description:
+      - Allow USB audio devices (interface class 01) in every mode, like keyboards.
+      - Every interface of the device must be of an allowed class (a headset with storage stays blocked).
+    type: bool
+    default: false
+  allow_serial:
+    description:
+      - Allow CDC-ACM serial adapters (interfaces 02:02 and 0a) in every mode.
+      - Vendor-specific serial chips (interface ff) stay blocked.
+    type: bool
+    default: false
+  sysfs_path:
+    description:
+      - Root of sysfs, read for the non-USB rows of the device-class matrix (SD/MMC, Thunderbolt, FireWire, Bluetooth).
+    type: path
+    default: /sys
   today:
     description: Date (YYYY-MM-DD) used to decide expiry; defaults to the host's current date.
     type: str
   daemon_settings:
-    description: usbguard-daemon.conf keys to set, merged over the clause defaults.
+    description:
+      - usbguard-daemon.conf keys to set, merged over the clause defaults.
+      - Values that let in devices no rule allows (C(ImplicitPolicyTarget=allow), C(PresentDevicePolicy=allow)
+        or C(keep)) are refused.
     type: dict
     default: {}
   daemon_config_path:
-    description: Path of usbguard-daemon.conf.
+    description:
+      - Path of usbguard-daemon.conf.
+      - The daemon's C(RuleFolder) (and C(RuleFile) with O(exclusive)) must lie strictly inside this file's
+        directory (symlinks resolved), else the module fails before any change; a folder such as C(/etc) or
+        the usbguard directory itself would lose its other files. Their content never appears in a diff.
     type: path
     default: /etc/usbguard/usbguard-daemon.conf
   rules_file_name:
@@ -182,6 +207,7 @@ findings:
 """
 
 import datetime
+import hashlib
 import os
 import shutil
 import tempfile
@@ -189,6 +215,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import compliance, finding
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_classes import CLASSES, other_buses
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register import (
     RegisterError,
     jsonable,
@@ -201,7 +228,9 @@ from ansible_collections.pii_guard.safeguards.plugins.module_utils.usbguard impo
     digest,
     expected_target,
     is_recording,
+    listed_device_row,
     matching_entry,
+    outside,
     parse_conf,
     parse_list_devices,
     render_conf,
@@ -210,6 +239,45 @@ from ansible_collections.pii_guard.safeguards.plugins.module_utils.usbguard impo
     select_entries,
     validate_daemon_settings,
 )
+
+
+# A connected device as the findings show it (the first five also for the ones not as the policy says).
+ROW_KEYS = ("id", "serial", "name", "target", "expected", "register_label", "classes")
+
+
+def foreign_summary(path):
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except (IOError, OSError) as e:
+        return "(unreadable: %s)\n" % e.strerror
+    return "(%d bytes, sha256 %s; content not shown)\n" % (len(data), hashlib.sha256(data).hexdigest())
+
+
+def class_finding(mode, devices, buses):
+    """6-17.device_classes: per row of the device-class matrix, what this mode does, by which
+    mechanism, the connected USB devices of that class and their state, and what the non-USB
+    buses show. Fails when a non-USB class that can carry files is present and open."""
+    observed = {}
+    for c in CLASSES:
+        row = {"policy": c[mode], "mechanism": c["mechanism"]}
+        if c.get("patterns") and devices is not False:
+            row["devices"] = [
+                {"id": d.get("id"), "serial": d.get("serial"), "target": d["target"], "expected": d["expected"]}
+                for d in devices
+                if c["key"] in d["classes"]
+            ]
+        if c["key"] in buses:
+            row.update(buses[c["key"]])
+        observed[c["key"]] = row
+    open_ = sorted(k for k, v in buses.items() if v["open"])
+    return finding(
+        "6-17.device_classes",
+        "fail" if open_ else "pass",
+        observed=observed,
+        expected="every class that can record or transfer files blocked as the matrix says (docs/device_classes.md)",
+        evidence={"open_classes": open_, "mode": mode},
+    )
 
 
 def read(path):
@@ -276,148 +344,184 @@ class Policy:
             if rc != 0:
                 raise PolicyError("usbguard-rule-parser refused %r: %s" % (line, (err or out).strip()))
 
-    # -------------------------------------------------------------- main
+    def check_rule_sources(self, conf_path, rule_folder, from_input, rule_file):
+        """Refuse rule sources outside the usbguard directory, before anything is planned.
+
+        The policy writes into RuleFolder and (exclusive) removes every other file there and
+        empties RuleFile: pointed at /etc or /etc/usbguard itself that deletes the host's files.
+        """
+        root = os.path.dirname(conf_path)
+        why = outside(root, rule_folder)
+        if why:
+            source = "usb_storage_daemon_settings" if from_input else conf_path
+            self.m.fail_json(
+                msg="RuleFolder %s (from %s) %s: the policy writes there and removes every other file in it; "
+                "set RuleFolder to a directory of its own, e.g. %s/rules.d/" % (rule_folder, source, why, root)
+            )
+        why = outside(root, rule_file) if rule_file and self.p["exclusive"] else None
+        if why:
+            self.m.fail_json(
+                msg="RuleFile %s (from %s) %s: exclusive mode empties it; point RuleFile at %s/rules.conf"
+                % (rule_file, conf_path, why, root)
+            )
+
+    # -------------------------------------------------------------- main: read / validate / plan / write
     def main(self):
+        plan = self.validate()
+        self.plan_files(plan)
+        self.apply_files(plan)
+        self.manage_service(plan)
+        self.unload_drivers(plan)
+        plan.devices = self.list_devices(plan.svc_after["active"] and (not self.check or plan.svc_before["active"]))
+        return self.report(plan)
+
+    def validate(self):
+        """Every input, before anything is read or touched on the host; returns the plan."""
         p = self.p
-        today = datetime.date.today()
+        plan = Plan()
+        plan.today = datetime.date.today()
         if p["today"]:
             try:
-                today = datetime.datetime.strptime(p["today"], "%Y-%m-%d").date()
+                plan.today = datetime.datetime.strptime(p["today"], "%Y-%m-%d").date()
             except ValueError:
                 self.m.fail_json(msg="today %r is not a date (YYYY-MM-DD)" % p["today"])
-        # Everything is validated before anything is touched.
         try:
-            register = validate_register(p["devices"], today, allow_model_wide=p["allow_model_wide"])
+            plan.register = validate_register(p["devices"], plan.today, allow_model_wide=p["allow_model_wide"])
             settings = dict(DAEMON_DEFAULTS)
             settings.update(p["daemon_settings"] or {})
-            settings = validate_daemon_settings(settings)
+            plan.settings = validate_daemon_settings(settings)
         except (RegisterError, PolicyError) as e:
             self.m.fail_json(msg=str(e))
-        rendered, skipped = select_entries(register.active, p["host_groups"], p["block_optical"])
-        for w in register.warnings:
+        plan.rendered, plan.skipped = select_entries(plan.register.active, p["host_groups"], p["block_optical"])
+        for w in plan.register.warnings:
             self.m.warn(w)
-        rules = render_rules(p["mode"], rendered, p["block_smartphones"])
+        plan.rules = render_rules(p["mode"], plan.rendered, p["block_smartphones"], p["allow_audio"], p["allow_serial"])
+        return plan
 
+    def plan_files(self, plan):
+        """Read the host's files and decide what changes (the diff)."""
+        p = self.p
         conf_path = p["daemon_config_path"]
         conf_before = read(conf_path)
         self.parser = self.m.get_bin_path("usbguard-rule-parser")
         self.systemctl_bin = self.m.get_bin_path("systemctl")
-        installed = conf_before is not None and self.parser is not None
-        if not installed and not self.check:
+        plan.installed = conf_before is not None and self.parser is not None
+        if not plan.installed and not self.check:
             self.m.fail_json(
                 msg="usbguard is not installed on this host (%s or usbguard-rule-parser missing)" % conf_path
             )
         current = parse_conf(conf_before or "")
+        settings = plan.settings
+        from_input = "RuleFolder" in settings
         settings.setdefault("RuleFolder", current.get("RuleFolder") or "/etc/usbguard/rules.d/")
-        rule_folder = settings["RuleFolder"]
         rule_file = current.get("RuleFile", settings.get("RuleFile"))
-        rules_path = os.path.join(rule_folder, p["rules_file_name"])
-        conf_after = render_conf(conf_before or "", settings)
-
+        self.check_rule_sources(conf_path, settings["RuleFolder"], from_input, rule_file)
+        plan.rules_path = os.path.join(settings["RuleFolder"], p["rules_file_name"])
+        plan.conf_after = render_conf(conf_before or "", settings)
         try:
-            if installed:
-                self.parser_check_lines(rules)
+            if plan.installed:
+                self.parser_check_lines(plan.rules)
         except PolicyError as e:
-            self.m.fail_json(msg=str(e), rules=rules)
-
-        # ---- plan
-        rules_before = read(rules_path)
-        foreign = []  # (path, action) other rule sources that would override the policy
-        if p["exclusive"]:
-            if rule_file and rule_lines(read(rule_file) or ""):
-                foreign.append((rule_file, "emptied"))
-            if os.path.isdir(rule_folder):
-                for name in sorted(os.listdir(rule_folder)):
-                    path = os.path.join(rule_folder, name)
-                    if name != p["rules_file_name"] and os.path.isfile(path):
-                        foreign.append((path, "removed"))
+            self.m.fail_json(msg=str(e), rules=plan.rules)
+        plan.foreign = self.foreign_sources(settings["RuleFolder"], rule_file)
+        rules_before = read(plan.rules_path)
         mod_before = read(p["modprobe_path"])
-        mod_after = MODPROBE_TEXT if p["mode"] == "prohibit" else None
-        conf_changed = installed and conf_before != conf_after
-        rules_mode_ok = rules_before is not None and (os.stat(rules_path).st_mode & 0o777) == 0o600
-        rules_changed = rules_before != rules or not rules_mode_ok or bool(foreign)
-        mod_changed = mod_before != mod_after
-        if conf_changed:
-            self.diff.append(
-                {"before_header": conf_path, "after_header": conf_path, "before": conf_before, "after": conf_after}
-            )
-        if rules_changed:
-            self.diff.append(
-                {"before_header": rules_path, "after_header": rules_path, "before": rules_before or "", "after": rules}
-            )
-        for path, action in foreign:
-            self.diff.append(
-                {"before_header": path, "after_header": "%s (%s)" % (path, action), "before": read(path), "after": ""}
-            )
-        if mod_changed:
-            self.diff.append(
-                {
-                    "before_header": p["modprobe_path"],
-                    "after_header": p["modprobe_path"],
-                    "before": mod_before or "",
-                    "after": mod_after or "",
-                }
-            )
-        files_changed = conf_changed or rules_changed or mod_changed
-        self.changed = files_changed
+        plan.mod_after = MODPROBE_TEXT if p["mode"] == "prohibit" else None
+        plan.conf_changed = plan.installed and conf_before != plan.conf_after
+        rules_mode_ok = rules_before is not None and (os.stat(plan.rules_path).st_mode & 0o777) == 0o600
+        plan.rules_changed = rules_before != plan.rules or not rules_mode_ok or bool(plan.foreign)
+        plan.mod_changed = mod_before != plan.mod_after
+        if plan.conf_changed:
+            self.add_diff(conf_path, conf_path, conf_before, plan.conf_after)
+        if plan.rules_changed:
+            self.add_diff(plan.rules_path, plan.rules_path, rules_before or "", plan.rules)
+        for path, action in plan.foreign:
+            # Never a foreign file's content in a diff (it may hold anything): its size and digest.
+            self.add_diff(path, "%s (%s)" % (path, action), foreign_summary(path), "")
+        if plan.mod_changed:
+            self.add_diff(p["modprobe_path"], p["modprobe_path"], mod_before or "", plan.mod_after or "")
+        plan.files_changed = plan.conf_changed or plan.rules_changed or plan.mod_changed
+        self.changed = plan.files_changed
 
-        # ---- apply (never in check mode)
-        driver_unload = None
-        if files_changed and not self.check:
-            try:
-                if conf_changed:
-                    self.write(conf_path, conf_after, 0o600)
-                if rules_changed:
-                    self.write(rules_path, rules, 0o600, validate=self.parser_check_file)
-                for path, action in foreign:
-                    if action == "emptied":
-                        self.write(path, "", 0o600)
-                    else:
-                        self.backup(path)
-                        os.unlink(path)
-                if mod_changed:
-                    if mod_after is None:
-                        self.backup(p["modprobe_path"])
-                        os.unlink(p["modprobe_path"])
-                    else:
-                        self.write(p["modprobe_path"], mod_after, 0o644)
-            except (PolicyError, IOError, OSError) as e:
-                self.m.fail_json(msg="writing the USB policy failed: %s" % e, backups=self.backups)
+    def foreign_sources(self, rule_folder, rule_file):
+        """(path, action) of other rule sources that would override the policy (exclusive mode)."""
+        foreign = []
+        if not self.p["exclusive"]:
+            return foreign
+        if rule_file and rule_lines(read(rule_file) or ""):
+            foreign.append((rule_file, "emptied"))
+        if os.path.isdir(rule_folder):
+            for name in sorted(os.listdir(rule_folder)):
+                path = os.path.join(rule_folder, name)
+                if name != self.p["rules_file_name"] and os.path.isfile(path):
+                    foreign.append((path, "removed"))
+        return foreign
 
-        # ---- service: rules are in place, now (re)start
-        svc_before = {"enabled": False, "active": False}
-        svc_after = dict(svc_before)
+    def add_diff(self, before_header, after_header, before, after):
+        self.diff.append(
+            {"before_header": before_header, "after_header": after_header, "before": before, "after": after}
+        )
+
+    def apply_files(self, plan):
+        """Write the planned files (never in check mode), each validated and backed up."""
+        if not plan.files_changed or self.check:
+            return
+        p = self.p
+        try:
+            if plan.conf_changed:
+                self.write(p["daemon_config_path"], plan.conf_after, 0o600)
+            if plan.rules_changed:
+                self.write(plan.rules_path, plan.rules, 0o600, validate=self.parser_check_file)
+            for path, action in plan.foreign:
+                if action == "emptied":
+                    self.write(path, "", 0o600)
+                else:
+                    self.backup(path)
+                    os.unlink(path)
+            if plan.mod_changed:
+                if plan.mod_after is None:
+                    self.backup(p["modprobe_path"])
+                    os.unlink(p["modprobe_path"])
+                else:
+                    self.write(p["modprobe_path"], plan.mod_after, 0o644)
+        except (PolicyError, IOError, OSError) as e:
+            self.m.fail_json(msg="writing the USB policy failed: %s" % e, backups=self.backups)
+
+    def manage_service(self, plan):
+        """Rules are in place: enable and (re)start the daemon (only on a host with a USB bus)."""
+        p = self.p
+        plan.svc_before = {"enabled": False, "active": False}
+        plan.svc_after = dict(plan.svc_before)
         self.has_bus = os.path.isdir(p["usb_bus_path"])
-        if self.systemctl_bin and installed:
-            svc_before["enabled"] = self.systemctl("is-enabled", "usbguard.service")[1] == "enabled"
-            svc_before["active"] = self.systemctl("is-active", "usbguard.service")[1] == "active"
-            svc_after = dict(svc_before)
-            if p["manage_service"] and self.has_bus:
-                if not svc_before["enabled"]:
-                    self.changed = True
-                    if not self.check:
-                        self.systemctl("enable", "usbguard.service")
-                    svc_after["enabled"] = True
-                if not svc_before["active"] or files_changed:
-                    self.changed = True
-                    if not self.check:
-                        rc, _out = self.systemctl("restart", "usbguard.service")
-                        if rc != 0:
-                            _rc, status = self.systemctl("status", "--no-pager", "usbguard.service")
-                            self.m.fail_json(msg="usbguard failed to (re)start: %s" % status, backups=self.backups)
-                    svc_after["active"] = True
+        if not (self.systemctl_bin and plan.installed):
+            return
+        before = plan.svc_before
+        before["enabled"] = self.systemctl("is-enabled", "usbguard.service")[1] == "enabled"
+        before["active"] = self.systemctl("is-active", "usbguard.service")[1] == "active"
+        plan.svc_after = after = dict(before)
+        if not (p["manage_service"] and self.has_bus):
+            return
+        if not before["enabled"]:
+            self.changed = True
+            if not self.check:
+                self.systemctl("enable", "usbguard.service")
+            after["enabled"] = True
+        if not before["active"] or plan.files_changed:
+            self.changed = True
+            if not self.check:
+                rc, _out = self.systemctl("restart", "usbguard.service")
+                if rc != 0:
+                    _rc, status = self.systemctl("status", "--no-pager", "usbguard.service")
+                    self.m.fail_json(msg="usbguard failed to (re)start: %s" % status, backups=self.backups)
+            after["active"] = True
 
-        if mod_changed and mod_after is not None and not self.check and self.has_bus:
-            # After the daemon has blocked the sticks: unload the drivers if nothing uses them
-            # (a busy driver stays until reboot; the drop-in stops it loading again). Reported.
+    def unload_drivers(self, plan):
+        """After the daemon has blocked the sticks: unload the drivers if nothing uses them
+        (a busy driver stays until reboot; the drop-in stops it loading again). Reported."""
+        plan.driver_unload = None
+        if plan.mod_changed and plan.mod_after is not None and not self.check and self.has_bus:
             rc, out, err = self.run(["modprobe", "-r", "uas", "usb_storage"])
-            driver_unload = {"rc": rc, "message": (err or out).strip()}
-
-        devices = self.list_devices(svc_after["active"] and (not self.check or svc_before["active"]))
-        return self.report(
-            register, rendered, skipped, rules, rules_path, rules_changed, foreign, conf_after, conf_changed,
-            settings, mod_changed, driver_unload, svc_before, svc_after, devices, installed,
-        )  # fmt: skip
+            plan.driver_unload = {"rc": rc, "message": (err or out).strip()}
 
     def list_devices(self, active):
         if not active:
@@ -433,170 +537,169 @@ class Policy:
             time.sleep(0.5)
         return None
 
-    def report(
-        self, register, rendered, skipped, rules, rules_path, rules_changed, foreign, conf_after, conf_changed,
-        settings, mod_changed, driver_unload, svc_before, svc_after, devices, installed,
-    ):  # fmt: skip
-        p = self.p
-        mode = p["mode"]
-        chk = self.check
-        inactive = [jsonable(e) for e in register.inactive] + [jsonable(e) for e in skipped]
-        svc_expected = {"installed": True, "enabled": True, "active": True}
-        if not self.has_bus:
-            svc_finding = finding(
-                "6-17.usbguard_service",
-                "not_applicable" if installed else "fail",
-                observed={"installed": installed, "usb_bus": False, "service": svc_after},
-                expected=svc_expected,
-                evidence={"reason": "no USB bus (%s missing): no USB device can connect" % p["usb_bus_path"]},
-            )
-        else:
-            svc_finding = compliance(
-                "6-17.usbguard_service",
-                installed and svc_before["enabled"] and svc_before["active"],
-                installed and not (svc_before["enabled"] and svc_before["active"]),
-                chk,
-                observed={"installed": installed, "before": svc_before, "after": svc_after},
-                expected=svc_expected,
-            )
+    # -------------------------------------------------------------- report: one small function per control
+    def report(self, plan):
+        mode = self.p["mode"]
+        plan.out_devices = None if plan.devices is None else [self.device_row(d, plan) for d in plan.devices]
         findings = [
-            svc_finding,
-            compliance(
-                "6-17.usbguard_daemon_config",
-                installed and not conf_changed,
-                conf_changed,
-                chk,
-                observed={k: parse_conf(read(p["daemon_config_path"]) or "").get(k) for k in settings},
-                expected=settings,
-                evidence={"path": p["daemon_config_path"], "digest": digest(conf_after)},
-            ),
-            compliance(
-                "6-17.usbguard_rules",
-                installed and not rules_changed,
-                installed and rules_changed,
-                chk,
-                observed={"foreign_rule_sources": [f[0] for f in foreign], "path": rules_path},
-                expected="rules for mode %s, %d register entries, mode 0600, no other rule source"
-                % (mode, len(rendered)),
-                evidence={"rules_digest": digest(rules), "rules": rule_lines(rules), "mode": mode},
+            self.service_finding(plan),
+            self.config_finding(plan),
+            self.rules_finding(plan),
+            self.driver_finding(plan),
+            self.smartphone_finding(plan),
+            self.register_finding(plan),
+            self.devices_finding(plan),
+            class_finding(
+                mode, plan.out_devices if plan.out_devices is not None else False, other_buses(self.p["sysfs_path"])
             ),
         ]
-        if mode == "prohibit":
-            findings.append(
-                compliance(
-                    "6-17.storage_driver_disabled",
-                    not mod_changed,
-                    mod_changed,
-                    chk,
-                    observed={"path": p["modprobe_path"], "unload": driver_unload},
-                    expected="install usb-storage /bin/false; install uas /bin/false",
-                )
-            )
-        else:
-            findings.append(
-                finding(
-                    "6-17.storage_driver_disabled",
-                    "not_applicable",
-                    observed="mode %s" % mode,
-                    expected="only in prohibit mode",
-                )
-            )
-        phones = [e["label"] for e in rendered if e.get("kind") == "smartphone"]
-        if mode == "audit_only" or (mode == "agency_issued_only" and not p["block_smartphones"]):
-            findings.append(
-                finding(
-                    "6-17.smartphone_blocked",
-                    "fail",
-                    observed="%s: MTP/PTP devices are not blocked" % mode,
-                    expected="MTP/PTP blocked unless registered",
-                    evidence={"registered_smartphones": phones},
-                )
-            )
-        else:
-            findings.append(
-                compliance(
-                    "6-17.smartphone_blocked",
-                    installed and not rules_changed,
-                    installed and rules_changed,
-                    chk,
-                    observed="no rule allows ff:ff:00 / 06:01:01 except registered devices",
-                    expected="MTP/PTP blocked unless registered",
-                    evidence={"registered_smartphones": phones},
-                )
-            )
-        findings.append(
-            finding(
-                "6-17.device_register",
-                "pass",
-                observed={"active": len(register.active), "rendered": [e["label"] for e in rendered]},
-                expected="valid register; expired/revoked entries not rendered",
-                evidence={
-                    "inactive": [
-                        {"label": e["label"], "serial": e.get("serial"), "reason": e["reason"]} for e in inactive
-                    ],
-                    "warnings": register.warnings,
-                },
-            )
-        )
-        out_devices = []
-        if devices is None:
-            findings.append(
-                finding(
-                    "6-17.connected_devices",
-                    "not_applicable" if chk or not self.has_bus else "error",
-                    observed="no USB bus" if not self.has_bus else "usbguard daemon not reachable (list-devices)",
-                    expected="each connected device authorized as the policy says",
-                )
-            )
-        else:
-            wrong = []
-            for d in devices:
-                exp = expected_target(mode, d, rendered, p["block_smartphones"])
-                entry = matching_entry(d, rendered)
-                d = dict(d, expected=exp, register_label=entry["label"] if entry else None)
-                d["recording"] = is_recording(d.get("with-interface"))
-                out_devices.append(d)
-                # audit_only allows all; report what agency_issued_only would block.
-                if d["target"] != exp and (mode != "audit_only" or d["recording"]):
-                    wrong.append({"id": d.get("id"), "serial": d.get("serial"), "name": d.get("name"),
-                                  "target": d["target"], "expected": exp})  # fmt: skip
-            findings.append(
-                finding(
-                    "6-17.connected_devices",
-                    "fail" if wrong else "pass",
-                    observed={"devices": len(devices), "not_as_policy": wrong},
-                    expected="each connected device authorized as mode %s says" % mode,
-                    evidence={
-                        "devices": [
-                            {
-                                "id": d.get("id"),
-                                "serial": d.get("serial"),
-                                "name": d.get("name"),
-                                "target": d["target"],
-                                "expected": d["expected"],
-                                "register_label": d["register_label"],
-                            }
-                            for d in out_devices
-                        ]
-                    },
-                )
-            )
         result = dict(
             changed=self.changed,
-            rules_path=rules_path,
-            rules_digest=digest(rules),
-            rules=rules,
-            rendered=[e["label"] for e in rendered],
-            inactive=inactive,
-            warnings_register=register.warnings,
-            daemon=dict(svc_after, settings=settings),
-            devices=out_devices,
+            rules_path=plan.rules_path,
+            rules_digest=digest(plan.rules),
+            rules=plan.rules,
+            rendered=[e["label"] for e in plan.rendered],
+            inactive=plan.inactive(),
+            warnings_register=plan.register.warnings,
+            daemon=dict(plan.svc_after, settings=plan.settings),
+            devices=plan.out_devices or [],
             backups=self.backups,
             findings=findings,
         )
         if self.m._diff:
             result["diff"] = self.diff
         return result
+
+    def fixable(self, control_id, compliant, changed, **kw):
+        """compliance() with this run's check mode."""
+        return compliance(control_id, compliant, changed, self.check, **kw)
+
+    def device_row(self, d, plan):
+        """The one place a connected device's row is built (evidence, result, class finding)."""
+        p = self.p
+        exp = expected_target(p["mode"], d, plan.rendered, p["block_smartphones"], p["allow_audio"], p["allow_serial"])
+        entry = matching_entry(d, plan.rendered)
+        row = dict(d, **listed_device_row(d))
+        row.update(expected=exp, register_label=entry["label"] if entry else None)
+        row["recording"] = is_recording(d.get("with-interface"))
+        return row
+
+    def service_finding(self, plan):
+        expected = {"installed": True, "enabled": True, "active": True}
+        before, installed = plan.svc_before, plan.installed
+        if not self.has_bus:
+            return finding(
+                "6-17.usbguard_service",
+                "not_applicable" if installed else "fail",
+                observed={"installed": installed, "usb_bus": False, "service": plan.svc_after},
+                expected=expected,
+                evidence={"reason": "no USB bus (%s missing): no USB device can connect" % self.p["usb_bus_path"]},
+            )
+        running = before["enabled"] and before["active"]
+        return self.fixable(
+            "6-17.usbguard_service",
+            installed and running,
+            installed and not running,
+            observed={"installed": installed, "before": before, "after": plan.svc_after},
+            expected=expected,
+        )
+
+    def config_finding(self, plan):
+        path = self.p["daemon_config_path"]
+        return self.fixable(
+            "6-17.usbguard_daemon_config",
+            plan.installed and not plan.conf_changed,
+            plan.conf_changed,
+            observed={k: parse_conf(read(path) or "").get(k) for k in plan.settings},
+            expected=plan.settings,
+            evidence={"path": path, "digest": digest(plan.conf_after)},
+        )
+
+    def rules_finding(self, plan):
+        return self.fixable(
+            "6-17.usbguard_rules",
+            plan.installed and not plan.rules_changed,
+            plan.installed and plan.rules_changed,
+            observed={"foreign_rule_sources": [f[0] for f in plan.foreign], "path": plan.rules_path},
+            expected="rules for mode %s, %d register entries, mode 0600, no other rule source"
+            % (self.p["mode"], len(plan.rendered)),
+            evidence={"rules_digest": digest(plan.rules), "rules": rule_lines(plan.rules), "mode": self.p["mode"]},
+        )
+
+    def driver_finding(self, plan):
+        mode = self.p["mode"]
+        if mode != "prohibit":
+            return finding(
+                "6-17.storage_driver_disabled",
+                "not_applicable",
+                observed="mode %s" % mode,
+                expected="only in prohibit mode",
+            )
+        return self.fixable(
+            "6-17.storage_driver_disabled",
+            not plan.mod_changed,
+            plan.mod_changed,
+            observed={"path": self.p["modprobe_path"], "unload": plan.driver_unload},
+            expected="install usb-storage /bin/false; install uas /bin/false",
+        )
+
+    def smartphone_finding(self, plan):
+        mode = self.p["mode"]
+        evidence = {"registered_smartphones": [e["label"] for e in plan.rendered if e.get("kind") == "smartphone"]}
+        expected = "MTP/PTP blocked unless registered"
+        if mode == "audit_only" or (mode == "agency_issued_only" and not self.p["block_smartphones"]):
+            observed = "%s: MTP/PTP devices are not blocked" % mode
+            return finding("6-17.smartphone_blocked", "fail", observed=observed, expected=expected, evidence=evidence)
+        return self.fixable(
+            "6-17.smartphone_blocked",
+            plan.installed and not plan.rules_changed,
+            plan.installed and plan.rules_changed,
+            observed="no rule allows ff:ff:00 / 06:01:01 except registered devices",
+            expected=expected,
+            evidence=evidence,
+        )
+
+    def register_finding(self, plan):
+        inactive = [{"label": e["label"], "serial": e.get("serial"), "reason": e["reason"]} for e in plan.inactive()]
+        return finding(
+            "6-17.device_register",
+            "pass",
+            observed={"active": len(plan.register.active), "rendered": [e["label"] for e in plan.rendered]},
+            expected="valid register; expired/revoked entries not rendered",
+            evidence={"inactive": inactive, "warnings": plan.register.warnings},
+        )
+
+    def devices_finding(self, plan):
+        mode = self.p["mode"]
+        if plan.out_devices is None:
+            return finding(
+                "6-17.connected_devices",
+                "not_applicable" if self.check or not self.has_bus else "error",
+                observed="no USB bus" if not self.has_bus else "usbguard daemon not reachable (list-devices)",
+                expected="each connected device authorized as the policy says",
+            )
+        keys = ROW_KEYS[:5]
+        # audit_only allows all; report what agency_issued_only would block.
+        wrong = [
+            dict((k, d.get(k)) for k in keys)
+            for d in plan.out_devices
+            if d["target"] != d["expected"] and (mode != "audit_only" or d["recording"])
+        ]
+        evidence = [dict((k, d.get(k)) for k in ROW_KEYS) for d in plan.out_devices]
+        return finding(
+            "6-17.connected_devices",
+            "fail" if wrong else "pass",
+            observed={"devices": len(plan.out_devices), "not_as_policy": wrong},
+            expected="each connected device authorized as mode %s says" % mode,
+            evidence={"devices": evidence},
+        )
+
+
+class Plan:
+    """What validate() and plan_files() decided, read by the apply and report steps."""
+
+    def inactive(self):
+        return [jsonable(e) for e in self.register.inactive] + [jsonable(e) for e in self.skipped]
 
 
 def main():
@@ -608,6 +711,9 @@ def main():
             allow_model_wide=dict(type="bool", default=False),
             block_smartphones=dict(type="bool", default=True),
             block_optical=dict(type="bool", default=True),
+            allow_audio=dict(type="bool", default=False),
+            allow_serial=dict(type="bool", default=False),
+            sysfs_path=dict(type="path", default="/sys"),
             today=dict(type="str"),
             daemon_settings=dict(type="dict", default={}),
             daemon_config_path=dict(type="path", default="/etc/usbguard/usbguard-daemon.conf"),

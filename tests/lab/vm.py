@@ -185,7 +185,28 @@ class VM:
             time.sleep(2)
         raise VMError("timeout")
 
+    @classmethod
+    def attach(cls, spec: str) -> VM:
+        """The VM another process booted (`lab.py vm`), given as RUNDIR:SSH_PORT: re-run VM tests
+        without a boot (a boot takes minutes under TCG on a loaded host). stop() leaves it running."""
+        rundir, _, port = spec.rpartition(":")
+        vm = cls()
+        vm.rundir, vm.ssh_port, vm._files = Path(rundir), int(port), image.vm_image()
+        vm.attached = True
+        # Inventories of earlier runs stay in the run directory: number on after them.
+        taken = [
+            int(p.name.rsplit("-", 1)[1]) for p in vm.rundir.glob("inventory-*") if p.name.rsplit("-", 1)[1].isdigit()
+        ]
+        vm._inv_seq = itertools.count(max(taken, default=0) + 1)
+        return vm
+
+    attached = False
+
     def stop(self) -> None:
+        if self.attached:  # not ours to stop: close our SSH masters only
+            with contextlib.suppress(Exception):
+                self._close_masters()
+            return
         with contextlib.suppress(Exception):
             self._close_masters()
         if self.proc is not None:

@@ -29,6 +29,9 @@ def test_from_sysfs_lists_devices_with_interfaces_and_authorization(tmp_path):
         "authorized": False,
         "target": None,
         "port": "1-1",
+        "storage": True,
+        "smartphone": False,
+        "classes": ["mass_storage"],
     }
     assert devices["usb1"]["interfaces"] == ["09:00:03"] and devices["usb1"]["authorized"] is True
 

@@ -78,3 +78,27 @@ def test_pick_device():
     assert usb_pick_device([STICK, dict(STICK, serial="B3")], serial="B3")["serial"] == "B3"
     with pytest.raises(AnsibleFilterError, match="found 0"):
         usb_pick_device([KBD], register=[])
+
+
+@pytest.mark.parametrize(
+    ("settings", "needle"),
+    [
+        ({"RuleFolder": "/etc"}, "RuleFolder '/etc' must be a path inside /etc/usbguard/"),
+        ({"RuleFolder": "/etc/usbguard"}, "RuleFolder '/etc/usbguard' must be a path inside /etc/usbguard/"),
+        ({"RuleFolder": "/etc/usbguard/../"}, "must be a path inside /etc/usbguard/"),
+        ({"RuleFolder": "rules.d"}, "must be a path inside /etc/usbguard/"),
+        ({"RuleFile": "/etc/shadow"}, "RuleFile '/etc/shadow' must be a path inside"),
+        ({"ImplicitPolicyTarget": "allow"}, "ImplicitPolicyTarget=allow defeats clause 6-17"),
+        ({"PresentDevicePolicy": "keep"}, "PresentDevicePolicy=keep defeats clause 6-17"),
+        ({"IPCAllowedGroups": "root\nwheel"}, "IPCAllowedGroups"),
+    ],
+)
+def test_daemon_settings_are_validated_on_the_controller(settings, needle):
+    with pytest.raises(AnsibleFilterError) as err:
+        usb_register_validate([A], "2026-11-28", daemon_settings=settings)
+    assert "usb_storage_daemon_settings" in str(err.value) and needle in str(err.value)
+
+
+def test_daemon_settings_inside_the_usbguard_directory_pass():
+    out = usb_register_validate([A], "2026-11-28", daemon_settings={"RuleFolder": "/etc/usbguard/rules.d/"})
+    assert [e["label"] for e in out["active"]] == [A["label"]]

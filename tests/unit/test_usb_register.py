@@ -119,3 +119,63 @@ def test_enrol_replace_revoke_lifecycle():
         revoke(reg, "AGENCY0002", TODAY)
     with pytest.raises(RegisterError, match="already in the register"):
         enrol(reg, entry(label="again"), TODAY)
+
+
+# Register strings reach inventory files that Ansible templates, usbguard rules and reports.
+# Every Jinja delimiter, quote, backslash, line break and control character is refused, in
+# every text field, with the entry and the field named.
+INJECTIONS = [
+    "{{ lookup('pipe', 'id') }}",
+    "{{lookup('pipe','id')}}",
+    "{% if lookup('pipe', 'id') %}x{% endif %}",
+    "{# comment #}",
+    "A{{x}}",
+    'A"B',
+    "A'B",
+    "A`B",
+    "A\\B",
+    "A\nB",
+    "AGENCY0001\n",
+    "AGENCY0001\r",
+    "A\u2028B",
+    "A\x85B",
+    "A\u202eB",  # right-to-left override: the register would show another serial than the rule
+    "A\x00B",
+    " AGENCY0001",
+    "AGENCY0001 ",
+]
+
+
+@pytest.mark.parametrize("field", ["serial", "label", "owner", "notes", "revoked_reason", "replaced_by", "replaces"])
+@pytest.mark.parametrize("value", INJECTIONS)
+def test_register_text_refuses_templates_quotes_and_line_breaks(field, value):
+    with pytest.raises(RegisterError) as err:
+        validate_register([entry(**{field: value})], TODAY)
+    assert "usb_storage_devices[0]" in str(err.value) and "%s %r" % (field, value) in str(err.value)
+
+
+@pytest.mark.parametrize("bad", [10, 12.5, True, ["A"], {"a": 1}])
+def test_register_strings_must_be_strings(bad):
+    # `serial: 0012` unquoted is the integer 10 in YAML 1.1: the rule would match another stick.
+    with pytest.raises(RegisterError, match=r"usb_storage_devices\[0\].*serial .* not a string"):
+        validate_register([entry(serial=bad)], TODAY)
+
+
+@pytest.mark.parametrize("group", ["office\n", "a b", "{{x}}", "", "-x"])
+def test_register_groups_are_inventory_group_names(group):
+    with pytest.raises(RegisterError, match=r"usb_storage_devices\[0\].*groups entry"):
+        validate_register([entry(groups=[group])], TODAY)
+
+
+@pytest.mark.parametrize("value", ["46f4:0001\n", "46f4:00011", " 46f4:0001"])
+def test_vid_pid_and_hash_are_full_matches(value):
+    with pytest.raises(RegisterError, match="is not a VID:PID"):
+        validate_register([entry(id=value)], TODAY)
+    with pytest.raises(RegisterError, match="is not a usbguard device hash"):
+        validate_register([entry(hash="A" * 43 + "=\n")], TODAY)
+
+
+def test_register_text_accepts_real_serials_labels_and_owners():
+    ok = entry(serial="0401 23-AB_cd.ef:9/+{x}", label="PC-USB-0001 (総務課)", owner="田中 太郎", notes="spare {x}")
+    res = validate_register([ok], TODAY)
+    assert res.active[0]["serial"] == "0401 23-AB_cd.ef:9/+{x}" and res.active[0]["owner"] == "田中 太郎"

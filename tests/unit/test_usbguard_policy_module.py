@@ -53,6 +53,7 @@ def run(lab: Path, check=False, **args):
         "modprobe_path": str(lab / "modprobe.d" / "pii-guard-usb-storage.conf"),
         "backup_dir": str(lab / "backup"),
         "usb_bus_path": str(lab / "no-usb-bus"),
+        "sysfs_path": str(lab / "sys"),  # an empty sysfs: no SD/MMC, Thunderbolt, FireWire, Bluetooth
         "_ansible_check_mode": check,
         "_ansible_diff": True,
     }
@@ -124,6 +125,7 @@ def test_apply_then_idempotent(lab):
         "6-17.smartphone_blocked": "pass",
         "6-17.device_register": "pass",
         "6-17.connected_devices": "not_applicable",
+        "6-17.device_classes": "pass",
     }
 
 
@@ -159,3 +161,86 @@ def test_revoked_and_expired_are_reported_not_rendered(lab):
     assert {(e["label"], e["reason"]) for e in res["inactive"]} == {("L-R", "revoked"), ("L-E", "expired")}
     text = (lab / "etc" / "rules.d" / "50-pii-guard.conf").read_text()
     assert "R1" not in text and "E1" not in text
+
+
+@pytest.mark.parametrize("where", ["etc", "outside", "symlink", "rulefile"])
+def test_rule_sources_outside_the_usbguard_directory_are_refused(lab, where):
+    # exclusive mode removes every other file of RuleFolder and empties RuleFile: pointed at
+    # /etc (or the usbguard directory itself) it deleted shadow, usbguard-daemon.conf, rules.conf.
+    etc = lab / "etc"
+    (lab / "shadow").write_text("root:$6$secret-hash:19000:0:99999:7:::\n")
+    conf = etc / "usbguard-daemon.conf"
+    text = conf.read_text()
+    if where == "etc":
+        folder = f"{etc}"  # RuleFolder=/etc/usbguard: forgot rules.d
+    elif where == "outside":
+        folder = f"{lab}/"
+    elif where == "symlink":
+        os.symlink(lab, etc / "rules.link")
+        folder = f"{etc}/rules.link/"
+    if where == "rulefile":
+        conf.write_text(text.replace(f"RuleFile={etc}/rules.conf", f"RuleFile={lab}/shadow"))
+    else:
+        conf.write_text(text.replace(f"RuleFolder={etc}/rules.d/", f"RuleFolder={folder}"))
+    before = tree(lab)
+    for check in (True, False):
+        res = run(lab, check=check)
+        assert res.get("failed") and not res.get("changed"), res
+        assert ("RuleFile" if where == "rulefile" else "RuleFolder") in res["msg"] and str(conf) in res["msg"]
+        assert "secret-hash" not in json.dumps(res)
+        assert tree(lab) == before
+    # The same folder given as input is refused naming the role variable.
+    if where != "rulefile":
+        conf.write_text(text)
+        res = run(lab, check=True, daemon_settings={"RuleFolder": folder})
+        assert res.get("failed") and "usb_storage_daemon_settings" in res["msg"], res
+        assert tree(lab) == before | {"etc/usbguard-daemon.conf": tree(lab)["etc/usbguard-daemon.conf"]}
+
+
+def test_diff_never_shows_a_foreign_files_content(lab):
+    res = run(lab, check=True)
+    diff = json.dumps(res["diff"])
+    assert 'allow id 1234:5678 serial \\"X\\"' not in diff and "content not shown" in diff
+    foreign = next(d for d in res["diff"] if d["after_header"].endswith("10-local.conf (removed)"))
+    assert foreign["before"].startswith("(%d bytes, sha256 " % len('allow id 1234:5678 serial "X"\n'))
+
+
+@pytest.mark.parametrize(
+    "setting", [{"ImplicitPolicyTarget": "allow"}, {"PresentDevicePolicy": "allow"}, {"PresentDevicePolicy": "keep"}]
+)
+def test_daemon_settings_that_defeat_the_clause_are_refused(lab, setting):
+    before = tree(lab)
+    res = run(lab, daemon_settings=setting)
+    key, value = next(iter(setting.items()))
+    assert res.get("failed") and "%s=%s defeats clause 6-17" % (key, value) in res["msg"], res
+    assert tree(lab) == before
+
+
+def test_device_classes_finding_reports_every_row_and_fails_on_an_open_sd_slot(lab):
+    (lab / "sys" / "class" / "mmc_host" / "mmc0").mkdir(parents=True)
+    (lab / "sys" / "bus" / "thunderbolt" / "devices" / "domain0").mkdir(parents=True)
+    (lab / "sys" / "bus" / "thunderbolt" / "devices" / "domain0" / "security").write_text("user\n")
+    for mode in ("prohibit", "audit_only"):
+        res = run(lab, check=True, mode=mode)
+        f = next(f for f in res["findings"] if f["id"] == "6-17.device_classes")
+        assert f["status"] == "fail" and f["evidence"]["open_classes"] == ["sd_mmc"], f
+        assert len(f["observed"]) == 14
+        assert f["observed"]["smartcard"]["policy"] == "allowed"
+        assert f["observed"]["sd_mmc"]["evidence"] == ["mmc0"]
+        assert f["observed"]["thunderbolt"] == {
+            "policy": f["observed"]["thunderbolt"]["policy"],
+            "mechanism": "Thunderbolt security level (read)",
+            "present": True,
+            "open": False,
+            "evidence": {"domain0": "user"},
+        }
+    assert f["observed"]["mass_storage"]["policy"].startswith("allowed; reported")  # audit_only says so
+
+
+def test_smartcard_readers_are_in_the_always_allowed_rule(lab):
+    res = run(lab, mode="prohibit", allow_audio=True)
+    rules = (lab / "etc" / "rules.d" / "50-pii-guard.conf").read_text()
+    assert "allow with-interface match-all { 03:*:* 09:00:* 0b:*:* 01:*:* }\n" in rules, res
+    assert (
+        subprocess.run([PARSER, "-f", str(lab / "etc" / "rules.d" / "50-pii-guard.conf")], check=False).returncode == 0
+    )

@@ -27,6 +27,13 @@ __all__ = ["run_playbook", "vm"]
 
 @pytest.fixture(scope="session")
 def vm() -> Iterator[VM]:
+    # PII_GUARD_VM_ATTACH=RUNDIR:SSH_PORT (printed by `lab.py vm`) reuses a running VM.
+    attach = os.environ.get("PII_GUARD_VM_ATTACH")
+    if attach:
+        machine = VM.attach(attach)
+        yield machine
+        machine.stop()
+        return
     machine = VM()
     # Under TCG the boot takes ~1.5 min on an idle 2-core host, but several times that when
     # other test sessions share the CPUs; the timeout is generous, the failure still prompt.

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.usbguard import parse_list_devices
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.usb_register_file import parse
 from tests.lab.vm import run_playbook
 
 PLAY = "tests/vm/usb_storage.yml"
@@ -160,7 +161,8 @@ def test_replace_a_by_b_with_the_lifecycle_playbook(vm, plugged, tmp_path):
         },
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    entries = {e["serial"]: e for e in yaml.safe_load(register.read_text())["usb_storage_devices"]}
+    # The file tags every string !unsafe (never templated); parse() reads the tag as a string.
+    entries = {e["serial"]: e for e in parse(register.read_text(), str(register))}
     assert (entries["AGENCY0001"]["state"], entries["AGENCY0001"]["replaced_by"]) == ("revoked", "PC-USB-0002")
     assert (entries["AGENCY0002"]["state"], entries["AGENCY0002"]["owner"]) == ("active", "tanaka")
     assert entries["AGENCY0002"]["id"] == QEMU_STICK and entries["AGENCY0002"]["hash"]

@@ -59,7 +59,7 @@ def rule_lines(text: str) -> list[str]:
 def test_rules_file_mode_owner_and_content(state):
     assert state["rules_stat"] == {"mode": 0o600, "uid": 0}
     assert rule_lines(state["rules"]) == [
-        "allow with-interface match-all { 03:*:* 09:00:* }",
+        "allow with-interface match-all { 03:*:* 09:00:* 0b:*:* }",
         'allow id 46f4:0001 serial "AGENCY0001" label "pii-guard:PC-USB-0001"',
         'allow id 18d1:4ee1 serial "PHONE0004" label "pii-guard:PHONE-0004"',
     ]
