@@ -52,6 +52,11 @@ DEFAULTS = {
     "checkpoint_interval": 5,
     "max_keys": 100000,
     "max_entries_per_key": 65536,
+    # One budget for the entries of all windows (~200 bytes each): keeps the agent well under
+    # its unit's MemoryMax=512M whatever max_keys x threshold allows.
+    "max_entries": 1000000,
+    # Longest log line read; longer lines are counted (line_too_long) and skipped.
+    "max_line": 1 << 20,
     "malformed_warning_interval": 60,
     "min_auid": 1000,
     "channels": {"journal": True, "session": True, "webhook": None},
@@ -63,8 +68,8 @@ def audit_key(dataset):
     return dataset.get("key") or "pii_dl_" + dataset["name"].replace("-", "_")
 
 
-# ---------------------------------------------------------------------------- windows
-class _Win(object):
+# ---------------------------------------------------------------------------- sliding windows
+class _SlidingWindow(object):
     __slots__ = ("armed", "items", "last", "total")
 
     def __init__(self, distinct):
@@ -75,23 +80,41 @@ class _Win(object):
         self.last = 0.0
 
 
-class Windows(object):
+class SlidingWindows(object):
     """Sliding windows for every (data set, user) key, with memory caps.
 
     ``datasets`` maps a data set name to a dict with ``threshold``, ``window`` and ``source``.
     Distinct (audit) windows keep only the ``threshold`` newest items: that is enough to decide
     ``count >= threshold`` exactly, and bounds memory per key. Sum windows merge their two
     oldest entries past ``max_entries_per_key`` (counts stay, expiry gets later: errs towards
-    alerting). Past ``max_keys`` the least recently active key is dropped.
+    alerting). Past ``max_keys`` keys, or ``max_entries`` entries over all keys (one global
+    budget), the least recently active keys are dropped and counted in ``evicted_keys``.
+    ``sweep()`` drops windows that have emptied (all entries past their window).
     """
 
-    def __init__(self, datasets, max_keys=100000, max_entries_per_key=65536):
+    def __init__(self, datasets, max_keys=100000, max_entries_per_key=65536, max_entries=DEFAULTS["max_entries"]):
         self.datasets = datasets
         self.max_keys = max_keys
-        self.max_entries = max_entries_per_key
+        self.max_entries_per_key = max_entries_per_key
+        self.max_entries = max_entries
         self.keys = collections.OrderedDict()
+        self.entries = 0  # entries held over all keys (the global budget)
         self.evicted_keys = 0
         self.merged_entries = 0
+        self.clock = {}  # data set -> latest event time seen (the sweep's notion of now)
+
+    def _evict(self, keep):
+        keys = self.keys
+        while keys and (len(keys) > self.max_keys or self.entries > self.max_entries):
+            key = next(iter(keys))
+            if key == keep:
+                if len(keys) == 1:
+                    return
+                keys.move_to_end(key)
+                continue
+            w = keys.pop(key)
+            self.entries -= len(w.items)
+            self.evicted_keys += 1
 
     def add(self, dataset, user, t, n=1, item=None):
         """Count one event; return an alert dict on a threshold crossing, else None."""
@@ -103,18 +126,18 @@ class Windows(object):
         keys = self.keys
         w = keys.get(key)
         if w is None:
-            if len(keys) >= self.max_keys:
-                keys.popitem(last=False)
-                self.evicted_keys += 1
-            w = keys[key] = _Win(distinct)
+            w = keys[key] = _SlidingWindow(distinct)
         else:
             keys.move_to_end(key)
         if t < w.last:  # slightly out-of-order events count at the latest time seen
             t = w.last
         w.last = t
+        if t > self.clock.get(dataset, 0.0):
+            self.clock[dataset] = t
         horizon = t - ds["window"]
         threshold = ds["threshold"]
         items = w.items
+        before = len(items)
         if distinct:
             while items:
                 first = next(iter(items.values()))
@@ -137,12 +160,15 @@ class Windows(object):
                 w.armed = True
             items.append([t, n])
             w.total += n
-            if len(items) > self.max_entries:
+            if len(items) > self.max_entries_per_key:
                 oldest = items.popleft()
                 items[0][1] += oldest[1]
                 self.merged_entries += 1
             count = w.total
             first_t = items[0][0]
+        self.entries += len(items) - before
+        if len(keys) > self.max_keys or self.entries > self.max_entries:
+            self._evict(key)
         if w.armed and count >= threshold:
             w.armed = False
             return {
@@ -156,6 +182,18 @@ class Windows(object):
                 "source": ds.get("source"),
             }
         return None
+
+    def sweep(self):
+        """Drop windows whose entries have all left the window (a fresh window is the same:
+        empty and armed). Returns how many were dropped."""
+        dropped = []
+        for key, w in self.keys.items():
+            ds = self.datasets[key[0]]
+            if w.last <= self.clock.get(key[0], 0.0) - ds["window"]:
+                dropped.append(key)
+        for key in dropped:
+            self.entries -= len(self.keys.pop(key).items)
+        return len(dropped)
 
     def dump(self):
         """JSON-able state (see load)."""
@@ -171,36 +209,85 @@ class Windows(object):
         return out
 
     def load(self, dumped):
-        """Restore keys from dump(); keys of data sets no longer configured are dropped."""
-        for dataset, user, kind, armed, last, entries in dumped:
+        """Restore keys from dump(); keys of data sets no longer configured are dropped.
+        Raises ValueError on anything malformed, changing nothing."""
+        keys = collections.OrderedDict()
+        entries = 0
+        clock = {}
+        if not isinstance(dumped, list):
+            raise ValueError("windows must be a list")
+        for rec in dumped:
+            if not (isinstance(rec, list) and len(rec) == 6):
+                raise ValueError("bad window %r" % (rec,))
+            dataset, user, kind, armed, last, items = rec
+            if not (
+                isinstance(dataset, str)
+                and isinstance(user, str)
+                and kind in ("distinct", "sum")
+                and isinstance(armed, bool)
+                and isinstance(last, (int, float))
+                and isinstance(items, list)
+            ):
+                raise ValueError("bad window %r" % (rec[:5],))
+            w = _SlidingWindow(kind == "distinct")
+            w.armed, w.last = armed, float(last)
+            for e in items:
+                if not (isinstance(e, list) and len(e) == 2):
+                    raise ValueError("bad window entry %r" % (e,))
+                if kind == "distinct":
+                    if not (isinstance(e[0], str) and isinstance(e[1], (int, float))):
+                        raise ValueError("bad window entry %r" % (e,))
+                    w.items[e[0]] = float(e[1])
+                else:
+                    if not (isinstance(e[0], (int, float)) and _nonneg_int(e[1])):
+                        raise ValueError("bad window entry %r" % (e,))
+                    w.items.append([float(e[0]), e[1]])
+                    w.total += e[1]
             ds = self.datasets.get(dataset)
             if ds is None or (kind == "distinct") != (ds.get("source") == "audit"):
                 continue
-            w = _Win(kind == "distinct")
-            w.armed, w.last = bool(armed), float(last)
-            if kind == "distinct":
-                for k, v in entries:
-                    w.items[k] = float(v)
-            else:
-                for tt, n in entries:
-                    w.items.append([float(tt), int(n)])
-                    w.total += int(n)
-            self.keys[(dataset, user)] = w
-            if len(self.keys) > self.max_keys:
-                self.keys.popitem(last=False)
+            keys[(dataset, user)] = w
+            entries += len(w.items)
+            clock[dataset] = max(clock.get(dataset, 0.0), w.last)
+        self.keys, self.entries, self.clock = keys, entries, clock
+        self._evict(None)
 
 
 # ---------------------------------------------------------------------------- audit
-_PATH_FIELDS_RE = re.compile(
-    rb"type=PATH msg=audit\([0-9.]+:[0-9]+\): item=[0-9]+ name=(?:\"[^\"\n]*\"|[^ \n]+) "
-    rb"(?:inode=([0-9]+) dev=([^ \n]+) mode=([0-9]+) )?[^\n]*?nametype=([A-Z]+)"
-)
-_SYSCALL_RE = re.compile(
-    rb"type=SYSCALL msg=audit\(([0-9]+\.[0-9]+):([0-9]+)\): arch=[^ \n]+ syscall=[0-9]+ "
-    rb"success=([a-z]+) exit=[^ \n]+ (?:a[0-3]=[^ \n]+ )*items=([0-9]+) ppid=[0-9]+ pid=[0-9]+ auid=([0-9]+) "
-)
-# Records of one event are written together; look this far ahead for the rest of a group.
+_SYSCALL_HEAD_RE = re.compile(rb"type=SYSCALL msg=audit\(([0-9]+\.[0-9]+):([0-9]+)\): ")
+# Records of one event are written together; a group is given up once this many bytes of the
+# stream have passed its SYSCALL record (a stream position, so chunking cannot change it).
 _GROUP_SPAN = 1 << 16
+# Reasons a record the agent needed could not be used (stats, the audit's evidence).
+UNUSABLE_REASONS = (
+    "not_a_record",  # a line that does not start with type= (truncated write, garbage)
+    "syscall_fields",  # a SYSCALL record of a watched key without usable success/items/auid
+    "path_fields",  # a PATH record of a watched event without usable inode/dev/mode/nametype
+    "incomplete_group",  # an event whose PATH records did not all arrive within the span
+    "line_too_long",  # a line over the line cap, skipped (counted by the follower)
+)
+
+
+def _field(raw, name, start=0):
+    """Value of the ``name=`` field (name with its leading space) in a record's raw part.
+
+    The kernel writes ``key=value`` fields separated by single spaces; strings that could hold
+    a space, a quote or a control character are hex-encoded (audit_log_untrustedstring), so
+    a space always ends a value and `` name=`` cannot occur inside one. Fields may come in any
+    order and some are optional (``per=``, ``ses=``): nothing is assumed about their order."""
+    p = raw.find(name, start)
+    if p < 0:
+        return None
+    p += len(name)
+    e = raw.find(b" ", p)
+    return raw[p:] if e < 0 else raw[p:e]
+
+
+def _int(value, base=10):
+    try:
+        return int(value, base)
+    except (TypeError, ValueError):
+        return None
 
 
 class AuditParser(object):
@@ -210,12 +297,15 @@ class AuditParser(object):
     Works on raw bytes as auditd writes them, in RAW or ENRICHED format (the resolved names
     follow a 0x1d byte). ``feed_chunk`` takes whole lines (a chunk ending at a line end):
     it finds the watched keys with a substring search (memmem speed, so unrelated records
-    cost almost nothing), parses those SYSCALL lines with an anchored regex, then looks
-    ahead for the group's PATH records by their exact ``msg=audit(stamp:serial)`` prefix.
-    ``feed`` takes one line. Both return events ``(key, auid, user_or_None, time,
-    file_id)`` where file_id is ``"dev:inode"`` (distinct files, however the path was
-    spelt); directories (tar, globs) and failed opens are not counted. A group is complete
-    when its ``items`` PATH records (or its EOE) have been seen; groups may span chunks.
+    are skipped before any parsing), reads the fields of those SYSCALL records by name, then
+    looks ahead for the group's PATH records by their exact ``msg=audit(stamp:serial)``
+    prefix. Events are ``(key, auid, user_or_None, time, file_id)`` where file_id is
+    ``"dev:inode"``; directories and failed opens are not counted.
+
+    Exact across restarts: groups still waiting for records are part of ``dump()``, events
+    come out in the order of their SYSCALL records whatever the chunking, and a group is
+    given up at a fixed stream distance (``_GROUP_SPAN``), so a restart from any checkpoint
+    gives the same events as an uninterrupted run.
     """
 
     MAX_PENDING = 4096
@@ -223,32 +313,35 @@ class AuditParser(object):
     def __init__(self, keys, min_auid=1000):
         keys = sorted(k.decode() if isinstance(k, bytes) else k for k in keys)
         self.needles = [(k, b' key="' + k.encode() + b'"') for k in keys]
-        # Field order of SYSCALL records is fixed by the kernel; the key closes the raw part.
-        self._syscall_re = _SYSCALL_RE
         self.min_auid = min_auid
-        # serial -> [key, auid, user, items, [file ids], paths seen, time, b"stamp:serial"]
+        # stamp:serial -> [key, auid, user, items, [file ids], paths seen, time, id, deadline, done]
         self.pending = collections.OrderedDict()
-        self.malformed = 0
+        self.unusable = dict.fromkeys(UNUSABLE_REASONS, 0)
         self.records = 0
+        self.pos = 0  # bytes of the stream fed so far (across rotations)
+
+    @property
+    def malformed(self):
+        return sum(self.unusable.values())
 
     def feed(self, line):
         return self.feed_chunk(line if line.endswith(b"\n") else line + b"\n")
 
     def feed_chunk(self, data):
+        base = self.pos
+        self.pos += len(data)
         lines = data.count(b"\n")
         self.records += lines
         # every record line starts with "type="; anything else is counted and skipped
         typed = data.count(b"\ntype=") + (1 if data.startswith(b"type=") else 0)
-        self.malformed += max(lines - typed, 0)
-        out = []
+        self.unusable["not_a_record"] += max(lines - typed, 0)
         pending = self.pending
-        # groups left open by the previous chunk: their records continue here
-        for serial in list(pending):
-            g = pending[serial]
-            if self._collect(g, data, 0):
-                out.extend(self._emit(serial))
-            elif data.find(b"type=EOE msg=audit(" + g[7] + b")", 0, _GROUP_SPAN) >= 0:
-                out.extend(self._emit(serial))
+        # groups left open by earlier chunks: their records continue here
+        for g in pending.values():
+            if not g[9]:
+                end = g[8] - base
+                if self._collect(g, data, 0, end) or data.find(b"type=EOE msg=audit(" + g[7] + b")", 0, end) >= 0:
+                    g[9] = True
         hits = []
         for key, needle in self.needles:
             pos = data.find(needle)
@@ -257,67 +350,152 @@ class AuditParser(object):
                 pos = data.find(needle, pos + len(needle))
         if len(self.needles) > 1:
             hits.sort()
-        match = self._syscall_re.match
+        out = []
         min_auid = self.min_auid
         for pos, key, after in hits:
             # the key closes the raw part of a SYSCALL record: end of line or the 0x1d separator
-            if data[after : after + 1] not in (b"\x1d", b"\n"):
+            sep = data[after : after + 1]
+            if sep not in (b"\x1d", b"\n"):
                 continue
             start = data.rfind(b"\n", 0, pos) + 1
-            m = match(data, start)
-            if m is None:  # e.g. CONFIG_CHANGE records of rule loads carry the key too
+            if not data.startswith(b"type=SYSCALL ", start):
+                continue  # e.g. CONFIG_CHANGE records of rule loads carry the key too
+            m = _SYSCALL_HEAD_RE.match(data, start)
+            raw = data[start:pos]
+            success = _field(raw, b" success=")
+            items = _int(_field(raw, b" items="))
+            auid = _int(_field(raw, b" auid="))
+            if m is None or success is None or items is None or auid is None:
+                self.unusable["syscall_fields"] += 1
                 continue
-            stamp, serial, success, items, auid = m.groups()
-            auid = int(auid)
-            items = int(items)
             if success != b"yes" or auid == AUID_UNSET or auid < min_auid or items <= 0:
                 continue
             user = None
-            if data[after : after + 1] == b"\x1d":
-                q = data.find(b'AUID="', after, data.find(b"\n", after))
+            if sep == b"\x1d":
+                eol = data.find(b"\n", after)
+                q = data.find(b'AUID="', after, eol)
                 if q > 0:
-                    name = data[q + 6 : data.find(b'"', q + 6)]
+                    name = data[q + 6 : data.find(b'"', q + 6, eol)]
                     if name != b"unset":
                         user = name.decode("utf-8", "replace")
-            g = [key, auid, user, items, [], 0, float(stamp), stamp + b":" + serial]
-            if self._collect(g, data, m.end()):
+            stamp, serial = m.groups()
+            ident = stamp + b":" + serial
+            g = [key, auid, user, items, [], 0, float(stamp), ident, base + start + _GROUP_SPAN, False]
+            g[9] = self._collect(g, data, m.end(), g[8] - base)
+            if g[9] and not pending:
                 out.extend((g[0], g[1], g[2], g[6], fid) for fid in g[4])
             else:
-                pending[serial] = g
-        while len(pending) > self.MAX_PENDING:  # groups whose records never came
-            out.extend(self._emit(next(iter(pending))))
+                pending[ident] = g
+        if pending:
+            for g in pending.values():
+                if not g[9] and g[8] <= self.pos:  # its whole span has been read
+                    g[9] = True
+                    self.unusable["incomplete_group"] += 1
+            over = len(pending) - self.MAX_PENDING
+            for g in pending.values():
+                if over <= 0:
+                    break
+                if not g[9]:
+                    g[9] = True
+                    self.unusable["incomplete_group"] += 1
+                    over -= 1
+            out.extend(self._drain())
         return out
 
-    @staticmethod
-    def _collect(g, data, start):
-        """Add the group's PATH records found in data[start:]; True once all have been seen."""
+    def _drain(self):
+        """Events of the completed groups at the head of the queue, in SYSCALL order."""
+        out = []
+        pending = self.pending
+        while pending:
+            g = next(iter(pending.values()))
+            if not g[9]:
+                break
+            pending.popitem(last=False)
+            out.extend((g[0], g[1], g[2], g[6], fid) for fid in g[4])
+        return out
+
+    def _collect(self, g, data, start, end):
+        """Add the group's PATH records found in data[start:end]; True once all have been seen."""
         needle = b"type=PATH msg=audit(" + g[7] + b"): "
-        end = min(len(data), start + _GROUP_SPAN)
+        end = min(len(data), end)
         while g[5] < g[3]:
             p = data.find(needle, start, end)
             if p < 0:
                 return False
-            m = _PATH_FIELDS_RE.match(data, p)
-            if m is not None:
-                inode, dev, mode, nametype = m.groups()
-                if nametype == b"NORMAL" and inode is not None and not mode.startswith(b"040"):
+            eol = data.find(b"\n", p)
+            raw = data[p + len(needle) - 1 : eol if eol >= 0 else len(data)].split(b"\x1d", 1)[0]
+            nametype = _field(raw, b" nametype=")
+            inode = _field(raw, b" inode=")
+            if nametype is None:
+                self.unusable["path_fields"] += 1
+            elif nametype == b"NORMAL" and inode is not None:
+                dev, mode = _field(raw, b" dev="), _field(raw, b" mode=")
+                if not inode.isdigit() or dev is None or mode is None or _int(mode, 8) is None:
+                    self.unusable["path_fields"] += 1
+                elif not mode.startswith(b"040"):  # directories (tar, globs) are not reads of records
                     g[4].append((dev + b":" + inode).decode("ascii", "replace"))
             g[5] += 1
             start = p + len(needle)
         return True
 
-    def _emit(self, serial):
-        g = self.pending.pop(serial, None)
-        if g is None:
-            return ()
-        return [(g[0], g[1], g[2], g[6], fid) for fid in g[4]]
-
     def flush(self):
-        """Emit the groups still waiting for records (call when the input is idle)."""
-        out = []
-        for serial in list(self.pending):
-            out.extend(self._emit(serial))
-        return out
+        """Emit every group still waiting (end of a replay); counted as incomplete."""
+        for g in self.pending.values():
+            if not g[9]:
+                g[9] = True
+                self.unusable["incomplete_group"] += 1
+        return self._drain()
+
+    def dump(self):
+        """JSON-able parser state: the stream position, waiting groups, counters."""
+        groups = [
+            [g[0], g[1], g[2], g[3], list(g[4]), g[5], g[6], g[7].decode("ascii"), g[8], g[9]]
+            for g in self.pending.values()
+        ]
+        return {"pos": self.pos, "records": self.records, "unusable": dict(self.unusable), "pending": groups}
+
+    def load(self, state):
+        """Restore dump(); raises ValueError on anything malformed (the caller sets it aside)."""
+        if not isinstance(state, dict):
+            raise ValueError("audit parser state must be an object")
+        pos, records = state.get("pos", 0), state.get("records", 0)
+        if not (_nonneg_int(pos) and _nonneg_int(records)):
+            raise ValueError("bad audit stream position or record count")
+        unusable = state.get("unusable", {})
+        if not isinstance(unusable, dict) or not all(_nonneg_int(v) for v in unusable.values()):
+            raise ValueError("bad unusable counters")
+        pending = collections.OrderedDict()
+        keys = {k for k, _n in self.needles}
+        for g in state.get("pending", []):
+            if not (isinstance(g, list) and len(g) == 10):
+                raise ValueError("bad pending group %r" % (g,))
+            key, auid, user, items, fids, seen, t, ident, deadline, done = g
+            ok = (
+                isinstance(key, str)
+                and _nonneg_int(auid)
+                and (user is None or isinstance(user, str))
+                and _nonneg_int(items)
+                and isinstance(fids, list)
+                and all(isinstance(f, str) for f in fids)
+                and _nonneg_int(seen)
+                and isinstance(t, (int, float))
+                and isinstance(ident, str)
+                and re.match(r"\A[0-9]+\.[0-9]+:[0-9]+\Z", ident)
+                and _nonneg_int(deadline)
+                and isinstance(done, bool)
+            )
+            if not ok:
+                raise ValueError("bad pending group %r" % (g,))
+            if key not in keys:
+                continue  # a data set no longer configured
+            pending[ident.encode()] = [key, auid, user, items, list(fids), seen, float(t), ident.encode(), deadline, done]
+        self.pos, self.records, self.pending = pos, records, pending
+        for k in UNUSABLE_REASONS:
+            self.unusable[k] = unusable.get(k, 0)
+
+
+def _nonneg_int(v):
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
 
 # ---------------------------------------------------------------------------- pgaudit
@@ -468,6 +646,14 @@ def parse_time(value):
     return None
 
 
+class UnusableRecord(ValueError):
+    """A log record that cannot be used; ``reason`` is the counter it goes to."""
+
+    def __init__(self, reason, msg):
+        ValueError.__init__(self, msg)
+        self.reason = reason
+
+
 class JsonlogDataset(object):
     """One JSON-lines data set: JMESPath expressions select user, count, time and (optionally)
     which lines belong to the data set. ``feed(line)`` returns ``(user, count, time_or_None)``,
@@ -486,17 +672,17 @@ class JsonlogDataset(object):
         try:
             doc = json.loads(line)
         except ValueError:
-            raise ValueError("not JSON")
+            raise UnusableRecord("not_json", "not JSON")
         if not isinstance(doc, dict):
-            raise ValueError("not a JSON object")
+            raise UnusableRecord("not_an_object", "not a JSON object")
         if self.filter is not None and not self.filter.search(doc):
             return None
         user = self.user.search(doc)
         n = self.count_expr.search(doc)
         if user is None or user == "":
-            raise ValueError("user expression selected nothing")
+            raise UnusableRecord("no_user", "user expression selected nothing")
         if isinstance(n, bool) or not isinstance(n, (int, float)) or n < 0:
-            raise ValueError("count expression did not select a non-negative number: %r" % (n,))
+            raise UnusableRecord("bad_count", "count expression did not select a non-negative number: %r" % (n,))
         t = parse_time(self.time.search(doc)) if self.time is not None else None
         return str(user), int(n), t
 
@@ -518,7 +704,7 @@ def validate_config(cfg, exists=os.path.exists, check_paths=True):
     known = set(DEFAULTS) | {"datasets", "reviewed_on", "review_interval_days", "utmp"}
     for k in sorted(set(cfg) - known):
         errors.append("unknown setting %r" % k)
-    for k in ("checkpoint_interval", "max_keys", "max_entries_per_key", "malformed_warning_interval"):
+    for k in ("checkpoint_interval", "max_keys", "max_entries_per_key", "max_entries", "max_line", "malformed_warning_interval"):
         if k in cfg and not _positive_int(cfg[k]):
             errors.append("%s must be a positive integer, got %r" % (k, cfg[k]))
     for k in ("audit_log", "state_file", "alert_log"):
@@ -549,6 +735,17 @@ def validate_config(cfg, exists=os.path.exists, check_paths=True):
     names = set()
     for i, ds in enumerate(datasets):
         errors.extend(_validate_dataset(i, ds, names, exists, check_paths))
+    budget = cfg.get("max_entries", DEFAULTS["max_entries"])
+    if _positive_int(budget):
+        if cfg.get("max_entries_per_key", DEFAULTS["max_entries_per_key"]) > budget:
+            errors.append("max_entries_per_key must not exceed max_entries (%d)" % budget)
+        for i, ds in enumerate(datasets):
+            if isinstance(ds, dict) and ds.get("source") == "audit" and _positive_int(ds.get("threshold")):
+                if ds["threshold"] > budget:
+                    errors.append(
+                        "datasets[%d] (%s): threshold %d exceeds max_entries %d (one user's window must fit the budget)"
+                        % (i, ds.get("name"), ds["threshold"], budget)
+                    )
     return errors
 
 
@@ -646,12 +843,28 @@ def review_status(reviewed_on, interval_days, today=None):
     return age <= int(interval_days) and age >= 0, age, due.isoformat()
 
 
+# C0 and C1 controls, DEL, the Unicode line/paragraph separators, and the backslash itself
+_UNSAFE_RE = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029\\\\]")
+
+
+def escape(value):
+    """One printable line for a value read from a log or a device (user names, data set
+    names, file names): control characters become ``\\xNN`` / ``\\uNNNN`` so that nothing
+    can end a journal field, start a forged ``<0>`` priority line, or drive a terminal."""
+    return _UNSAFE_RE.sub(_escape_char, str(value))
+
+
+def _escape_char(m):
+    c = ord(m.group(0))
+    return "\\x%02x" % c if c < 0x100 else "\\u%04x" % c
+
+
 def alert_text(alert):
-    """The one human sentence of an alert (journal MESSAGE, terminal warning)."""
+    """The one human sentence of an alert (journal MESSAGE, terminal warning), escaped."""
     return "pii-download-alert: user %s read %d records of data set %s within %ds (threshold %d, %s..%s)" % (
-        alert["user"],
+        escape(alert["user"]),
         alert["count"],
-        alert["dataset"],
+        escape(alert["dataset"]),
         alert["window"],
         alert["threshold"],
         iso(alert["first_event"]),
