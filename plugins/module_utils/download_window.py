@@ -57,6 +57,8 @@ DEFAULTS = {
     "max_entries": 1000000,
     # Longest log line read; longer lines are counted (line_too_long) and skipped.
     "max_line": 1 << 20,
+    # Seconds an audit event may wait, with the input idle, for records that have not come.
+    "group_wait": 1,
     "malformed_warning_interval": 60,
     "min_auid": 1000,
     "channels": {"journal": True, "session": True, "webhook": None},
@@ -95,7 +97,7 @@ class SlidingWindows(object):
     def __init__(self, datasets, max_keys=100000, max_entries_per_key=65536, max_entries=DEFAULTS["max_entries"]):
         self.datasets = datasets
         self.max_keys = max_keys
-        self.max_entries_per_key = max_entries_per_key
+        self.max_entries_per_key = min(max_entries_per_key, max_entries)
         self.max_entries = max_entries
         self.keys = collections.OrderedDict()
         self.entries = 0  # entries held over all keys (the global budget)
@@ -208,12 +210,17 @@ class SlidingWindows(object):
             out.append([dataset, user, kind, w.armed, w.last, entries])
         return out
 
-    def load(self, dumped):
-        """Restore keys from dump(); keys of data sets no longer configured are dropped.
-        Raises ValueError on anything malformed, changing nothing."""
+    def load(self, dumped, clock=None):
+        """Restore keys from dump() (and the clock, the latest event time per data set);
+        keys of data sets no longer configured are dropped. Raises ValueError on anything
+        malformed, changing nothing."""
         keys = collections.OrderedDict()
         entries = 0
-        clock = {}
+        if clock is None:
+            clock = {}
+        if not isinstance(clock, dict) or not all(isinstance(v, (int, float)) for v in clock.values()):
+            raise ValueError("bad window clock")
+        clock = {k: float(v) for k, v in clock.items() if k in self.datasets}
         if not isinstance(dumped, list):
             raise ValueError("windows must be a list")
         for rec in dumped:
@@ -316,6 +323,9 @@ class AuditParser(object):
         self.min_auid = min_auid
         # stamp:serial -> [key, auid, user, items, [file ids], paths seen, time, id, deadline, done]
         self.pending = collections.OrderedDict()
+        # groups released early (release(): the input went idle): their late PATH records
+        # still count, each once, until the group's EOE or span ends
+        self.late = collections.OrderedDict()
         self.unusable = dict.fromkeys(UNUSABLE_REASONS, 0)
         self.records = 0
         self.pos = 0  # bytes of the stream fed so far (across rotations)
@@ -336,11 +346,22 @@ class AuditParser(object):
         typed = data.count(b"\ntype=") + (1 if data.startswith(b"type=") else 0)
         self.unusable["not_a_record"] += max(lines - typed, 0)
         pending = self.pending
+        out = []
+        for ident in list(self.late):
+            g = self.late[ident]
+            end = g[8] - base
+            complete = self._collect(g, data, 0, end) or self._eoe(g, data, 0, end)
+            out.extend((g[0], g[1], g[2], g[6], fid) for fid in g[4])
+            del g[4][:]
+            if complete or g[8] <= self.pos:
+                if not complete:
+                    self.unusable["incomplete_group"] += 1
+                del self.late[ident]
         # groups left open by earlier chunks: their records continue here
         for g in pending.values():
             if not g[9]:
                 end = g[8] - base
-                if self._collect(g, data, 0, end) or data.find(b"type=EOE msg=audit(" + g[7] + b")", 0, end) >= 0:
+                if self._collect(g, data, 0, end) or self._eoe(g, data, 0, end):
                     g[9] = True
         hits = []
         for key, needle in self.needles:
@@ -350,7 +371,6 @@ class AuditParser(object):
                 pos = data.find(needle, pos + len(needle))
         if len(self.needles) > 1:
             hits.sort()
-        out = []
         min_auid = self.min_auid
         for pos, key, after in hits:
             # the key closes the raw part of a SYSCALL record: end of line or the 0x1d separator
@@ -381,7 +401,8 @@ class AuditParser(object):
             stamp, serial = m.groups()
             ident = stamp + b":" + serial
             g = [key, auid, user, items, [], 0, float(stamp), ident, base + start + _GROUP_SPAN, False]
-            g[9] = self._collect(g, data, m.end(), g[8] - base)
+            end = g[8] - base
+            g[9] = self._collect(g, data, m.end(), end) or self._eoe(g, data, m.end(), end)
             if g[9] and not pending:
                 out.extend((g[0], g[1], g[2], g[6], fid) for fid in g[4])
             else:
@@ -414,6 +435,11 @@ class AuditParser(object):
             out.extend((g[0], g[1], g[2], g[6], fid) for fid in g[4])
         return out
 
+    @staticmethod
+    def _eoe(g, data, start, end):
+        """The group's EOE record (end of event) is in data[start:end]: no more records come."""
+        return data.find(b"type=EOE msg=audit(" + g[7] + b")", start, end) >= 0
+
     def _collect(self, g, data, start, end):
         """Add the group's PATH records found in data[start:end]; True once all have been seen."""
         needle = b"type=PATH msg=audit(" + g[7] + b"): "
@@ -438,6 +464,17 @@ class AuditParser(object):
             start = p + len(needle)
         return True
 
+    def release(self):
+        """The input is idle: emit the waiting groups now (an alert must not wait for records
+        that may never come). Their PATH records arriving later are still counted."""
+        for ident, g in self.pending.items():
+            if not g[9]:
+                g[9] = True
+                late = list(g)
+                late[4] = []  # its files are emitted now; only late ones collect here
+                self.late[ident] = late
+        return self._drain()
+
     def flush(self):
         """Emit every group still waiting (end of a replay); counted as incomplete."""
         for g in self.pending.values():
@@ -452,7 +489,14 @@ class AuditParser(object):
             [g[0], g[1], g[2], g[3], list(g[4]), g[5], g[6], g[7].decode("ascii"), g[8], g[9]]
             for g in self.pending.values()
         ]
-        return {"pos": self.pos, "records": self.records, "unusable": dict(self.unusable), "pending": groups}
+        late = [[g[0], g[1], g[2], g[3], [], g[5], g[6], g[7].decode("ascii"), g[8], g[9]] for g in self.late.values()]
+        return {
+            "pos": self.pos,
+            "records": self.records,
+            "unusable": dict(self.unusable),
+            "pending": groups,
+            "late": late,
+        }
 
     def load(self, state):
         """Restore dump(); raises ValueError on anything malformed (the caller sets it aside)."""
@@ -464,9 +508,18 @@ class AuditParser(object):
         unusable = state.get("unusable", {})
         if not isinstance(unusable, dict) or not all(_nonneg_int(v) for v in unusable.values()):
             raise ValueError("bad unusable counters")
+        self.pending = self._load_groups(state.get("pending", []))
+        self.late = self._load_groups(state.get("late", []))
+        self.pos, self.records = pos, records
+        for k in UNUSABLE_REASONS:
+            self.unusable[k] = unusable.get(k, 0)
+
+    def _load_groups(self, dumped):
         pending = collections.OrderedDict()
         keys = {k for k, _n in self.needles}
-        for g in state.get("pending", []):
+        if not isinstance(dumped, list):
+            raise ValueError("bad group list")
+        for g in dumped:
             if not (isinstance(g, list) and len(g) == 10):
                 raise ValueError("bad pending group %r" % (g,))
             key, auid, user, items, fids, seen, t, ident, deadline, done = g
@@ -488,10 +541,19 @@ class AuditParser(object):
                 raise ValueError("bad pending group %r" % (g,))
             if key not in keys:
                 continue  # a data set no longer configured
-            pending[ident.encode()] = [key, auid, user, items, list(fids), seen, float(t), ident.encode(), deadline, done]
-        self.pos, self.records, self.pending = pos, records, pending
-        for k in UNUSABLE_REASONS:
-            self.unusable[k] = unusable.get(k, 0)
+            pending[ident.encode()] = [
+                key,
+                auid,
+                user,
+                items,
+                list(fids),
+                seen,
+                float(t),
+                ident.encode(),
+                deadline,
+                done,
+            ]
+        return pending
 
 
 def _nonneg_int(v):
@@ -701,10 +763,18 @@ def validate_config(cfg, exists=os.path.exists, check_paths=True):
     errors = []
     if not isinstance(cfg, dict):
         return ["config must be a JSON object, got %s" % type(cfg).__name__]
-    known = set(DEFAULTS) | {"datasets", "reviewed_on", "review_interval_days", "utmp"}
+    known = set(DEFAULTS) | {"datasets", "reviewed_on", "review_interval_days", "utmp", "journal_socket"}
     for k in sorted(set(cfg) - known):
         errors.append("unknown setting %r" % k)
-    for k in ("checkpoint_interval", "max_keys", "max_entries_per_key", "max_entries", "max_line", "malformed_warning_interval"):
+    for k in (
+        "checkpoint_interval",
+        "group_wait",
+        "max_keys",
+        "max_entries_per_key",
+        "max_entries",
+        "max_line",
+        "malformed_warning_interval",
+    ):
         if k in cfg and not _positive_int(cfg[k]):
             errors.append("%s must be a positive integer, got %r" % (k, cfg[k]))
     for k in ("audit_log", "state_file", "alert_log"):
@@ -737,8 +807,6 @@ def validate_config(cfg, exists=os.path.exists, check_paths=True):
         errors.extend(_validate_dataset(i, ds, names, exists, check_paths))
     budget = cfg.get("max_entries", DEFAULTS["max_entries"])
     if _positive_int(budget):
-        if cfg.get("max_entries_per_key", DEFAULTS["max_entries_per_key"]) > budget:
-            errors.append("max_entries_per_key must not exceed max_entries (%d)" % budget)
         for i, ds in enumerate(datasets):
             if isinstance(ds, dict) and ds.get("source") == "audit" and _positive_int(ds.get("threshold")):
                 if ds["threshold"] > budget:
