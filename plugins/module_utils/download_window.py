@@ -777,6 +777,11 @@ def validate_config(cfg, exists=os.path.exists, check_paths=True):
     ):
         if k in cfg and not _positive_int(cfg[k]):
             errors.append("%s must be a positive integer, got %r" % (k, cfg[k]))
+    if "min_auid" in cfg:
+        v = cfg["min_auid"]
+        # it becomes "-F auid>=N" in the audit rules: a plain number in the uid range only
+        if not (isinstance(v, int) and not isinstance(v, bool) and 0 <= v < AUID_UNSET):
+            errors.append("min_auid must be an integer 0..%d, got %r" % (AUID_UNSET - 1, v))
     for k in ("audit_log", "state_file", "alert_log"):
         if k in cfg and not (isinstance(cfg[k], str) and cfg[k].startswith("/")):
             errors.append("%s must be an absolute path, got %r" % (k, cfg[k]))
