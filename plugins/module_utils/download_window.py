@@ -262,6 +262,15 @@ class SlidingWindows(object):
 
 # ---------------------------------------------------------------------------- audit
 _SYSCALL_HEAD_RE = re.compile(rb"type=SYSCALL msg=audit\(([0-9]+\.[0-9]+):([0-9]+)\): ")
+# Fast path: the layout the kernel writes today (audit_log_exit), the optional per= included.
+# A record it does not match is read field by field (_field), whatever the order.
+_SYSCALL_FAST_RE = re.compile(
+    rb"type=SYSCALL msg=audit\(([0-9]+\.[0-9]+):([0-9]+)\): arch=[0-9a-f]+ syscall=[0-9]+ (?:per=[0-9a-f]+ )?"
+    rb"success=([a-z]+) exit=-?[0-9]+ (?:a[0-3]=[0-9a-f]+ )*items=([0-9]+) ppid=[0-9]+ pid=[0-9]+ auid=([0-9]+) "
+)
+_PATH_FAST_RE = re.compile(
+    rb" inode=([0-9]+) dev=([0-9a-f]+:[0-9a-f]+) mode=([0-7]+) [^\n\x1d]*? nametype=([A-Z]+)[ \n\x1d]"
+)
 # Records of one event are written together; a group is given up once this many bytes of the
 # stream have passed its SYSCALL record (a stream position, so chunking cannot change it).
 _GROUP_SPAN = 1 << 16
@@ -380,14 +389,18 @@ class AuditParser(object):
             start = data.rfind(b"\n", 0, pos) + 1
             if not data.startswith(b"type=SYSCALL ", start):
                 continue  # e.g. CONFIG_CHANGE records of rule loads carry the key too
-            m = _SYSCALL_HEAD_RE.match(data, start)
-            raw = data[start:pos]
-            success = _field(raw, b" success=")
-            items = _int(_field(raw, b" items="))
-            auid = _int(_field(raw, b" auid="))
-            if m is None or success is None or items is None or auid is None:
-                self.unusable["syscall_fields"] += 1
-                continue
+            m = _SYSCALL_FAST_RE.match(data, start)
+            if m is not None:
+                success, items, auid = m.group(3), int(m.group(4)), int(m.group(5))
+            else:
+                m = _SYSCALL_HEAD_RE.match(data, start)
+                raw = data[start:pos]
+                success = _field(raw, b" success=")
+                items = _int(_field(raw, b" items="))
+                auid = _int(_field(raw, b" auid="))
+                if m is None or success is None or items is None or auid is None:
+                    self.unusable["syscall_fields"] += 1
+                    continue
             if success != b"yes" or auid == AUID_UNSET or auid < min_auid or items <= 0:
                 continue
             user = None
@@ -398,7 +411,7 @@ class AuditParser(object):
                     name = data[q + 6 : data.find(b'"', q + 6, eol)]
                     if name != b"unset":
                         user = name.decode("utf-8", "replace")
-            stamp, serial = m.groups()
+            stamp, serial = m.group(1), m.group(2)
             ident = stamp + b":" + serial
             g = [key, auid, user, items, [], 0, float(stamp), ident, base + start + _GROUP_SPAN, False]
             end = g[8] - base
@@ -448,6 +461,15 @@ class AuditParser(object):
             p = data.find(needle, start, end)
             if p < 0:
                 return False
+            g[5] += 1
+            start = p + len(needle)
+            q = data.find(b" inode=", start - 1, start + 4096)
+            f = _PATH_FAST_RE.match(data, q) if q >= 0 else None
+            if f is not None and data.find(b"\n", start, q) < 0:
+                inode, dev, mode, nametype = f.groups()
+                if nametype == b"NORMAL" and not mode.startswith(b"040"):
+                    g[4].append((dev + b":" + inode).decode("ascii"))
+                continue
             eol = data.find(b"\n", p)
             raw = data[p + len(needle) - 1 : eol if eol >= 0 else len(data)].split(b"\x1d", 1)[0]
             nametype = _field(raw, b" nametype=")
@@ -460,8 +482,6 @@ class AuditParser(object):
                     self.unusable["path_fields"] += 1
                 elif not mode.startswith(b"040"):  # directories (tar, globs) are not reads of records
                     g[4].append((dev + b":" + inode).decode("ascii", "replace"))
-            g[5] += 1
-            start = p + len(needle)
         return True
 
     def release(self):
