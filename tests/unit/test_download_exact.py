@@ -545,3 +545,43 @@ def test_real_kill_9_mid_run_neither_loses_nor_repeats(tmp_path):
     state = json.loads((tmp_path / "state.json").read_text())
     assert state["audit_parser"]["records"] == log.count(b"\n")
     assert os.path.getsize(tmp_path / "audit.log") == len(log)
+
+
+# ----------------------------------------------------------------------------- packaging (point 12)
+def test_the_role_ships_every_module_of_the_package_and_the_agent_runs_from_it(tmp_path):
+    """The files install.yml copies, laid out as on an endpoint, without the collection on
+    the path: the agent imports its sliding_window package from the directory next to it."""
+    import yaml
+
+    tasks = yaml.safe_load((ROOT / "roles" / "download_alert" / "tasks" / "install.yml").read_text())
+    [copy] = [t for t in tasks if t["name"] == "Install | agent program and its sliding_window package"]
+    shipped = {i["dest"]: i["src"] for i in copy["loop"]}
+    pkg = ROOT / "plugins" / "module_utils" / "sliding_window"
+    modules = {"sliding_window/%s" % p.relative_to(pkg) for p in pkg.rglob("*.py")}
+    assert modules == set(shipped) - {"pii-download-alert"}
+    dest = tmp_path / "usr-lib"
+    for d, src in shipped.items():
+        src = src.replace("{{ role_path }}", str(ROOT / "roles" / "download_alert"))
+        if not src.startswith("/"):
+            src = str(ROOT / "roles" / "download_alert" / "files" / src)
+        (dest / d).parent.mkdir(parents=True, exist_ok=True)
+        (dest / d).write_bytes(pathlib.Path(src).read_bytes())
+    (tmp_path / "audit.log").touch()
+    (tmp_path / "config.json").write_text(json.dumps(config(tmp_path)))
+    out = subprocess.run(
+        [PY, "-I", str(dest / "pii-download-alert"), "--config", str(tmp_path / "config.json"), "--check-config"],
+        capture_output=True,
+        text=True,
+        cwd=str(tmp_path),
+        check=False,
+    )
+    assert out.returncode == 0 and "OK (2 data sets)" in out.stdout, out.stderr
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("name", "citizens\n"), ("key", "pii_dl_x\n"), ("key", "a\n-a never,exit")]
+)
+def test_names_that_reach_audit_rules_are_full_matched(field, value):
+    ds = dict(DATASETS[0], **{field: value})
+    errs = dw.validate_config({"datasets": [ds]}, check_paths=False)
+    assert any(repr(value) in e for e in errs), errs
