@@ -22,12 +22,13 @@ def download_alert_config(datasets, channels=None, reviewed_on="", review_interv
     return A.agent_config(_plain(datasets), _plain(channels), reviewed_on, review_interval_days, _plain(settings))
 
 
-def download_alert_config_errors(cfg):
-    return A.config_errors(_plain(cfg))
+def download_alert_config_errors(cfg, pg_preload=None):
+    return A.config_errors(_plain(cfg), _plain(pg_preload) if pg_preload is not None else None)
 
 
 def download_alert_audit_rules(cfg):
-    return A.audit_rules(_plain(cfg).get("datasets", []))
+    cfg = _plain(cfg)
+    return A.audit_rules(cfg.get("datasets", []), cfg.get("min_auid", 1000))
 
 
 class FilterModule(object):

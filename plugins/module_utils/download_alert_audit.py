@@ -15,6 +15,7 @@ import datetime
 import hashlib
 import json
 import posixpath
+import re
 
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import download_window as dw
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import finding
@@ -22,6 +23,21 @@ from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings impo
 DATASET_KEYS = ("name", "source", "threshold", "window", "paths", "key", "database", "tables", "log")
 JSONLOG_KEYS = ("user", "count", "time", "filter")
 PG_WANTED = {"pgaudit.log_rows": "on", "pgaudit.log_relation": "on"}
+# log_min_messages levels at which pgaudit's LOG-level entries are still written
+PG_LOG_LEVELS_WRITING_LOG = (
+    "debug5",
+    "debug4",
+    "debug3",
+    "debug2",
+    "debug1",
+    "info",
+    "notice",
+    "warning",
+    "error",
+    "log",
+)
+# A library name in shared_preload_libraries: a file name, optionally under $libdir.
+PG_LIBRARY_RE = re.compile(r"(?:\$libdir/)?[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}")
 
 
 def agent_config(datasets, channels, reviewed_on, review_interval_days, settings=None):
@@ -59,9 +75,25 @@ def agent_config(datasets, channels, reviewed_on, review_interval_days, settings
     return cfg
 
 
-def config_errors(cfg):
+def pg_preload_errors(preload):
+    """Problems with download_alert_pg_preload (written into a PostgreSQL conf.d file)."""
+    if not isinstance(preload, list):
+        return ["download_alert_pg_preload must be a list of library names, got %r" % (preload,)]
+    errors = []
+    for i, name in enumerate(preload):
+        if not (isinstance(name, str) and PG_LIBRARY_RE.fullmatch(name)):
+            errors.append(
+                "download_alert_pg_preload[%d]: %r is not a library name (letters, digits, _ . -, "
+                "optionally after $libdir/)" % (i, name)
+            )
+    return errors
+
+
+def config_errors(cfg, pg_preload=None):
     """Controller-side validation (no filesystem checks; --check-config on the host does those)."""
     errors = dw.validate_config(cfg, check_paths=False)
+    if pg_preload is not None:
+        errors.extend(pg_preload_errors(pg_preload))
     try:
         datetime.date.fromisoformat(str(cfg.get("reviewed_on")))
     except ValueError:
@@ -96,23 +128,35 @@ def _watches(datasets):
                 yield key, path, arch
 
 
-def audit_rules(datasets):
-    """auditctl rule lines for the audit data sets (read opens by login users)."""
+def audit_rules(datasets, min_auid=1000):
+    """auditctl rule lines for the audit data sets (read opens by login users, auid >= min_auid)."""
+    min_auid = int(min_auid)
     return [
         "-a always,exit -F arch=%s -S open,openat,openat2 -F dir=%s -F perm=r "
-        "-F auid>=1000 -F auid!=unset -k %s" % (arch, path, key)
+        "-F auid>=%d -F auid!=unset -k %s" % (arch, path, min_auid, key)
         for key, path, arch in _watches(datasets)
     ]
 
 
-def rules_loaded(datasets, auditctl_lines):
+def rules_loaded(datasets, auditctl_lines, min_auid=1000):
     """Which (key, path, arch) watches are missing from ``auditctl -l`` output."""
     missing = []
     for key, path, arch in _watches(datasets):
-        want = ("arch=%s" % arch, "dir=%s " % path.rstrip("/"), "key=%s" % key)
+        want = ("arch=%s" % arch, "dir=%s " % path.rstrip("/"), "auid>=%d " % int(min_auid), "key=%s" % key)
         if not any(all(w in line + " " for w in want) for line in auditctl_lines):
             missing.append("%s %s %s" % (key, arch, path))
     return missing
+
+
+def pg_log_destination(pg_datasets):
+    """The log destination the agent reads for pgaudit data sets: by the log file's suffix
+    (.json -> jsonlog, .csv -> csvlog, else the free-text stderr log)."""
+    logs = [d.get("log") or "" for d in pg_datasets]
+    if logs and all(x.endswith(".json") for x in logs):
+        return "jsonlog"
+    if logs and all(x.endswith(".csv") for x in logs):
+        return "csvlog"
+    return "stderr"
 
 
 def evaluate(observed, expected, today, changed=()):
@@ -133,13 +177,15 @@ def evaluate(observed, expected, today, changed=()):
 
     svc = {"service": expected["service"], "enabled": observed.get("enabled"), "active": observed.get("active")}
     running = observed.get("enabled") == "enabled" and observed.get("active") == "active"
+    # records the agent read but could not use, per log and reason (from its state file)
+    evidence = dict(svc, unusable_records=observed.get("unusable_records"))
     out.append(
         finding(
             "6-5.agent_running",
             status("6-5.agent_running", running),
             observed=svc,
             expected={"enabled": "enabled", "active": "active"},
-            evidence=svc,
+            evidence=evidence,
         )
     )
 
@@ -168,6 +214,7 @@ def evaluate(observed, expected, today, changed=()):
     )
 
     audit_ds = [d for d in datasets if d.get("source") == "audit"]
+    min_auid = cfg.get("min_auid", dw.DEFAULTS["min_auid"])
     if not audit_ds:
         out.append(finding("6-5.audit_rules_loaded", "not_applicable", observed="no audit data sets"))
     elif observed.get("in_container"):
@@ -176,18 +223,18 @@ def evaluate(observed, expected, today, changed=()):
                 "6-5.audit_rules_loaded",
                 "not_applicable",
                 observed="container: the kernel audit subsystem is the host's",
-                expected=audit_rules(audit_ds),
+                expected=audit_rules(audit_ds, min_auid),
             )
         )
     else:
         lines = observed.get("auditctl")
-        missing = rules_loaded(audit_ds, lines or []) if lines is not None else ["auditctl -l failed"]
+        missing = rules_loaded(audit_ds, lines or [], min_auid) if lines is not None else ["auditctl -l failed"]
         out.append(
             finding(
                 "6-5.audit_rules_loaded",
                 status("6-5.audit_rules_loaded", not missing),
                 observed={"missing": missing},
-                expected=audit_rules(audit_ds),
+                expected=audit_rules(audit_ds, min_auid),
                 evidence={"auditctl": [x for x in (lines or []) if "pii" in x or "dir=" in x][:50]},
             )
         )
@@ -209,12 +256,28 @@ def evaluate(observed, expected, today, changed=()):
             for k, v in PG_WANTED.items():
                 if settings.get(k) != v:
                     bad.append("%s is %r, expected %r" % (k, settings.get(k), v))
+            # what pgaudit's entries depend on, as PostgreSQL reports it (pg_settings = SHOW)
+            level = settings.get("log_min_messages")
+            if level not in PG_LOG_LEVELS_WRITING_LOG:
+                bad.append("log_min_messages is %r: pgaudit's LOG entries are not written" % (level,))
+            dests = [x.strip() for x in (settings.get("log_destination") or "").split(",")]
+            wanted = pg_log_destination(pg_ds)
+            if wanted not in dests:
+                bad.append("log_destination is %r, the agent reads %s" % (settings.get("log_destination"), wanted))
+            if wanted in ("csvlog", "jsonlog") and settings.get("logging_collector") != "on":
+                bad.append("logging_collector is %r: %s needs it on" % (settings.get("logging_collector"), wanted))
         out.append(
             finding(
                 "6-5.pgaudit_active",
                 status("6-5.pgaudit_active", not bad),
                 observed={"problems": bad},
-                expected=dict(PG_WANTED, shared_preload_libraries="includes pgaudit", **{"pgaudit.log": "read"}),
+                expected=dict(
+                    PG_WANTED,
+                    shared_preload_libraries="includes pgaudit",
+                    log_min_messages="log or lower",
+                    log_destination="includes %s" % pg_log_destination(pg_ds),
+                    **{"pgaudit.log": "read"},
+                ),
                 evidence={"settings": settings},
             )
         )

@@ -93,8 +93,10 @@ from ansible_collections.pii_guard.safeguards.plugins.module_utils import downlo
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import host
 
 PG_QUERY = (
-    "select name || '=' || setting from pg_settings where name in "
-    "('shared_preload_libraries', 'pgaudit.log', 'pgaudit.log_rows', 'pgaudit.log_relation')"
+    # current_setting() is what SHOW reports: the value PostgreSQL runs with, not the file's
+    "select name || '=' || current_setting(name) from pg_settings where name in "
+    "('shared_preload_libraries', 'pgaudit.log', 'pgaudit.log_rows', 'pgaudit.log_relation', "
+    "'log_min_messages', 'log_destination', 'logging_collector')"
 )
 
 
@@ -134,6 +136,15 @@ def main():
             obs["config"] = json.load(fh)
     except (OSError, ValueError) as e:
         obs["config_error"] = str(e)
+    obs["unusable_records"] = None
+    state_file = cfg.get("state_file", "/var/lib/pii-download-alert/state.json")
+    try:
+        with open(state_file) as fh:
+            counts = json.load(fh).get("unusable")
+        if isinstance(counts, dict):
+            obs["unusable_records"] = counts
+    except (OSError, ValueError, AttributeError):
+        pass  # not written yet (fresh install) or set aside by the agent: no counts to show
     obs["in_container"] = host.in_container(module)
     obs["auditctl"] = None
     if not obs["in_container"] and module.get_bin_path("auditctl"):

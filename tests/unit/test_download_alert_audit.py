@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import download_alert_audit as A
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import validate
 
@@ -37,6 +39,9 @@ PG_OK = {
     "pgaudit.log": "read, ddl",
     "pgaudit.log_rows": "on",
     "pgaudit.log_relation": "on",
+    "log_min_messages": "warning",
+    "log_destination": "stderr",
+    "logging_collector": "on",
 }
 
 
@@ -48,6 +53,7 @@ def observed(**kw):
         "auditctl": AUDITCTL,
         "in_container": False,
         "pg_settings": PG_OK,
+        "unusable_records": {"/var/log/audit/audit.log": {"not_a_record": 3, "syscall_fields": 1}},
     }
     base.update(kw)
     return base
@@ -94,6 +100,56 @@ def test_audit_rules_and_loaded_check():
     assert len(A.rules_loaded(CFG["datasets"], [x.replace("/srv/pii", "/srv/pii-old") for x in AUDITCTL])) == 2
 
 
+def test_audit_rules_use_the_configured_min_auid():
+    cfg = dict(CFG, min_auid=500)
+    rules = A.audit_rules(cfg["datasets"], cfg["min_auid"])
+    assert all(" -F auid>=500 -F auid!=unset " in r for r in rules) and len(rules) == 2
+    # rules loaded with the old floor are reported missing
+    obs = observed(config=cfg)
+    f = by_id(A.evaluate(obs, {"config": cfg, "service": "s"}, "2026-11-28"))
+    assert f["6-5.audit_rules_loaded"]["status"] == "fail"
+    loaded = [x.replace("auid>=1000", "auid>=500") for x in AUDITCTL]
+    f = by_id(A.evaluate(observed(config=cfg, auditctl=loaded), {"config": cfg, "service": "s"}, "2026-11-28"))
+    assert f["6-5.audit_rules_loaded"]["status"] == "pass"
+
+
+@pytest.mark.parametrize("value", ["1000\n-a never,exit", -1, 4294967295, "1000", True, 1.5])
+def test_min_auid_must_be_a_uid(value):
+    errs = A.config_errors(dict(CFG, min_auid=value))
+    assert "min_auid must be an integer 0..4294967294, got %r" % (value,) in errs
+
+
+@pytest.mark.parametrize(
+    "item",
+    ["pgaudit'\nlog_min_messages = 'panic", "pgaudit,auto_explain", "../../tmp/evil", "", "pg audit", "pgaudit\n", 5],
+)
+def test_pg_preload_names_are_full_match_validated(item):
+    errs = A.config_errors(CFG, ["pgaudit", item])
+    assert errs == [
+        "download_alert_pg_preload[1]: %r is not a library name (letters, digits, _ . -, optionally after $libdir/)"
+        % (item,)
+    ]
+    assert A.config_errors(CFG, ["pgaudit", "auto_explain", "$libdir/pg_stat_statements"]) == []
+    assert A.config_errors(CFG, "pgaudit") == [
+        "download_alert_pg_preload must be a list of library names, got 'pgaudit'"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"log_min_messages": "panic"}, "log_min_messages is 'panic': pgaudit's LOG entries are not written"),
+        ({"log_min_messages": "fatal"}, "log_min_messages is 'fatal': pgaudit's LOG entries are not written"),
+        ({"pgaudit.log": "ddl"}, "pgaudit.log does not cover read"),
+        ({"log_destination": "syslog"}, "log_destination is 'syslog', the agent reads stderr"),
+    ],
+)
+def test_pgaudit_depends_on_settings_as_postgresql_reports_them(change, problem):
+    f = by_id(A.evaluate(observed(pg_settings=dict(PG_OK, **change)), {"config": CFG, "service": "s"}, "2026-11-28"))
+    assert f["6-5.pgaudit_active"]["status"] == "fail"
+    assert f["6-5.pgaudit_active"]["observed"]["problems"] == [problem]
+
+
 def test_all_pass_when_compliant():
     f = by_id(A.evaluate(observed(), {"config": CFG, "service": "pii-download-alert.service"}, "2026-11-28"))
     assert {k: v["status"] for k, v in f.items()} == {
@@ -104,6 +160,9 @@ def test_all_pass_when_compliant():
         "6-5.threshold_review": "pass",
     }
     assert f["6-5.agent_config"]["evidence"]["thresholds"][1] == {"dataset": "db", "threshold": 1000, "window": 60}
+    assert f["6-5.agent_running"]["evidence"]["unusable_records"] == {
+        "/var/log/audit/audit.log": {"not_a_record": 3, "syscall_fields": 1}
+    }
 
 
 def test_failures_carry_evidence():

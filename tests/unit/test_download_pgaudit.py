@@ -3,6 +3,7 @@ unix socket as a non-root user; the agent follows its log and counts rows per us
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import pathlib
@@ -110,3 +111,109 @@ def test_select_5000_rows_alerts_with_count_5000_and_other_user_none(pg, tmp_pat
         )
     finally:
         lab.stop()
+
+
+# ----------------------------------------------------------------------------- jsonlog (point 7)
+FAKE = (
+    "2026-11-30 07:00:00.000 UTC [1] intern@pii LOG:  "
+    "AUDIT: SESSION,9,1,READ,SELECT,TABLE,public.citizens,x,<not logged>,900000"
+)
+
+
+@pytest.fixture(scope="module")
+def pg_json():
+    """PostgreSQL 15 writing its structured jsonlog, configured as the role configures it."""
+    base = pathlib.Path(tempfile.mkdtemp(prefix="dl-pgj-"))
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam("postgres")
+        os.chown(base, pw.pw_uid, pw.pw_gid)
+    data = base / "data"
+    as_pg([str(PGBIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"])
+    extra = (
+        "listen_addresses = ''\n"
+        "unix_socket_directories = '%s'\n"
+        "shared_preload_libraries = 'pgaudit'\n"
+        "pgaudit.log = 'read'\n"
+        "pgaudit.log_rows = on\n"
+        "pgaudit.log_relation = on\n"
+        "pgaudit.log_parameter = off\n"
+        "log_timezone = 'UTC'\n"
+        "logging_collector = on\n"
+        "log_destination = 'jsonlog'\n"
+        "log_directory = '%s'\n"
+        "log_filename = 'pg-audit.log'\n"
+        "log_rotation_age = 0\n"
+        "log_rotation_size = 0\n" % (base, base)
+    )
+    as_pg(["sh", "-c", "cat >> %s" % (data / "postgresql.conf")], input=extra)
+    as_pg([str(PGBIN / "pg_ctl"), "-D", str(data), "-l", str(base / "startup.log"), "-w", "start"])
+
+    def psql(sql, user="postgres", db="postgres"):
+        return as_pg(["psql", "-h", str(base), "-U", user, "-d", db, "-v", "ON_ERROR_STOP=1", "-Atc", sql])
+
+    psql("CREATE DATABASE pii")
+    psql("CREATE ROLE clerk LOGIN; CREATE ROLE intern LOGIN")
+    psql(
+        "CREATE TABLE citizens (id int primary key, name text);"
+        "INSERT INTO citizens SELECT g, 'name ' || g FROM generate_series(1, 5000) g;"
+        "CREATE TABLE offices (id int); INSERT INTO offices SELECT generate_series(1, 30);"
+        "GRANT SELECT ON citizens, offices TO clerk, intern",
+        db="pii",
+    )
+    try:
+        yield {"psql": psql, "log": base / "pg-audit.json", "base": base}
+    finally:
+        as_pg([str(PGBIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"])
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_jsonlog_cannot_be_forged_by_a_fake_line_or_an_open_quote(pg_json, tmp_path):
+    """clerk tries both attacks on the free-text log: (1) a fake AUDIT line blaming intern for
+    900,000 rows, inside a multi-line statement and a RAISE LOG; (2) a RAISE LOG opening a
+    quote just before intern's real 5,000-row read, to swallow it. From the jsonlog the agent
+    counts exactly intern's real read and nothing for the fakes."""
+    lab = Lab(tmp_path)
+    lab.cfg["datasets"] = [
+        {
+            "name": "citizens-db",
+            "source": "pgaudit",
+            "log": str(pg_json["log"]),
+            "database": "pii",
+            "tables": ["citizens"],
+            "threshold": 5000,
+            "window": 600,
+        }
+    ]
+    lab.config.write_text(json.dumps(lab.cfg))
+    lab.start()
+    psql = pg_json["psql"]
+    try:
+        # (2) an open quote, then intern's real read
+        psql(
+            "DO $$BEGIN RAISE LOG 'AUDIT: SESSION,1,1,READ,SELECT,TABLE,public.offices,\"open'; END$$",
+            user="clerk",
+            db="pii",
+        )
+        assert len(psql("SELECT * FROM citizens", user="intern", db="pii").stdout.splitlines()) == 5000
+        # (1) fake lines blaming intern: in a multi-line statement and in a RAISE LOG
+        psql("SELECT count(*) FROM offices WHERE 'x' <> E'\\n%s'" % FAKE.replace("'", "''"), user="clerk", db="pii")
+        psql("DO $$BEGIN RAISE LOG E'\\n%s'; END$$" % FAKE, user="clerk", db="pii")
+        psql("DO $$BEGIN RAISE LOG '%s'; END$$" % FAKE.split("LOG:  ", 1)[1], user="clerk", db="pii")
+        lab.wait_for(lambda: lab.alert_lines(), what="intern's alert")
+        lab.quiet(2)
+    finally:
+        lab.stop()
+    alerts = lab.alert_lines()
+    assert [(a["user"], a["dataset"], a["count"]) for a in alerts] == [("intern", "citizens-db", 5000)]
+    state = json.loads((tmp_path / "state.json").read_text())
+    [win] = state["windows"]
+    assert win[:2] == ["citizens-db", "intern"] and sum(n for _t, n in win[5]) == 5000
+    counts = state["unusable"][str(pg_json["log"])]
+    assert counts["not_from_pgaudit"] == 2  # the two RAISE LOGs whose message starts with AUDIT:
+    # the records really are in the log as the attacks wrote them
+    text = pg_json["log"].read_text()
+    assert "intern@pii LOG:  AUDIT" in text and '\\"open' in text
+    docs = [json.loads(x) for x in text.splitlines()]
+    real = [d for d in docs if d.get("message", "").startswith("AUDIT: ") and "context" not in d]
+    fields = [(d["user"], next(csv.reader([d["message"][7:]]))) for d in real]
+    assert [(u, f[9]) for u, f in fields if f[6] == "public.citizens"] == [("intern", "5000")]

@@ -20,7 +20,7 @@ GOOD = {"name": "citizens", "source": "audit", "paths": ["/"], "threshold": 100,
 JSONLOG = {"name": "exports", "source": "jsonlog", "log": "/tmp/app.jsonl", "user": "u", "count": "n"}
 
 
-def run_role(tmp_path, datasets, reviewed_on="2026-10-01"):
+def run_role(tmp_path, datasets, reviewed_on="2026-10-01", extra=None):
     play = tmp_path / "play.yml"
     play.write_text(
         "- hosts: localhost\n  connection: local\n  gather_facts: false\n"
@@ -30,6 +30,7 @@ def run_role(tmp_path, datasets, reviewed_on="2026-10-01"):
         "download_alert_datasets": datasets,
         "download_alert_reviewed_on": reviewed_on,
         "ansible_python_interpreter": sys.executable,
+        **(extra or {}),
     }
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
     cmd = ["ansible-playbook", "-i", "localhost,", "--check", str(play), "-e", json.dumps(extra)]
@@ -51,6 +52,23 @@ def test_role_refuses_bad_config_before_any_change(tmp_path, datasets, message):
     assert out.returncode != 0
     assert message in text, text[-3000:]
     assert "Install |" not in text  # stopped before the first task that could change the host
+
+
+def test_role_refuses_a_pg_preload_item_that_would_inject_settings(tmp_path):
+    pg = {
+        "name": "db",
+        "source": "pgaudit",
+        "log": "/tmp/pg.log",
+        "database": "pii",
+        "tables": ["citizens"],
+        "threshold": 1000,
+        "window": 60,
+    }
+    out = run_role(tmp_path, [pg], extra={"download_alert_pg_preload": ["pgaudit", "x'\nlog_min_messages = 'panic"]})
+    text = out.stdout + out.stderr
+    assert out.returncode != 0
+    assert "download_alert_pg_preload[1]:" in text and "is not a library name" in text, text[-3000:]
+    assert "Install |" not in text
 
 
 def test_role_refuses_bad_review_date(tmp_path):

@@ -48,7 +48,7 @@ def oracle(datasets, events):
 
 
 def run_windows(datasets, events, **kw):
-    w = dw.Windows(datasets, **kw)
+    w = dw.SlidingWindows(datasets, **kw)
     out = []
     for i, (ds_name, user, t, n, item) in enumerate(events):
         a = w.add(ds_name, user, t, n, item)
@@ -101,13 +101,13 @@ def test_window_state_survives_dump_and_load(raw, threshold):
         events.append(("files", "u", t, 1, str(fid)))
     whole = run_windows(datasets, events)
     half = len(events) // 2
-    w1 = dw.Windows(datasets)
+    w1 = dw.SlidingWindows(datasets)
     got = []
     for i, e in enumerate(events[:half]):
         a = w1.add(*e)
         if a:
             got.append((i, a["dataset"], a["user"], a["count"]))
-    w2 = dw.Windows(datasets)
+    w2 = dw.SlidingWindows(datasets)
     w2.load(json.loads(json.dumps(w1.dump())))
     for i, e in enumerate(events[half:], start=half):
         a = w2.add(*e)
@@ -118,7 +118,7 @@ def test_window_state_survives_dump_and_load(raw, threshold):
 
 def test_bulk_export_raises_one_alert_and_rearms_after_drain():
     datasets = {"files": {"source": "audit", "threshold": 100, "window": 60}}
-    w = dw.Windows(datasets)
+    w = dw.SlidingWindows(datasets)
     alerts = [w.add("files", "clerk", 1000 + i * 0.01, 1, "f%d" % i) for i in range(5000)]
     hits = [a for a in alerts if a]
     assert len(hits) == 1
@@ -132,14 +132,14 @@ def test_bulk_export_raises_one_alert_and_rearms_after_drain():
 
 
 def test_rereading_the_same_file_counts_once():
-    w = dw.Windows({"files": {"source": "audit", "threshold": 3, "window": 60}})
+    w = dw.SlidingWindows({"files": {"source": "audit", "threshold": 3, "window": 60}})
     assert not any(w.add("files", "u", 1.0 + i, 1, "8:1") for i in range(50))
     assert w.add("files", "u", 60.0, 1, "8:2") is None
     assert w.add("files", "u", 61.0, 1, "8:3")["count"] == 3
 
 
 def test_max_keys_evicts_least_recently_active():
-    w = dw.Windows({"rows": {"source": "jsonlog", "threshold": 10, "window": 60}}, max_keys=100)
+    w = dw.SlidingWindows({"rows": {"source": "jsonlog", "threshold": 10, "window": 60}}, max_keys=100)
     for i in range(250):
         w.add("rows", "user%d" % i, 1.0, 1)
     assert len(w.keys) == 100 and w.evicted_keys == 150
@@ -147,7 +147,7 @@ def test_max_keys_evicts_least_recently_active():
 
 
 def test_sum_window_entry_cap_merges_but_keeps_the_count():
-    w = dw.Windows({"rows": {"source": "jsonlog", "threshold": 1000, "window": 60}}, max_entries_per_key=10)
+    w = dw.SlidingWindows({"rows": {"source": "jsonlog", "threshold": 1000, "window": 60}}, max_entries_per_key=10)
     hits = [w.add("rows", "u", float(i) / 10, 1) for i in range(999)]
     assert not any(hits) and len(w.keys[("rows", "u")].items) == 10 and w.merged_entries == 989
     assert w.add("rows", "u", 100.0 / 10, 1)["count"] == 1000

@@ -69,6 +69,9 @@ def test_config_rules_and_unit_files(host):
     assert "User=pii-dlalert" in unit and "CapabilityBoundingSet=\n" in unit and "ProtectSystem=strict" in unit
     pg = host.file("/etc/postgresql/15/main/conf.d/50-pii-download-alert.conf").content_string
     assert "pgaudit.log_rows = on" in pg and "shared_preload_libraries = 'pgaudit'" in pg
+    assert "log_destination = 'jsonlog'" in pg and "log_filename = 'postgresql-15-main-audit.log'" in pg
+    jsonlog = host.file("/var/log/postgresql/postgresql-15-main-audit.json")
+    assert jsonlog.user == "postgres" and jsonlog.group == "adm" and jsonlog.mode == 0o640
 
 
 def psql(host, sql, user="postgres"):
@@ -82,6 +85,7 @@ def _q(s):
 
 def test_pgaudit_select_of_5000_rows_alerts_once_with_count(host):
     assert psql(host, "SHOW pgaudit.log_rows") == "on"
+    assert psql(host, "SHOW log_destination") == "jsonlog"
     psql(
         host,
         "DROP TABLE IF EXISTS citizens; CREATE TABLE citizens (id int, name text);"

@@ -1,0 +1,327 @@
+# -*- coding: utf-8 -*-
+# Copyright: pii_guard.safeguards contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""auditd records (SYSCALL, PATH, EOE ...) -> reads of watched files, exact across restarts."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import collections
+import re
+
+from ..config import AUID_UNSET, _nonneg_int
+
+_SYSCALL_HEAD_RE = re.compile(rb"type=SYSCALL msg=audit\(([0-9]+\.[0-9]+):([0-9]+)\): ")
+# Fast path: the layout the kernel writes today (audit_log_exit), the optional per= included.
+# A record it does not match is read field by field (_field), whatever the order.
+_SYSCALL_FAST_RE = re.compile(
+    rb"type=SYSCALL msg=audit\(([0-9]+\.[0-9]+):([0-9]+)\): arch=[0-9a-f]+ syscall=[0-9]+ (?:per=[0-9a-f]+ )?"
+    rb"success=([a-z]+) exit=-?[0-9]+ (?:a[0-3]=[0-9a-f]+ )*items=([0-9]+) ppid=[0-9]+ pid=[0-9]+ auid=([0-9]+) "
+)
+_PATH_FAST_RE = re.compile(
+    rb" inode=([0-9]+) dev=([0-9a-f]+:[0-9a-f]+) mode=([0-7]+) [^\n\x1d]*? nametype=([A-Z]+)[ \n\x1d]"
+)
+# Records of one event are written together; a group is given up once this many bytes of the
+# stream have passed its SYSCALL record (a stream position, so chunking cannot change it).
+_GROUP_SPAN = 1 << 16
+# Reasons a record the agent needed could not be used (stats, the audit's evidence).
+UNUSABLE_REASONS = (
+    "not_a_record",  # a line that does not start with type= (truncated write, garbage)
+    "syscall_fields",  # a SYSCALL record of a watched key without usable success/items/auid
+    "path_fields",  # a PATH record of a watched event without usable inode/dev/mode/nametype
+    "incomplete_group",  # an event whose PATH records did not all arrive within the span
+    "line_too_long",  # a line over the line cap, skipped (counted by the follower)
+)
+
+
+def _field(raw, name, start=0):
+    """Value of the ``name=`` field (name with its leading space) in a record's raw part.
+
+    The kernel writes ``key=value`` fields separated by single spaces; strings that could hold
+    a space, a quote or a control character are hex-encoded (audit_log_untrustedstring), so
+    a space always ends a value and `` name=`` cannot occur inside one. Fields may come in any
+    order and some are optional (``per=``, ``ses=``): nothing is assumed about their order."""
+    p = raw.find(name, start)
+    if p < 0:
+        return None
+    p += len(name)
+    e = raw.find(b" ", p)
+    return raw[p:] if e < 0 else raw[p:e]
+
+
+def _int(value, base=10):
+    try:
+        return int(value, base)
+    except (TypeError, ValueError):
+        return None
+
+
+class AuditParser(object):
+    """Groups auditd records (SYSCALL, CWD, PATH, PROCTITLE, EOE) by their msg serial and
+    yields one event per successfully read-opened file of a watched key.
+
+    Works on raw bytes as auditd writes them, in RAW or ENRICHED format (the resolved names
+    follow a 0x1d byte). ``feed_chunk`` takes whole lines (a chunk ending at a line end):
+    it finds the watched keys with a substring search (memmem speed, so unrelated records
+    are skipped before any parsing), reads the fields of those SYSCALL records by name, then
+    looks ahead for the group's PATH records by their exact ``msg=audit(stamp:serial)``
+    prefix. Events are ``(key, auid, user_or_None, time, file_id)`` where file_id is
+    ``"dev:inode"``; directories and failed opens are not counted.
+
+    Exact across restarts: groups still waiting for records are part of ``dump()``, events
+    come out in the order of their SYSCALL records whatever the chunking, and a group is
+    given up at a fixed stream distance (``_GROUP_SPAN``), so a restart from any checkpoint
+    gives the same events as an uninterrupted run.
+    """
+
+    MAX_PENDING = 4096
+
+    def __init__(self, keys, min_auid=1000):
+        keys = sorted(k.decode() if isinstance(k, bytes) else k for k in keys)
+        self.needles = [(k, b' key="' + k.encode() + b'"') for k in keys]
+        self.min_auid = min_auid
+        # stamp:serial -> [key, auid, user, items, [file ids], paths seen, time, id, deadline, done]
+        self.pending = collections.OrderedDict()
+        # groups released early (release(): the input went idle): their late PATH records
+        # still count, each once, until the group's EOE or span ends
+        self.late = collections.OrderedDict()
+        self.unusable = dict.fromkeys(UNUSABLE_REASONS, 0)
+        self.records = 0
+        self.pos = 0  # bytes of the stream fed so far (across rotations)
+
+    @property
+    def malformed(self):
+        return sum(self.unusable.values())
+
+    def feed(self, line):
+        return self.feed_chunk(line if line.endswith(b"\n") else line + b"\n")
+
+    def feed_chunk(self, data):
+        base = self.pos
+        self.pos += len(data)
+        lines = data.count(b"\n")
+        self.records += lines
+        # every record line starts with "type="; anything else is counted and skipped
+        typed = data.count(b"\ntype=") + (1 if data.startswith(b"type=") else 0)
+        self.unusable["not_a_record"] += max(lines - typed, 0)
+        pending = self.pending
+        out = []
+        for ident in list(self.late):
+            g = self.late[ident]
+            end = g[8] - base
+            complete = self._collect(g, data, 0, end) or self._eoe(g, data, 0, end)
+            out.extend((g[0], g[1], g[2], g[6], fid) for fid in g[4])
+            del g[4][:]
+            if complete or g[8] <= self.pos:
+                if not complete:
+                    self.unusable["incomplete_group"] += 1
+                del self.late[ident]
+        # groups left open by earlier chunks: their records continue here
+        for g in pending.values():
+            if not g[9]:
+                end = g[8] - base
+                if self._collect(g, data, 0, end) or self._eoe(g, data, 0, end):
+                    g[9] = True
+        hits = []
+        for key, needle in self.needles:
+            pos = data.find(needle)
+            while pos >= 0:
+                hits.append((pos, key, pos + len(needle)))
+                pos = data.find(needle, pos + len(needle))
+        if len(self.needles) > 1:
+            hits.sort()
+        min_auid = self.min_auid
+        for pos, key, after in hits:
+            # the key closes the raw part of a SYSCALL record: end of line or the 0x1d separator
+            sep = data[after : after + 1]
+            if sep not in (b"\x1d", b"\n"):
+                continue
+            start = data.rfind(b"\n", 0, pos) + 1
+            if not data.startswith(b"type=SYSCALL ", start):
+                continue  # e.g. CONFIG_CHANGE records of rule loads carry the key too
+            m = _SYSCALL_FAST_RE.match(data, start)
+            if m is not None:
+                success, items, auid = m.group(3), int(m.group(4)), int(m.group(5))
+            else:
+                m = _SYSCALL_HEAD_RE.match(data, start)
+                raw = data[start:pos]
+                success = _field(raw, b" success=")
+                items = _int(_field(raw, b" items="))
+                auid = _int(_field(raw, b" auid="))
+                if m is None or success is None or items is None or auid is None:
+                    self.unusable["syscall_fields"] += 1
+                    continue
+            if success != b"yes" or auid == AUID_UNSET or auid < min_auid or items <= 0:
+                continue
+            user = None
+            if sep == b"\x1d":
+                eol = data.find(b"\n", after)
+                q = data.find(b'AUID="', after, eol)
+                if q > 0:
+                    name = data[q + 6 : data.find(b'"', q + 6, eol)]
+                    if name != b"unset":
+                        user = name.decode("utf-8", "replace")
+            stamp, serial = m.group(1), m.group(2)
+            ident = stamp + b":" + serial
+            g = [key, auid, user, items, [], 0, float(stamp), ident, base + start + _GROUP_SPAN, False]
+            end = g[8] - base
+            g[9] = self._collect(g, data, m.end(), end) or self._eoe(g, data, m.end(), end)
+            if g[9] and not pending:
+                out.extend((g[0], g[1], g[2], g[6], fid) for fid in g[4])
+            else:
+                pending[ident] = g
+        if pending:
+            for g in pending.values():
+                if not g[9] and g[8] <= self.pos:  # its whole span has been read
+                    g[9] = True
+                    self.unusable["incomplete_group"] += 1
+            over = len(pending) - self.MAX_PENDING
+            for g in pending.values():
+                if over <= 0:
+                    break
+                if not g[9]:
+                    g[9] = True
+                    self.unusable["incomplete_group"] += 1
+                    over -= 1
+            out.extend(self._drain())
+        return out
+
+    def _drain(self):
+        """Events of the completed groups at the head of the queue, in SYSCALL order."""
+        out = []
+        pending = self.pending
+        while pending:
+            g = next(iter(pending.values()))
+            if not g[9]:
+                break
+            pending.popitem(last=False)
+            out.extend((g[0], g[1], g[2], g[6], fid) for fid in g[4])
+        return out
+
+    @staticmethod
+    def _eoe(g, data, start, end):
+        """The group's EOE record (end of event) is in data[start:end]: no more records come."""
+        return data.find(b"type=EOE msg=audit(" + g[7] + b")", start, end) >= 0
+
+    def _collect(self, g, data, start, end):
+        """Add the group's PATH records found in data[start:end]; True once all have been seen."""
+        needle = b"type=PATH msg=audit(" + g[7] + b"): "
+        end = min(len(data), end)
+        while g[5] < g[3]:
+            p = data.find(needle, start, end)
+            if p < 0:
+                return False
+            g[5] += 1
+            start = p + len(needle)
+            q = data.find(b" inode=", start - 1, start + 4096)
+            f = _PATH_FAST_RE.match(data, q) if q >= 0 else None
+            if f is not None and data.find(b"\n", start, q) < 0:
+                inode, dev, mode, nametype = f.groups()
+                if nametype == b"NORMAL" and not mode.startswith(b"040"):
+                    g[4].append((dev + b":" + inode).decode("ascii"))
+                continue
+            eol = data.find(b"\n", p)
+            raw = data[p + len(needle) - 1 : eol if eol >= 0 else len(data)].split(b"\x1d", 1)[0]
+            nametype = _field(raw, b" nametype=")
+            inode = _field(raw, b" inode=")
+            if nametype is None:
+                self.unusable["path_fields"] += 1
+            elif nametype == b"NORMAL" and inode is not None:
+                dev, mode = _field(raw, b" dev="), _field(raw, b" mode=")
+                if not inode.isdigit() or dev is None or mode is None or _int(mode, 8) is None:
+                    self.unusable["path_fields"] += 1
+                elif not mode.startswith(b"040"):  # directories (tar, globs) are not reads of records
+                    g[4].append((dev + b":" + inode).decode("ascii", "replace"))
+        return True
+
+    def release(self):
+        """The input is idle: emit the waiting groups now (an alert must not wait for records
+        that may never come). Their PATH records arriving later are still counted."""
+        for ident, g in self.pending.items():
+            if not g[9]:
+                g[9] = True
+                late = list(g)
+                late[4] = []  # its files are emitted now; only late ones collect here
+                self.late[ident] = late
+        return self._drain()
+
+    def flush(self):
+        """Emit every group still waiting (end of a replay); counted as incomplete."""
+        for g in self.pending.values():
+            if not g[9]:
+                g[9] = True
+                self.unusable["incomplete_group"] += 1
+        return self._drain()
+
+    def dump(self):
+        """JSON-able parser state: the stream position, waiting groups, counters."""
+        groups = [
+            [g[0], g[1], g[2], g[3], list(g[4]), g[5], g[6], g[7].decode("ascii"), g[8], g[9]]
+            for g in self.pending.values()
+        ]
+        late = [[g[0], g[1], g[2], g[3], [], g[5], g[6], g[7].decode("ascii"), g[8], g[9]] for g in self.late.values()]
+        return {
+            "pos": self.pos,
+            "records": self.records,
+            "unusable": dict(self.unusable),
+            "pending": groups,
+            "late": late,
+        }
+
+    def load(self, state):
+        """Restore dump(); raises ValueError on anything malformed (the caller sets it aside)."""
+        if not isinstance(state, dict):
+            raise ValueError("audit parser state must be an object")
+        pos, records = state.get("pos", 0), state.get("records", 0)
+        if not (_nonneg_int(pos) and _nonneg_int(records)):
+            raise ValueError("bad audit stream position or record count")
+        unusable = state.get("unusable", {})
+        if not isinstance(unusable, dict) or not all(_nonneg_int(v) for v in unusable.values()):
+            raise ValueError("bad unusable counters")
+        self.pending = self._load_groups(state.get("pending", []))
+        self.late = self._load_groups(state.get("late", []))
+        self.pos, self.records = pos, records
+        for k in UNUSABLE_REASONS:
+            self.unusable[k] = unusable.get(k, 0)
+
+    def _load_groups(self, dumped):
+        pending = collections.OrderedDict()
+        keys = {k for k, _n in self.needles}
+        if not isinstance(dumped, list):
+            raise ValueError("bad group list")
+        for g in dumped:
+            if not (isinstance(g, list) and len(g) == 10):
+                raise ValueError("bad pending group %r" % (g,))
+            key, auid, user, items, fids, seen, t, ident, deadline, done = g
+            ok = (
+                isinstance(key, str)
+                and _nonneg_int(auid)
+                and (user is None or isinstance(user, str))
+                and _nonneg_int(items)
+                and isinstance(fids, list)
+                and all(isinstance(f, str) for f in fids)
+                and _nonneg_int(seen)
+                and isinstance(t, (int, float))
+                and isinstance(ident, str)
+                and re.match(r"\A[0-9]+\.[0-9]+:[0-9]+\Z", ident)
+                and _nonneg_int(deadline)
+                and isinstance(done, bool)
+            )
+            if not ok:
+                raise ValueError("bad pending group %r" % (g,))
+            if key not in keys:
+                continue  # a data set no longer configured
+            pending[ident.encode()] = [
+                key,
+                auid,
+                user,
+                items,
+                list(fids),
+                seen,
+                float(t),
+                ident.encode(),
+                deadline,
+                done,
+            ]
+        return pending
