@@ -416,7 +416,8 @@ def laps_status(reads, local_users=None, builtin=None):
             % (label, path)
         )
     if name:
-        acct = next((u for u in users if str(u.get("name") or "").split("\\")[-1].lower() == str(name).lower()), None)
+        wanted = str(name).lower()
+        acct = next((u for u in users if str(u.get("name") or "").rsplit("\\", maxsplit=1)[-1].lower() == wanted), None)
         if acct is None:
             out["managed_account"] = {"kind": "named", "name": name, "usable": False}
             out["problems"].append("LAPS manages the account %r, which does not exist on this host" % (name,))

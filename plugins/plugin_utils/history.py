@@ -40,7 +40,7 @@ def scope(run):
 
 def _run_key(name):
     """Order of run directory names: timestamp, then the -n of runs in the same second."""
-    stamp, _, n = name.partition("-")
+    stamp, _sep, n = name.partition("-")
     return stamp, int(n or 1)
 
 
@@ -126,7 +126,7 @@ def compare(doc, prev_dir, prev):
 
 def trend(doc, previous, runs=TREND_RUNS):
     """Per clause, the counts of the last ``runs`` runs of this scope, oldest first, this run last."""
-    docs = [d for _, d in reversed(previous[: runs - 1])] + [doc]
+    docs = [d for _path, d in reversed(previous[: runs - 1])] + [doc]
     # This run's clauses in its order, then clauses only earlier runs had.
     order = []
     for d in [doc, *docs]:
@@ -142,7 +142,7 @@ def trend(doc, previous, runs=TREND_RUNS):
         "clauses": [
             {
                 "clause": cl,
-                "counts": [dict((s, int((by.get(cl) or {}).get(s, 0))) for s in STATUSES) for _, by in points],
+                "counts": [dict((s, int((by.get(cl) or {}).get(s, 0))) for s in STATUSES) for _when, by in points],
             }
             for cl in order
         ],

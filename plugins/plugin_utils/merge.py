@@ -95,7 +95,7 @@ def merge(slices):
             hosts[name] = [_strip(f) for f in h.get("findings") or []]
             state[name] = _STATE.get(h.get("state"), "not_audited")
             errors[name] = list(h.get("errors") or [])
-    runs = [doc["run"] for _, doc in slices]
+    runs = [doc["run"] for _path, doc in slices]
     started = min(str(r["started_at"]) for r in runs)
     finished = max(str(r.get("finished_at") or r["started_at"]) for r in runs)
     try:

@@ -46,7 +46,7 @@ def clause_control_id(clause):
 
 
 def statement_id(control_id):
-    clause, _, name = control_id.partition(".")
+    clause, _sep, name = control_id.partition(".")
     return "clause-%s_smt.%s" % (clause, name)
 
 
