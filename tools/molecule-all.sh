@@ -38,6 +38,11 @@ for r in "${releases[@]}"; do
     fi
     echo "--- [$i/$total] Debian $PII_GUARD_LAB_RELEASE ($PII_GUARD_LAB_SUITE): molecule test -s $s"
     start=$(date +%s)
+    # Molecule keys its state directory by the project directory's *name* ("extensions"), so
+    # every checkout and both releases would share ~/.ansible/tmp/molecule.XXXX.<scenario>,
+    # and one run's destroy removes another's container. One directory per checkout,
+    # release and scenario instead.
+    export MOLECULE_EPHEMERAL_DIRECTORY="$PWD/.cache/molecule/$PII_GUARD_LAB_RELEASE/$s"
     (cd extensions && molecule test -s "$s")
     echo "--- Debian $PII_GUARD_LAB_RELEASE $s passed in $(( $(date +%s) - start )) s"
   done
