@@ -6,7 +6,8 @@
 Boots the release's VM, loads the download-alert rule for /srv/pii (as the role writes it),
 and has the operator `labop` (a login user: pam_loginuid gives it auid 1000) read files over
 SSH: `cat` of single files, a file read twice, a `tar` of a directory (opens the directory
-too), a failed open and a read under an unwatched path. It does so once with auditd's
+too; to a pipe, as with /dev/null as the archive GNU tar reads no file), a failed open and a
+read under an unwatched path. It does so once with auditd's
 log_format ENRICHED (Debian's default) and once with RAW, and writes for each format:
 
     debian<R>-auditd<version>-<format>.log    the audit.log lines of that run, as written
@@ -48,13 +49,15 @@ def capture(vm: VM, fmt: str) -> tuple[str, dict]:
     sudo(
         f"sed -i -E 's/^log_format *=.*/log_format = {fmt}/' /etc/audit/auditd.conf && "
         "systemctl restart auditd && sleep 2 && auditctl -D >/dev/null && "
-        + " && ".join(f"auditctl {r}" for r in RULES)
+        # quoted: "auid>=1000" is a redirection to a shell
+        + " && ".join("auditctl " + shlex.join(r.split()) for r in RULES)
     )
     mark = sudo("wc -l < /var/log/audit/audit.log").strip()
     # A fresh login each time: auid comes from pam_loginuid at login.
     vm.ssh(f"cat {SINGLE[0]} {SINGLE[1]} > /dev/null", fresh=True)
     vm.ssh(f"cat {SINGLE[2]} {SINGLE[0]} > /dev/null")  # SINGLE[0] a second time: one file
-    vm.ssh(f"tar -C / -cf /dev/null {TAR_DIR.lstrip('/')}")
+    # To a pipe: GNU tar does not read the files at all when the archive is /dev/null.
+    vm.ssh(f"tar -C / -cf - {TAR_DIR.lstrip('/')} | cat > /dev/null")
     vm.ssh("cat /srv/pii/residents/no-such-file.csv > /dev/null 2>&1 || true")  # failed open
     vm.ssh("cat /etc/hostname > /dev/null")  # not watched
     time.sleep(3)
@@ -95,6 +98,8 @@ def main() -> int:
             "single_files": SINGLE,
             "tar_dir": TAR_DIR,
             "tar_files": TAR_FILES,
+            # every regular file opened for reading, each once or more (SINGLE[0] twice)
+            "files_read": SINGLE + TAR_FILES,
             "captured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "formats": {},
         }

@@ -33,7 +33,7 @@ def load(meta_path: Path, fmt: str) -> tuple[dict, dict, bytes]:
 
 
 def expected_inodes(meta: dict, info: dict) -> set[int]:
-    return {info["inodes"][f] for f in meta["single_files"] + meta["tar_files"]}
+    return {info["inodes"][f] for f in meta["files_read"]}
 
 
 def events_whole(data: bytes, key: str) -> list:
