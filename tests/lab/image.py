@@ -1,14 +1,19 @@
 """Build the lab base image once per recipe digest and cache it outside the checkout.
 
+One recipe, two Debian releases: 12 (bookworm) and 13 (trixie). The release comes from
+PII_GUARD_LAB_RELEASE (default DEFAULT_RELEASE) or from the `release` argument of the functions
+below; it is part of every digest, so the two never share a cache entry or a podman tag.
+
 Layout under CACHE_ROOT (default /var/cache/pii-guard-lab, override with PII_GUARD_LAB_CACHE):
 
-    bootstrap-<digest>/rootfs debootstrap of Debian 12 + recipe/packages.txt (slow stage)
+    bootstrap-<digest>/rootfs debootstrap of the release + recipe/packages.txt (slow stage)
     <digest>/rootfs/          a copy of it configured by recipe/setup.sh   (shared by all)
     <digest>/rootfs.done      stamp
     <digest>/vm-<vmdigest>/base.img   ext4 raw disk: rootfs + recipe/vm-setup.sh (VM only)
     <digest>/vm-<vmdigest>/vmlinuz, initrd.img, id_ed25519{,.pub}, done
 
-and in podman: localhost/pii-guard-lab:<digest> and :latest.
+and in podman: localhost/pii-guard-lab:<digest> and :<release> ("12", "13"); :latest names the
+default release's image only (tests/integration and older scenarios use it).
 A fresh clone on the same machine computes the same digest and reuses everything.
 """
 
@@ -18,6 +23,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,48 +35,122 @@ HERE = Path(__file__).resolve().parent
 RECIPE = HERE / "recipe"
 CACHE_ROOT = Path(os.environ.get("PII_GUARD_LAB_CACHE", "/var/cache/pii-guard-lab"))
 MIRROR = os.environ.get("PII_GUARD_LAB_MIRROR", "http://deb.debian.org/debian")
-SUITE = "bookworm"
+# Debian release number -> suite codename. Only these are built and tested (docs/PLATFORMS.md).
+RELEASES = {"12": "bookworm", "13": "trixie"}
+# `make demo` runs on 12 unless told otherwise (README: why); tests run both.
+DEFAULT_RELEASE = "12"
 IMAGE_REPO = "localhost/pii-guard-lab"
 # Bump when the build steps below change in a way the recipe files do not show.
 BUILDER_VERSION = "1"
+# A package line in recipe/packages.txt: "name" for every release or "name [12]" / "name [13 ...]".
+_PKG_LINE = re.compile(r"(?P<name>[a-z0-9][a-z0-9+.-]*)(?:\s+\[(?P<rel>[0-9]+(?:\s+[0-9]+)*)\])?")
+
+
+class RecipeError(SystemExit):
+    """A bad release name or recipe line: a clear message, no traceback."""
 
 
 def log(msg: str) -> None:
     print(f"[lab] {msg}", flush=True)
 
 
-def packages() -> list[str]:
-    lines = (RECIPE / "packages.txt").read_text().splitlines()
-    return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+def release(value: str | None = None) -> str:
+    """The Debian release to build: `value`, else PII_GUARD_LAB_RELEASE, else the default.
+
+    Accepts the number ("13") or the codename ("trixie"); returns the number.
+    """
+    raw = value if value is not None else os.environ.get("PII_GUARD_LAB_RELEASE", "") or DEFAULT_RELEASE
+    for number, suite in RELEASES.items():
+        if raw in (number, suite):
+            return number
+    choices = ", ".join(f"{n} ({s})" for n, s in RELEASES.items())
+    raise RecipeError(f"PII_GUARD_LAB_RELEASE: {raw!r} is not a lab release; expected one of {choices}")
 
 
-def bootstrap_digest() -> str:
-    """Digest of the debootstrap stage alone (suite, mirror, package list)."""
+def suite(rel: str | None = None) -> str:
+    return RELEASES[release(rel)]
+
+
+def packages(rel: str | None = None) -> list[str]:
+    """recipe/packages.txt for one release: unmarked lines plus the lines marked with it."""
+    rel = release(rel)
+    out: list[str] = []
+    for n, line in enumerate((RECIPE / "packages.txt").read_text().splitlines(), 1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        m = _PKG_LINE.fullmatch(text)
+        if m is None:
+            raise RecipeError(f"recipe/packages.txt line {n}: {line!r} is not 'package' or 'package [12 13]'")
+        marks = m.group("rel").split() if m.group("rel") else list(RELEASES)
+        unknown = [r for r in marks if r not in RELEASES]
+        if unknown:
+            raise RecipeError(
+                f"recipe/packages.txt line {n}: unknown release {unknown[0]!r}; known: {sorted(RELEASES)}"
+            )
+        if rel in marks:
+            out.append(m.group("name"))
+    return out
+
+
+def pg_major(rel: str | None = None) -> str:
+    """The PostgreSQL major version the release's recipe installs (postgresql-NN in packages.txt)."""
+    rel = release(rel)
+    majors = [m.group(1) for p in packages(rel) if (m := re.fullmatch(r"postgresql-([0-9]+)", p))]
+    if len(majors) != 1:
+        raise RecipeError(f"recipe/packages.txt: Debian {rel} needs exactly one postgresql-NN, found {majors}")
+    return majors[0]
+
+
+def release_env(rel: str | None = None) -> dict[str, str]:
+    """What scenarios and tests need to know about a release, as environment variables."""
+    rel = release(rel)
+    return {
+        "PII_GUARD_LAB_RELEASE": rel,
+        "PII_GUARD_LAB_SUITE": RELEASES[rel],
+        "PII_GUARD_LAB_IMAGE": image_ref(rel),
+        "PII_GUARD_LAB_PG": pg_major(rel),
+    }
+
+
+def bootstrap_digest(rel: str | None = None) -> str:
+    """Digest of the debootstrap stage alone (suite = the release, mirror, package list)."""
+    rel = release(rel)
     h = hashlib.sha256()
-    for part in (BUILDER_VERSION, SUITE, MIRROR, " ".join(packages())):
+    for part in (BUILDER_VERSION, RELEASES[rel], MIRROR, " ".join(packages(rel))):
         h.update(part.encode() + b"\0")
     return h.hexdigest()[:16]
 
 
-def recipe_digest() -> str:
+def recipe_digest(rel: str | None = None) -> str:
     """Digest of everything that shapes the rootfs (not the VM-only step)."""
-    h = hashlib.sha256(bootstrap_digest().encode())
+    h = hashlib.sha256(bootstrap_digest(rel).encode())
     h.update((RECIPE / "setup.sh").read_bytes())
     return h.hexdigest()[:16]
 
 
-def vm_digest() -> str:
-    h = hashlib.sha256(recipe_digest().encode())
+def vm_digest(rel: str | None = None) -> str:
+    h = hashlib.sha256(recipe_digest(rel).encode())
     h.update((RECIPE / "vm-setup.sh").read_bytes())
     return h.hexdigest()[:16]
 
 
-def cache_dir() -> Path:
-    return CACHE_ROOT / recipe_digest()
+def cache_dir(rel: str | None = None) -> Path:
+    return CACHE_ROOT / recipe_digest(rel)
 
 
-def image_ref(tag: str | None = None) -> str:
-    return f"{IMAGE_REPO}:{tag or recipe_digest()}"
+def image_ref(tag: str | None = None, rel: str | None = None) -> str:
+    return f"{IMAGE_REPO}:{tag or recipe_digest(rel)}"
+
+
+def image_tags(rel: str | None = None) -> list[str]:
+    """Every podman reference of one release's image: digest, release number, and :latest for
+    the default release only (so building 13 never changes what :latest runs)."""
+    rel = release(rel)
+    tags = [image_ref(rel=rel), image_ref(rel)]
+    if rel == DEFAULT_RELEASE:
+        tags.append(image_ref("latest"))
+    return tags
 
 
 @contextlib.contextmanager
@@ -110,26 +190,30 @@ def _chroot_script(rootfs: Path, script: Path, *args: str) -> None:
             subprocess.run(["umount", "-l", str(target)], check=False)
 
 
-def bootstrap() -> Path:
-    """Stage 1: debootstrap with every package (slow, cached by the package list alone)."""
-    d = CACHE_ROOT / f"bootstrap-{bootstrap_digest()}"
+def bootstrap(rel: str | None = None) -> Path:
+    """Stage 1: debootstrap with every package (slow, cached by release and package list)."""
+    rel = release(rel)
+    d = CACHE_ROOT / f"bootstrap-{bootstrap_digest(rel)}"
     rootfs, stamp = d / "rootfs", d / "done"
     if stamp.exists():
         return rootfs
-    with locked(f"bootstrap-{bootstrap_digest()}"):
+    with locked(f"bootstrap-{bootstrap_digest(rel)}"):
         if stamp.exists():
             return rootfs
         if rootfs.exists():
             log("removing a half-built debootstrap from an interrupted run")
             shutil.rmtree(rootfs)
         d.mkdir(parents=True, exist_ok=True)
-        pk = packages()
-        log(f"debootstrap {SUITE} (minbase + {len(pk)} packages) from {MIRROR}; takes about 2 minutes")
+        pk = packages(rel)
+        log(
+            f"debootstrap Debian {rel} {RELEASES[rel]} (minbase + {len(pk)} packages) from {MIRROR};"
+            " takes a few minutes"
+        )
         t0 = time.monotonic()
         logf = d / "debootstrap.log"
         with open(logf, "w") as out:
             proc = subprocess.Popen(
-                ["debootstrap", "--variant=minbase", f"--include={','.join(pk)}", SUITE, str(rootfs), MIRROR],
+                ["debootstrap", "--variant=minbase", f"--include={','.join(pk)}", RELEASES[rel], str(rootfs), MIRROR],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
@@ -150,15 +234,16 @@ def bootstrap() -> Path:
     return rootfs
 
 
-def build_rootfs() -> Path:
+def build_rootfs(rel: str | None = None) -> Path:
     """Stage 2: a copy of the debootstrap configured by recipe/setup.sh."""
-    d = cache_dir()
+    rel = release(rel)
+    d = cache_dir(rel)
     rootfs, stamp = d / "rootfs", d / "rootfs.done"
     if stamp.exists():
-        log(f"rootfs cached: {rootfs}")
+        log(f"rootfs cached (Debian {rel}): {rootfs}")
         return rootfs
-    base = bootstrap()
-    with locked(f"{recipe_digest()}-rootfs"):
+    base = bootstrap(rel)
+    with locked(f"{recipe_digest(rel)}-rootfs"):
         if stamp.exists():
             return rootfs
         t0 = time.monotonic()
@@ -174,12 +259,13 @@ def build_rootfs() -> Path:
     return rootfs
 
 
-def podman_image() -> str:
-    """Import the rootfs into podman as :<digest> and point :latest at it."""
-    ref = image_ref()
+def podman_image(rel: str | None = None) -> str:
+    """Import the rootfs into podman as :<digest>; tag it :<release> (and :latest, default only)."""
+    rel = release(rel)
+    ref = image_ref(rel=rel)
     if subprocess.run(["podman", "image", "exists", ref], check=False).returncode != 0:
-        rootfs = build_rootfs()
-        with locked(f"{recipe_digest()}-podman"):
+        rootfs = build_rootfs(rel)
+        with locked(f"{recipe_digest(rel)}-podman"):
             if subprocess.run(["podman", "image", "exists", ref], check=False).returncode != 0:
                 log(f"importing rootfs into podman as {ref}")
                 t0 = time.monotonic()
@@ -208,14 +294,14 @@ def podman_image() -> str:
                     raise SystemExit("tar of the rootfs failed")
                 log(f"imported in {time.monotonic() - t0:.0f} s")
     else:
-        log(f"podman image cached: {ref}")
-    run(["podman", "tag", ref, image_ref("latest")])
+        log(f"podman image cached (Debian {rel}): {ref}")
+    run(["podman", "tag", ref, *image_tags(rel)[1:]])
     return ref
 
 
-def vm_files() -> dict[str, Path]:
+def vm_files(rel: str | None = None) -> dict[str, Path]:
     # Keyed by the VM digest too: a rebuild never swaps disk or key under a running VM.
-    d = cache_dir() / f"vm-{vm_digest()}"
+    d = cache_dir(rel) / f"vm-{vm_digest(rel)}"
     return {
         "dir": d,
         "disk": d / "base.img",
@@ -226,14 +312,15 @@ def vm_files() -> dict[str, Path]:
     }
 
 
-def vm_image() -> dict[str, Path]:
+def vm_image(rel: str | None = None) -> dict[str, Path]:
     """The VM's ext4 base disk, kernel, initrd and the lab SSH key pair."""
-    f = vm_files()
+    rel = release(rel)
+    f = vm_files(rel)
     if f["stamp"].exists():
-        log(f"VM disk cached: {f['disk']}")
+        log(f"VM disk cached (Debian {rel}): {f['disk']}")
         return f
-    rootfs = build_rootfs()
-    with locked(f"{recipe_digest()}-vm"):
+    rootfs = build_rootfs(rel)
+    with locked(f"{recipe_digest(rel)}-vm"):
         if f["stamp"].exists():
             return f
         t0 = time.monotonic()
@@ -269,4 +356,4 @@ def vm_image() -> dict[str, Path]:
 
 
 if __name__ == "__main__":  # pragma: no cover - manual use
-    print(recipe_digest(), vm_digest(), file=sys.stderr)
+    print(release(), recipe_digest(), vm_digest(), file=sys.stderr)

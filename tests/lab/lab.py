@@ -8,6 +8,10 @@
     lab.py status         show the image, the endpoints and their systemd state
     lab.py vm             boot a VM for manual use; prints the ssh command; Ctrl-C stops it
     lab.py prune          delete cached images of older recipe digests
+    lab.py env            print the release's shell variables (tools/molecule-all.sh)
+
+Every command acts on one Debian release: `--release 12|13` (or bookworm/trixie), else
+PII_GUARD_LAB_RELEASE, else tests/lab/image.py DEFAULT_RELEASE (12).
 
 Containers: `--systemd=always --network none`, reached with the containers.podman.podman
 connection plugin (see inventories/lab/). Podman settings come from tests/lab/containers.conf
@@ -35,7 +39,14 @@ os.environ.setdefault("CONTAINERS_CONF", str(HERE / "containers.conf"))
 
 PREFIX = "pg-lab-"
 MAX_ENDPOINTS = 20  # 2 cores here; each systemd endpoint costs ~60-100 MiB
-COMMANDS = ("image", "vm-image", "up", "down", "status", "vm", "prune")
+COMMANDS = ("image", "vm-image", "up", "down", "status", "vm", "prune", "env")
+
+
+def release_arg(text: str) -> str:
+    try:
+        return image.release(text)
+    except image.RecipeError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace("PII_GUARD_LAB_RELEASE: ", "")) from None
 
 
 def endpoint_count(text: str) -> int:
@@ -54,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="lab.py",
         description="pii_guard lab: base image, podman endpoints pg-lab-1..N, QEMU VM",
     )
+    p.add_argument(
+        "--release",
+        type=release_arg,
+        default=None,
+        help=f"Debian release: {', '.join(image.RELEASES)}"
+        f" (default: $PII_GUARD_LAB_RELEASE or {image.DEFAULT_RELEASE})",
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     sub.add_parser("image", help="build or reuse the base image (podman)")
@@ -65,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("status", help="show image and endpoints")
     sub.add_parser("vm", help="boot a VM for manual use (Ctrl-C stops it)")
     sub.add_parser("prune", help="delete cached images of other (older) recipe digests")
+    sub.add_parser("env", help="print PII_GUARD_LAB_RELEASE, _SUITE, _IMAGE and _PG for the release")
     return p
 
 
@@ -122,6 +141,7 @@ def wait_systemd(name: str, timeout: int) -> str:
 
 
 def cmd_up(n: int, timeout: int) -> None:
+    # A switch of release recreates the endpoints below (their image is not the wanted one).
     ref = image.podman_image()
     have = existing_endpoints()
     t0 = time.monotonic()
@@ -188,6 +208,7 @@ def cmd_down() -> None:
 def cmd_status() -> None:
     ref = image.image_ref()
     exists = podman("image", "exists", ref, check=False).returncode == 0
+    print(f"release       : Debian {image.release()} ({image.suite()})")
     print(f"recipe digest : {image.recipe_digest()}")
     print(f"cache         : {image.cache_dir()}")
     print(f"podman image  : {ref} ({'present' if exists else 'not built: lab.py image'})")
@@ -224,9 +245,20 @@ def cmd_vm() -> None:
         vm.stop()
 
 
+def cmd_env() -> None:
+    """Shell assignments for the selected release, e.g. `eval "$(lab.py --release 13 env)"`."""
+    for key, value in image.release_env().items():
+        print(f"{key}={value}")
+
+
 def cmd_prune() -> None:
-    """Remove cache directories and podman tags of recipe digests other than the current one."""
-    keep = {image.recipe_digest(), f"bootstrap-{image.bootstrap_digest()}"}
+    """Remove cache directories and podman tags of recipe digests other than the current ones
+    (of every release: pruning while on 13 keeps the 12 image)."""
+    keep: set[str] = set()
+    current: set[str] = set()
+    for rel in image.RELEASES:
+        keep |= {image.recipe_digest(rel), f"bootstrap-{image.bootstrap_digest(rel)}"}
+        current |= set(image.image_tags(rel))
     if image.CACHE_ROOT.is_dir():
         for d in sorted(image.CACHE_ROOT.iterdir()):
             if d.is_dir() and d.name not in keep:
@@ -236,13 +268,18 @@ def cmd_prune() -> None:
                 d.unlink()
     tags = podman("images", "--format", "{{.Repository}}:{{.Tag}}", image.IMAGE_REPO, check=False).stdout.split()
     for tag in tags:
-        if tag not in (image.image_ref(), image.image_ref("latest")):
+        if tag not in current:
             r = podman("rmi", tag, check=False)
             image.log(f"podman rmi {tag}: {'ok' if r.returncode == 0 else r.stderr.strip()}")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.release:
+        # One place for the choice: image.release() and the VM read it from here on.
+        os.environ["PII_GUARD_LAB_RELEASE"] = args.release
+    else:
+        image.release()  # a bad PII_GUARD_LAB_RELEASE stops here with a clear message
     if args.command == "image":
         image.podman_image()
     elif args.command == "vm-image":
@@ -257,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
         cmd_vm()
     elif args.command == "prune":
         cmd_prune()
+    elif args.command == "env":
+        cmd_env()
     return 0
 
 

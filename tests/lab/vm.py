@@ -50,7 +50,9 @@ def free_port() -> int:
 class VM:
     host = "127.0.0.1"
 
-    def __init__(self, memory_mb: int = 1024, cpus: int = 2) -> None:
+    def __init__(self, memory_mb: int = 1024, cpus: int = 2, release: str | None = None) -> None:
+        # Debian release of the disk (12 or 13; default: PII_GUARD_LAB_RELEASE, see image.py).
+        self.release = image.release(release)
         self.memory_mb = memory_mb
         self.cpus = cpus
         self.ssh_port = 0
@@ -64,7 +66,7 @@ class VM:
     # ------------------------------------------------------------------ paths
     @property
     def key_path(self) -> Path:
-        return self._files["key"] if self._files else image.vm_files()["key"]
+        return self._files["key"] if self._files else image.vm_files(self.release)["key"]
 
     @property
     def qmp_path(self) -> Path:
@@ -90,7 +92,7 @@ class VM:
     def start(self, timeout: int = 400) -> None:
         if self.running():
             return
-        self._files = image.vm_image()
+        self._files = image.vm_image(self.release)
         self.rundir = Path(tempfile.mkdtemp(prefix="pii-lab-vm-"))
         overlay = self.rundir / "disk.qcow2"
         subprocess.run(

@@ -27,6 +27,7 @@ __all__ = ["run_playbook", "vm"]
 
 @pytest.fixture(scope="session")
 def vm() -> Iterator[VM]:
+    # The release comes from PII_GUARD_LAB_RELEASE: `make vm` runs Debian 13, `make vm12` 12.
     # PII_GUARD_VM_ATTACH=RUNDIR:SSH_PORT (printed by `lab.py vm`) reuses a running VM.
     attach = os.environ.get("PII_GUARD_VM_ATTACH")
     if attach:
@@ -38,7 +39,10 @@ def vm() -> Iterator[VM]:
     # Under TCG the boot takes ~1.5 min on an idle 2-core host, but several times that when
     # other test sessions share the CPUs; the timeout is generous, the failure still prompt.
     machine.start(timeout=int(os.environ.get("PII_GUARD_VM_BOOT_TIMEOUT", "900")))
-    print(f"\n[lab] VM answered SSH on 127.0.0.1:{machine.ssh_port} after {machine.boot_seconds:.0f} s")
+    print(
+        f"\n[lab] Debian {machine.release} VM answered SSH on 127.0.0.1:{machine.ssh_port}"
+        f" after {machine.boot_seconds:.0f} s"
+    )
     try:
         yield machine
     finally:

@@ -20,7 +20,9 @@ chmod 0600 /etc/usbguard/rules.conf
 
 # Units that cannot work inside a container (the kernel audit subsystem is not namespaced;
 # a container must never load audit rules into the host kernel). They still run in the VM.
-for unit in auditd.service; do
+# auditd 4.x (Debian 13) loads the rules in a unit of its own, audit-rules.service; on
+# Debian 12 (auditd 3.0.9) auditd.service does it and the drop-in for audit-rules is inert.
+for unit in auditd.service audit-rules.service; do
   mkdir -p "/etc/systemd/system/$unit.d"
   printf '[Unit]\nConditionVirtualization=!container\n' > "/etc/systemd/system/$unit.d/lab-no-container.conf"
 done

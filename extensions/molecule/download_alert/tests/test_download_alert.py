@@ -4,19 +4,23 @@ real alerts from a real PostgreSQL (pgaudit) and a JSON-lines application log.""
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
 import testinfra
 
 MESSAGE_ID = "6d8a0f3c2b5e4c1d9a7f0e6b3c2d1a05"
+# One scenario, two Debian releases (tools/molecule-all.sh): 12 has PostgreSQL 15, 13 has 17.
+RELEASE = os.environ.get("PII_GUARD_LAB_RELEASE", "12")
+PG = os.environ.get("PII_GUARD_LAB_PG", "15")
 ALERTS = "/var/log/pii-download-alert/alerts.jsonl"
 
 
 @pytest.fixture(scope="module")
 def host():
     # podman exec directly: an ansible round trip per command made this verify take minutes
-    return testinfra.get_host("podman://dl-molecule-1")
+    return testinfra.get_host("podman://dl-molecule-%s" % RELEASE)
 
 
 def alert_lines(host, dataset):
@@ -33,6 +37,12 @@ def wait_alerts(host, dataset, before=0, timeout=20):
             return alert_lines(host, dataset)[before:]
         time.sleep(0.3)
     raise AssertionError("no alert for %s within %ss" % (dataset, timeout))
+
+
+def test_runs_on_the_release_under_test(host):
+    # The matrix must really reach the other release: Debian and PostgreSQL majors as expected.
+    assert host.file("/etc/debian_version").content_string.split(".")[0] == RELEASE
+    assert psql(host, "SHOW server_version").split(".")[0] == PG
 
 
 def test_agent_runs_unprivileged(host):
@@ -67,10 +77,10 @@ def test_config_rules_and_unit_files(host):
     ]
     unit = host.file("/etc/systemd/system/pii-download-alert.service").content_string
     assert "User=pii-dlalert" in unit and "CapabilityBoundingSet=\n" in unit and "ProtectSystem=strict" in unit
-    pg = host.file("/etc/postgresql/15/main/conf.d/50-pii-download-alert.conf").content_string
+    pg = host.file("/etc/postgresql/%s/main/conf.d/50-pii-download-alert.conf" % PG).content_string
     assert "pgaudit.log_rows = on" in pg and "shared_preload_libraries = 'pgaudit'" in pg
-    assert "log_destination = 'jsonlog'" in pg and "log_filename = 'postgresql-15-main-audit.log'" in pg
-    jsonlog = host.file("/var/log/postgresql/postgresql-15-main-audit.json")
+    assert "log_destination = 'jsonlog'" in pg and "log_filename = 'postgresql-%s-main-audit.log'" % PG in pg
+    jsonlog = host.file("/var/log/postgresql/postgresql-%s-main-audit.json" % PG)
     assert jsonlog.user == "postgres" and jsonlog.group == "adm" and jsonlog.mode == 0o640
 
 
