@@ -27,7 +27,7 @@ __all__ = ["run_playbook", "vm"]
 
 @pytest.fixture(scope="session")
 def vm() -> Iterator[VM]:
-    # The release comes from PII_GUARD_LAB_RELEASE: `make vm` runs Debian 13, `make vm12` 12.
+    # The release comes from PII_GUARD_LAB_RELEASE: `make vm` runs Debian 12, `make vm VM_RELEASE=13` 13.
     # PII_GUARD_VM_ATTACH=RUNDIR:SSH_PORT (printed by `lab.py vm`) reuses a running VM.
     attach = os.environ.get("PII_GUARD_VM_ATTACH")
     if attach:
