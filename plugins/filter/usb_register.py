@@ -23,6 +23,7 @@ from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register 
     validate_register,
 )
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.usbguard import MODES
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.inputs import as_bool, collect
 
 
 def usb_register_validate(entries, today=None, allow_model_wide=False, mode=None, switches=None, warn=False):
@@ -34,11 +35,13 @@ def usb_register_validate(entries, today=None, allow_model_wide=False, mode=None
     errors = []
     if mode is not None and mode not in MODES:
         errors.append("usb_storage_mode %s is not one of %s" % (json.dumps(mode), ", ".join(MODES)))
+    # -e usb_storage_block_smartphones=false is the string "false": coerced as argument specs do.
     for name, value in sorted((switches or {}).items()):
-        if not isinstance(value, bool):
-            errors.append("%s must be true or false, got %s" % (name, json.dumps(value)))
+        errors += collect(lambda name=name, value=value: as_bool(name, value))
+    errors += collect(lambda: as_bool("usb_storage_allow_model_wide", allow_model_wide))
     if errors:
         raise AnsibleFilterError("; ".join(errors))
+    allow_model_wide = as_bool("usb_storage_allow_model_wide", allow_model_wide)
     try:
         day = datetime.datetime.strptime(str(today), "%Y-%m-%d").date() if today else datetime.date.today()
     except ValueError:

@@ -43,7 +43,7 @@ SOURCES = ("audit", "pgaudit", "jsonlog")
 # Stable journal MESSAGE_ID of an alert (32 lowercase hex digits, as journald wants).
 MESSAGE_ID = "6d8a0f3c2b5e4c1d9a7f0e6b3c2d1a05"
 AUID_UNSET = 4294967295
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}\Z")
 MAX_THRESHOLD = 10000000
 DEFAULTS = {
     "audit_log": "/var/log/audit/audit.log",
@@ -595,7 +595,7 @@ def _validate_dataset(i, ds, names, exists, check_paths):
             elif check_paths and not exists(p):
                 errors.append("%s: path %s does not exist" % (where, p))
         key = ds.get("key")
-        if key is not None and not (isinstance(key, str) and re.match(r"^[A-Za-z0-9_-]{1,31}$", key)):
+        if key is not None and not (isinstance(key, str) and re.match(r"^[A-Za-z0-9_-]{1,31}\Z", key)):
             errors.append("%s: key must be 1-31 characters [A-Za-z0-9_-], got %r" % (where, key))
     else:
         log = ds.get("log")

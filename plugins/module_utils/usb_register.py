@@ -25,9 +25,9 @@ import re
 
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.dates import iso_date
 
-ID_RE = re.compile(r"^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}$")
+ID_RE = re.compile(r"^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}\Z")
 # usbguard's device hash: base64 of a SHA-256 digest (44 characters, one '=' of padding).
-HASH_RE = re.compile(r"^[A-Za-z0-9+/]{43}=$")
+HASH_RE = re.compile(r"^[A-Za-z0-9+/]{43}=\Z")
 STATES = ("active", "revoked")
 KINDS = ("storage", "smartphone", "optical")
 REQUIRED = ("id", "label", "issued_on")

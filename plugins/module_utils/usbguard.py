@@ -55,7 +55,15 @@ DAEMON_KEYS = {
     "AuditFilePath": None,
     "HidePII": ("true", "false"),
 }
-_NAME_RE = re.compile(r"^[a-z_][a-z0-9_.-]*\$?$")
+_NAME_RE = re.compile(r"^[a-z_][a-z0-9_.-]*\$?\Z")
+# Values of these keys that would let an unregistered device through: the clause's policy
+# (block what no rule allows) is defeated, so such a setting is refused, never applied.
+DAEMON_CLAUSE_VALUES = {
+    "ImplicitPolicyTarget": ("block", "reject"),
+    "PresentDevicePolicy": ("block", "reject", "apply-policy"),
+    "InsertedDevicePolicy": ("block", "reject", "apply-policy"),
+    "AuthorizedDefault": ("none", "internal", "keep"),
+}
 
 MODPROBE_TEXT = (
     "# Managed by pii_guard.safeguards (clause 6-17, prohibit mode): USB storage drivers cannot\n"
@@ -246,7 +254,7 @@ def parse_rule(text):
     return out
 
 
-_DEVICE_LINE_RE = re.compile(r"^\s*(\d+):\s+(.*)$")
+_DEVICE_LINE_RE = re.compile(r"^\s*(\d+):\s+(.*)\Z")
 
 
 def parse_list_devices(output):
@@ -329,8 +337,13 @@ def validate_daemon_settings(settings):
         allowed = DAEMON_KEYS[key]
         if allowed and value not in allowed:
             raise PolicyError("usbguard daemon setting %s=%r is not one of %s" % (key, value, ", ".join(allowed)))
-        if "\n" in value:
-            raise PolicyError("usbguard daemon setting %s has a newline" % key)
+        if re.search(r"[\x00-\x1f\x7f]", value):
+            raise PolicyError("usbguard daemon setting %s=%r has a control character (newline?)" % (key, value))
+        if key in DAEMON_CLAUSE_VALUES and value not in DAEMON_CLAUSE_VALUES[key]:
+            raise PolicyError(
+                "usbguard daemon setting %s=%r would let unregistered devices through (clause 6-17); allowed: %s"
+                % (key, value, ", ".join(DAEMON_CLAUSE_VALUES[key]))
+            )
         if key in ("IPCAllowedUsers", "IPCAllowedGroups"):
             for name in value.split():
                 if not _NAME_RE.match(name):
