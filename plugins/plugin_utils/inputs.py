@@ -102,7 +102,7 @@ def normalised_abs_path(name, value):
     """An absolute, already normalised path without '..', '.', '//' or control characters."""
     if not isinstance(value, str) or not value.startswith("/"):
         raise InputError("%s must be an absolute path, got %s" % (name, show(value)))
-    if re.search(r"[\x00-\x1f\x7f]", value) or posixpath.normpath(value) != value.rstrip("/") or "/../" in value + "/":
+    if re.search(r"[\x00-\x1f\x7f]", value) or posixpath.normpath(value) != (value.rstrip("/") or "/") or "/../" in value + "/":
         raise InputError(
             "%s must be a normalised absolute path (no '..', '.', '//' or control characters), got %s; "
             "did you mean %s?" % (name, show(value), show(posixpath.normpath(value)))
@@ -191,7 +191,7 @@ def tag_errors(tags, valid):
     if not bad:
         return []
     return [
-        "--tags %s: %s not a clause, a control id of meta/controls.yml or an Ansible special tag; valid: %s"
+        "--tags: %s %s not a clause, a control id of meta/controls.yml or an Ansible special tag; valid: %s"
         % (
             ",".join(bad),
             "is" if len(bad) == 1 else "are",
