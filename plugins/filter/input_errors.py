@@ -45,7 +45,9 @@ def _admin_privileges(v):
         for i, n in enumerate(lst(name)):
             if not isinstance(n, str):
                 errors.append("%s[%d] must be a string, got %s" % (name, i, I.show(n)))
-    errors += I.register_strings("admin_privileges_temporary", lst("admin_privileges_temporary"), ("user", "reason", "ticket"))
+    errors += I.register_strings(
+        "admin_privileges_temporary", lst("admin_privileges_temporary"), ("user", "reason", "ticket")
+    )
     errors += admin_policy.validate(
         [n for n in lst("admin_privileges_approved_users") if isinstance(n, str)],
         [n for n in lst("admin_privileges_approved_groups") if isinstance(n, str)],
@@ -109,7 +111,9 @@ def _report(v):
         return ["pii_guard_audit_report_dir %s: %s is not writable" % (I.show(d), I.show(probe))]
     errors = []
     if "pii_guard_audit_fail_on_findings" in v:
-        errors += I.collect(lambda: I.as_bool("pii_guard_audit_fail_on_findings", v["pii_guard_audit_fail_on_findings"]))
+        errors += I.collect(
+            lambda: I.as_bool("pii_guard_audit_fail_on_findings", v["pii_guard_audit_fail_on_findings"])
+        )
     return errors
 
 

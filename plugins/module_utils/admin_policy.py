@@ -183,7 +183,8 @@ def validate(approved_users, approved_groups, admin_groups, temporary, nopasswd_
         until = parse_until(g.get("until"))
         if until is None:
             errors.append(
-                "%s.until: %r is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, before 9999-12-31)" % (where, g.get("until"))
+                "%s.until: %r is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, before 9999-12-31)"
+                % (where, g.get("until"))
             )
         elif until <= now:
             stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -102,7 +102,11 @@ def normalised_abs_path(name, value):
     """An absolute, already normalised path without '..', '.', '//' or control characters."""
     if not isinstance(value, str) or not value.startswith("/"):
         raise InputError("%s must be an absolute path, got %s" % (name, show(value)))
-    if re.search(r"[\x00-\x1f\x7f]", value) or posixpath.normpath(value) != (value.rstrip("/") or "/") or "/../" in value + "/":
+    if (
+        re.search(r"[\x00-\x1f\x7f]", value)
+        or posixpath.normpath(value) != (value.rstrip("/") or "/")
+        or "/../" in value + "/"
+    ):
         raise InputError(
             "%s must be a normalised absolute path (no '..', '.', '//' or control characters), got %s; "
             "did you mean %s?" % (name, show(value), show(posixpath.normpath(value)))
@@ -118,7 +122,8 @@ def download_alert_errors(datasets, channels, reviewed_on, service_user, today=N
             continue
         paths = ds.get("paths")
         for j, p in enumerate(paths if isinstance(paths, list) else []):
-            errors += collect(lambda p=p, j=j: normalised_abs_path("download_alert_datasets[%d].paths[%d]" % (i, j), p))
+            name = "download_alert_datasets[%d].paths[%d]" % (i, j)
+            errors += collect(lambda p=p, name=name: normalised_abs_path(name, p))
         for k in ("name", "key", "log", "database", "user", "count", "time", "filter"):
             v = ds.get(k)
             if v is not None and not isinstance(v, str):
@@ -127,7 +132,10 @@ def download_alert_errors(datasets, channels, reviewed_on, service_user, today=N
     if "webhook_timeout" in chan:
         errors += collect(
             lambda: as_int(
-                "download_alert_channels.webhook_timeout", chan["webhook_timeout"], minimum=1, maximum=MAX_WEBHOOK_TIMEOUT
+                "download_alert_channels.webhook_timeout",
+                chan["webhook_timeout"],
+                minimum=1,
+                maximum=MAX_WEBHOOK_TIMEOUT,
             )
         )
     for k in ("journal", "session"):

@@ -45,7 +45,11 @@ LINE_PARSERS = {"PG_LINE_RE": "2026-11-30 06:00:00.123 UTC [42] app@pii LOG:  AU
 def python_files() -> list[Path]:
     files = sorted(p for d in ("plugins", "roles") for p in (ROOT / d).rglob("*.py"))
     # Scripts installed on hosts without a .py suffix.
-    files += [p for p in sorted((ROOT / "roles").rglob("files/*")) if p.suffix == "" and p.read_text(errors="replace").startswith("#!/usr/bin/python")]
+    files += [
+        p
+        for p in sorted((ROOT / "roles").rglob("files/*"))
+        if p.suffix == "" and p.read_text(errors="replace").startswith("#!/usr/bin/python")
+    ]
     return files
 
 
@@ -97,7 +101,9 @@ def test_the_scan_finds_the_patterns() -> None:
 
 @pytest.mark.parametrize(("where", "pattern"), regex_literals(), ids=lambda v: v if ":" in str(v) else None)
 def test_no_dollar_anchor(where: str, pattern: str) -> None:
-    assert not unescaped_dollar(pattern), f"{where}: {pattern!r} uses $ (matches before a trailing newline); use \\Z or re.fullmatch"
+    assert not unescaped_dollar(pattern), (
+        f"{where}: {pattern!r} uses $ (matches before a trailing newline); use \\Z or re.fullmatch"
+    )
 
 
 def test_unescaped_dollar_detector() -> None:
