@@ -189,6 +189,8 @@ def register_strings(var, entries, keys):
                 errors.append(
                     "%s[%d].%s must be a string (quote it in YAML), got %s %s" % (var, i, k, type(v).__name__, show(v))
                 )
+            elif isinstance(v, str) and re.search(r"[\x00-\x1f\x7f]", v):
+                errors.append("%s[%d].%s has a control character (newline?): %s" % (var, i, k, show(v)))
     return errors
 
 
