@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (a table: one case per entry reads better than wrapped lines)
 """The operator mistakes the collection refuses (issue 12): one table, read by
 tests/integration/test_bad_inputs.py (which runs each against lab endpoints) and by
 tools/refusals_doc.py (which writes docs/REFUSALS.md from it; a test keeps the two equal).

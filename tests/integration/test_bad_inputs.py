@@ -30,8 +30,8 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bad_inputs_cases import CASES, Case  # noqa: E402
-from rep_endpoints import ENV, ROOT, diff, digest, image_present, remove, start, write_inventory  # noqa: E402
+from bad_inputs_cases import CASES, Case
+from rep_endpoints import ENV, ROOT, diff, digest, image_present, remove, start, write_inventory
 
 HOSTS = ("i12-input-a", "i12-input-b")
 WORKERS = 4
@@ -71,7 +71,8 @@ def prepare(case: Case, base: Path) -> tuple[Path, list[str]]:
     register.write_text(yaml.safe_dump({"usb_storage_devices": REGISTER_ENTRIES}), encoding="utf-8")
     mixed = inv / "settings.yml"
     mixed.write_text(
-        yaml.safe_dump({"usb_storage_mode": "agency_issued_only", "usb_storage_devices": REGISTER_ENTRIES}), encoding="utf-8"
+        yaml.safe_dump({"usb_storage_mode": "agency_issued_only", "usb_storage_devices": REGISTER_ENTRIES}),
+        encoding="utf-8",
     )
     if case.yaml:
         hv = inv / "host_vars"
@@ -82,7 +83,9 @@ def prepare(case: Case, base: Path) -> tuple[Path, list[str]]:
     if case.extra:
         (d / "extra.json").write_text(json.dumps(case.extra), encoding="utf-8")
         args += ["-e", f"@{d / 'extra.json'}"]
-    args += [a.replace("REGISTER", str(register)).replace("MIXED", str(mixed)).replace("INV", str(inv)) for a in case.cli]
+    args += [
+        a.replace("REGISTER", str(register)).replace("MIXED", str(mixed)).replace("INV", str(inv)) for a in case.cli
+    ]
     if case.xfail:
         # Still accepted until its helper's part is merged: check mode, so it cannot change the
         # shared endpoints while it is (the validation phase refuses in check mode too).
@@ -113,7 +116,7 @@ def outcomes(request: pytest.FixtureRequest) -> Iterator[dict[str, Outcome]]:
         first = [c for c in CASES if not c.xfail]
         last = [c for c in CASES if c.xfail]
         with ThreadPoolExecutor(WORKERS) as pool:
-            results = dict(zip([c.id for c in first], pool.map(lambda c: run_case(c, base), first)))
+            results = dict(zip([c.id for c in first], pool.map(lambda c: run_case(c, base), first), strict=True))
         results.update((c.id, run_case(c, base)) for c in last)
         if tr is not None:
             owners = sorted({c.owner for c in CASES})
