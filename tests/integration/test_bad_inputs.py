@@ -95,11 +95,14 @@ def prepare(case: Case, base: Path) -> tuple[Path, list[str]]:
 
 def run_case(case: Case, base: Path) -> Outcome:
     d, args = prepare(case, base)
-    ep_before = {h: digest(h) for h in HOSTS}
+    with ThreadPoolExecutor(len(HOSTS)) as pool:  # both endpoints at once: podman exec is slow to start
+        ep_before = dict(zip(HOSTS, pool.map(digest, HOSTS), strict=True))
     ctl_before = tree_digest(d)
     env = {**ENV, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_DISPLAY_FAILED_STDERR": "1"}
     r = subprocess.run(args, cwd=d, env=env, capture_output=True, text=True, timeout=600)
-    ep_diff = [f"{h}: {line}" for h in HOSTS for line in diff(ep_before[h], digest(h))]
+    with ThreadPoolExecutor(len(HOSTS)) as pool:
+        ep_after = dict(zip(HOSTS, pool.map(digest, HOSTS), strict=True))
+    ep_diff = [f"{h}: {line}" for h in HOSTS for line in diff(ep_before[h], ep_after[h])]
     return Outcome(r.returncode, r.stdout + r.stderr, ep_diff, diff(ctl_before, tree_digest(d)))
 
 
