@@ -11,18 +11,20 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 from ansible.errors import AnsibleFilterError
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import admin_policy, catalog, usbguard
-from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import inputs as I
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import inputs
 
 USB_REGISTER_STRINGS = ("id", "serial", "hash", "label", "owner", "state", "kind")
 
 
 def _usb_storage(v):
-    errors = I.register_strings("usb_storage_devices", v.get("usb_storage_devices"), USB_REGISTER_STRINGS)
+    errors = inputs.register_strings("usb_storage_devices", v.get("usb_storage_devices"), USB_REGISTER_STRINGS)
     settings = v.get("usb_storage_daemon_settings") or {}
     if not isinstance(settings, dict):
-        errors.append("usb_storage_daemon_settings must be a mapping, got %s" % I.show(settings))
+        errors.append("usb_storage_daemon_settings must be a mapping, got %s" % inputs.show(settings))
     else:
         try:
             usbguard.validate_daemon_settings(settings)
@@ -30,7 +32,7 @@ def _usb_storage(v):
             errors.append("usb_storage_daemon_settings: %s" % e)
     for name in ("usb_storage_block_smartphones", "usb_storage_block_optical", "usb_storage_allow_model_wide"):
         if name in v:
-            errors += I.collect(lambda name=name: I.as_bool(name, v[name]))
+            errors += inputs.collect(lambda name=name: inputs.as_bool(name, v[name]))
     return errors
 
 
@@ -44,8 +46,8 @@ def _admin_privileges(v):
                  "admin_privileges_admin_groups", "admin_privileges_nopasswd_approved"):  # fmt: skip
         for i, n in enumerate(lst(name)):
             if not isinstance(n, str):
-                errors.append("%s[%d] must be a string, got %s" % (name, i, I.show(n)))
-    errors += I.register_strings(
+                errors.append("%s[%d] must be a string, got %s" % (name, i, inputs.show(n)))
+    errors += inputs.register_strings(
         "admin_privileges_temporary", lst("admin_privileges_temporary"), ("user", "reason", "ticket")
     )
     errors += admin_policy.validate(
@@ -62,10 +64,12 @@ def _download_alert(v):
     errors = []
     if "download_alert_review_interval_days" in v:
         # Bounded: a review date plus a huge interval is past the calendar (OverflowError).
-        errors += I.collect(
-            lambda: I.as_int("download_alert_review_interval_days", v["download_alert_review_interval_days"], 1, 3660)
+        errors += inputs.collect(
+            lambda: inputs.as_int(
+                "download_alert_review_interval_days", v["download_alert_review_interval_days"], 1, 3660
+            )
         )
-    return errors + I.download_alert_errors(
+    return errors + inputs.download_alert_errors(
         v.get("download_alert_datasets"),
         v.get("download_alert_channels"),
         v.get("download_alert_reviewed_on"),
@@ -77,27 +81,25 @@ def _system_room(v):
     errors = []
     for name in ("system_room_footage_review_max_age_days", "system_room_inspection_max_age_days"):
         if name in v:
-            errors += I.collect(lambda name=name: I.as_int(name, v[name], minimum=1))
+            errors += inputs.collect(lambda name=name: inputs.as_int(name, v[name], minimum=1))
     for name in ("system_room_block_optical", "system_room_console_audit"):
         if name in v:
-            errors += I.collect(lambda name=name: I.as_bool(name, v[name]))
+            errors += inputs.collect(lambda name=name: inputs.as_bool(name, v[name]))
     if "system_room_audit_rules_path" in v:
-        errors += I.audit_rules_path_errors("system_room_audit_rules_path", v["system_room_audit_rules_path"])
+        errors += inputs.audit_rules_path_errors("system_room_audit_rules_path", v["system_room_audit_rules_path"])
     return errors
 
 
 def _tags(v):
     doc = catalog.load()
     valid = set(doc.get("clauses", {})) | set(catalog.by_id(doc))
-    return I.tag_errors([str(t) for t in v.get("tags") or []], valid)
+    return inputs.tag_errors([str(t) for t in v.get("tags") or []], valid)
 
 
 def _report(v):
-    import os
-
     d = v.get("pii_guard_audit_report_dir")
     if not isinstance(d, str) or not d or "\n" in d:
-        return ["pii_guard_audit_report_dir must be a directory path, got %s" % I.show(d)]
+        return ["pii_guard_audit_report_dir must be a directory path, got %s" % inputs.show(d)]
     path = os.path.abspath(os.path.expanduser(d))
     probe = path
     while not os.path.exists(probe):
@@ -105,14 +107,14 @@ def _report(v):
     if not os.path.isdir(probe):
         return [
             "pii_guard_audit_report_dir %s: %s is not a directory, so the report cannot be written there"
-            % (I.show(d), I.show(probe))
+            % (inputs.show(d), inputs.show(probe))
         ]
     if not os.access(probe, os.W_OK):
-        return ["pii_guard_audit_report_dir %s: %s is not writable" % (I.show(d), I.show(probe))]
+        return ["pii_guard_audit_report_dir %s: %s is not writable" % (inputs.show(d), inputs.show(probe))]
     errors = []
     if "pii_guard_audit_fail_on_findings" in v:
-        errors += I.collect(
-            lambda: I.as_bool("pii_guard_audit_fail_on_findings", v["pii_guard_audit_fail_on_findings"])
+        errors += inputs.collect(
+            lambda: inputs.as_bool("pii_guard_audit_fail_on_findings", v["pii_guard_audit_fail_on_findings"])
         )
     return errors
 
