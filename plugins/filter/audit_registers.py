@@ -12,7 +12,9 @@ __metaclass__ = type
 
 import json
 
+from ansible.errors import AnsibleFilterError
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import audit_registers as R
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.inputs import InputError, as_bool
 
 
 def _plain(value):
@@ -25,6 +27,10 @@ def system_room_findings(register, today, footage_max_age_days=31, inspection_ma
 
 
 def strict_media_finding(usb_findings, mode, block_optical):
+    try:  # -e system_room_block_optical=true is a string: coerced as argument specs do
+        block_optical = as_bool("system_room_block_optical", block_optical)
+    except InputError as e:
+        raise AnsibleFilterError(str(e))
     return R.strict_media_finding(_plain(usb_findings), mode, block_optical)
 
 

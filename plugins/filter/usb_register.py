@@ -23,6 +23,7 @@ from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register 
     validate_register,
 )
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.usbguard import MODES, settings_errors
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.inputs import as_bool, collect
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.usb_register_file import (
     RegisterFileError,
     pick_device,
@@ -40,9 +41,10 @@ def usb_register_validate(
     errors = []
     if mode is not None and mode not in MODES:
         errors.append("usb_storage_mode %s is not one of %s" % (json.dumps(mode), ", ".join(MODES)))
+    # -e usb_storage_block_smartphones=false is the string "false": coerced as argument specs do.
     for name, value in sorted((switches or {}).items()):
-        if not isinstance(value, bool):
-            errors.append("%s must be true or false, got %s" % (name, json.dumps(value)))
+        errors += collect(lambda name=name, value=value: as_bool(name, value))
+    errors += collect(lambda: as_bool("usb_storage_allow_model_wide", allow_model_wide))
     if daemon_settings is not None:
         if isinstance(daemon_settings, dict):
             errors.extend(settings_errors(daemon_settings))
@@ -50,6 +52,7 @@ def usb_register_validate(
             errors.append("usb_storage_daemon_settings must be a mapping, got %s" % json.dumps(daemon_settings))
     if errors:
         raise AnsibleFilterError("; ".join(errors))
+    allow_model_wide = as_bool("usb_storage_allow_model_wide", allow_model_wide)
     try:
         day = datetime.datetime.strptime(str(today), "%Y-%m-%d").date() if today else datetime.date.today()
     except ValueError:

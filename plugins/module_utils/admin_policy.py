@@ -82,8 +82,8 @@ def check_guard(operator, admins_after, approved, allow_self_removal=False, case
 # ------------------------------------------------------------------------- input validation
 
 # POSIX-portable user/group names as useradd accepts them by default on Debian/RHEL.
-USER_RE = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}\$?$")
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+USER_RE = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}\$?\Z")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 
 
 def valid_name(name):
@@ -125,6 +125,8 @@ def parse_until(value):
     if isinstance(value, datetime.datetime):
         dt = value
     elif isinstance(value, datetime.date):
+        if value.year >= 9999:  # the end of 9999-12-31 is past datetime's range (OverflowError)
+            return None
         return datetime.datetime(value.year, value.month, value.day, tzinfo=datetime.timezone.utc) + datetime.timedelta(
             days=1
         )
@@ -135,6 +137,8 @@ def parse_until(value):
                 d = datetime.datetime.strptime(text, "%Y-%m-%d")
             except ValueError:
                 return None
+            if d.year >= 9999:
+                return None
             return d.replace(tzinfo=datetime.timezone.utc) + datetime.timedelta(days=1)
         if text.endswith("Z") or text.endswith("z"):
             text = text[:-1] + "+00:00"
@@ -142,13 +146,16 @@ def parse_until(value):
             return None
         try:
             dt = datetime.datetime.fromisoformat(text)
-        except ValueError:
+        except (ValueError, OverflowError):
             return None
     else:
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=datetime.timezone.utc)
-    return dt.astimezone(datetime.timezone.utc)
+    try:
+        return dt.astimezone(datetime.timezone.utc)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is past the end of datetime
+        return None
 
 
 def validate(approved_users, approved_groups, admin_groups, temporary, nopasswd_approved, now=None):
@@ -176,14 +183,15 @@ def validate(approved_users, approved_groups, admin_groups, temporary, nopasswd_
         until = parse_until(g.get("until"))
         if until is None:
             errors.append(
-                "%s.until: %r is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)" % (where, g.get("until"))
+                "%s.until: %r is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, before 9999-12-31)"
+                % (where, g.get("until"))
             )
         elif until <= now:
             stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
             errors.append("%s.until: %r is in the past (now %s)" % (where, g.get("until"), stamp))
         for k in ("reason", "ticket"):
             v = g.get(k)
-            if not isinstance(v, str) or not v.strip() or "\n" in v:
+            if not isinstance(v, str) or not v.strip() or re.search(r"[\x00-\x1f\x7f]", v):
                 errors.append("%s.%s: %r must be a non-empty single line" % (where, k, v))
     return errors
 
@@ -301,7 +309,7 @@ def temporary_file(grant, until):
     ) % (until.strftime("%Y-%m-%dT%H:%M:%SZ"), grant["reason"].strip(), grant["ticket"].strip(), grant["user"])
 
 
-_EXPIRES_RE = re.compile(r"^# pii_guard-expires: (\S+)\s*$", re.M)
+_EXPIRES_RE = re.compile(r"^# pii_guard-expires: (\S+)[ \t]*(?=\n|\Z)", re.M)
 
 
 def expiry_of(text):

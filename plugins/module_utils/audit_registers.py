@@ -18,6 +18,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.dates import iso_date
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import finding
@@ -52,6 +53,9 @@ def _past_date(value, where, today):
 
 
 def _positive_int(value, where):
+    # -e var=31 arrives as a string: coerce digits the way argument specs do.
+    if isinstance(value, str) and re.fullmatch(r"[0-9]+", value.strip()):
+        value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise RegisterError("%s must be a positive whole number of days, got %r" % (where, value))
     return value

@@ -21,7 +21,7 @@ STATUSES = ("pass", "fail", "fixed", "not_applicable", "error")
 OK_STATUSES = ("pass", "fixed", "not_applicable")
 KEYS = ("id", "clause", "status", "observed", "expected", "evidence")
 
-_ID_RE = re.compile(r"^(?P<clause>[0-9]+-[0-9]+)\.[a-z0-9_]+$")
+_ID_RE = re.compile(r"^(?P<clause>[0-9]+-[0-9]+)\.[a-z0-9_]+\Z")
 
 
 class FindingError(ValueError):

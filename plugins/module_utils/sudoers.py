@@ -57,8 +57,8 @@ ALIAS_KINDS = {
     "Cmnd_Alias": "cmnd",
     "Cmd_Alias": "cmnd",
 }
-_ALIAS_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
-_INCLUDE = re.compile(r"^\s*[#@](include|includedir)\s+(.*?)\s*$")
+_ALIAS_NAME = re.compile(r"^[A-Z][A-Z0-9_]*\Z")
+_INCLUDE = re.compile(r"^\s*[#@](include|includedir)\s+(.*?)[ \t]*\Z")
 _DEFAULTS = re.compile(r"^\s*Defaults([:@!>])?")
 MAX_DEPTH = 128  # sudo's own include nesting limit
 

@@ -73,6 +73,8 @@ DAEMON_KEYS = {
 CLAUSE_VALUES = {
     "ImplicitPolicyTarget": ("block", "reject"),
     "PresentDevicePolicy": ("block", "reject", "apply-policy"),
+    "InsertedDevicePolicy": ("block", "reject", "apply-policy"),
+    "AuthorizedDefault": ("none", "internal", "keep"),
 }
 _NAME_RE = re.compile(r"[a-z_][a-z0-9_.-]*\$?")
 
@@ -270,7 +272,7 @@ def parse_rule(text):
     return out
 
 
-_DEVICE_LINE_RE = re.compile(r"^\s*(\d+):\s+(.*)$")
+_DEVICE_LINE_RE = re.compile(r"^\s*(\d+):\s+(.*)\Z")
 
 
 def parse_list_devices(output):

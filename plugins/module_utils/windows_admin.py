@@ -69,11 +69,13 @@ C_BUILTIN = "6-6.win_builtin_administrator"
 C_UAC = "6-6.win_uac"
 C_LAPS = "6-6.win_laps"
 
-SID_RE = re.compile(r"^S-1-[0-9]+(-[0-9]+){1,14}$", re.IGNORECASE)
+SID_RE = re.compile(r"^S-1-[0-9]+(-[0-9]+){1,14}\Z", re.IGNORECASE)
 # DOMAIN\name, .\name, name@domain.tld, or a bare name; characters Windows refuses in
 # account names are refused here, before anything reaches a host.
 _BAD_CHARS = re.compile(r'[\x00-\x1f"/\[\]:;|=,+*?<>]')
-ACCOUNT_RE = re.compile(r"^(?:(?:[^\\@]+|\.)\\[^\\@]+|[^\\@]+@[^\\@]+|[^\\@]+)$")
+ACCOUNT_RE = re.compile(
+    r"^(?:(?:[^\\@\x00-\x1f\x7f]+|\.)\\[^\\@\x00-\x1f\x7f]+|[^\\@\x00-\x1f\x7f]+@[^\\@\x00-\x1f\x7f]+|[^\\@\x00-\x1f\x7f]+)\Z"
+)
 
 
 class PlanError(ValueError):

@@ -28,12 +28,23 @@ def test_validate_checks_the_roles_mode_and_switches_in_the_same_pass():
     # The role validates its whole input in one task: every bad value is named at once.
     with pytest.raises(AnsibleFilterError) as err:
         usb_register_validate(
-            [A], "2026-11-28", mode="open", switches={"usb_storage_block_optical": "yes", "usb_storage_x": True}
+            [A], "2026-11-28", mode="open", switches={"usb_storage_block_optical": "maybe", "usb_storage_x": True}
         )
     assert str(err.value) == (
         'usb_storage_mode "open" is not one of prohibit, agency_issued_only, audit_only; '
-        'usb_storage_block_optical must be true or false, got "yes"'
+        'usb_storage_block_optical must be true or false, got "maybe"'
     )
+    # -e usb_storage_allow_model_wide=false is the string "false": coerced as argument specs do,
+    # never read as a truthy string (a model-wide entry stays refused).
+    wide = {
+        "id": "46f4:0001",
+        "label": "PC-USB-0009",
+        "owner": "x",
+        "issued_on": "2026-01-01",
+        "expires_on": "2027-01-01",
+    }
+    with pytest.raises(AnsibleFilterError, match="serial"):
+        usb_register_validate([wide], "2026-11-28", "false", switches={"usb_storage_block_optical": "yes"})
     ok = usb_register_validate([A], "2026-11-28", mode="prohibit", switches={"usb_storage_block_optical": False})
     assert [e["label"] for e in ok["active"]] == ["PC-USB-0001"]
 

@@ -19,7 +19,7 @@ import sys
 import syslog
 
 PREFIX = "pii_guard_tmp_"
-EXPIRES_RE = re.compile(r"^# pii_guard-expires: (\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})Z\s*$", re.M)
+EXPIRES_RE = re.compile(r"^# pii_guard-expires: (\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})Z[ \t]*(?=\n|\Z)", re.M)
 
 
 def expiry(text):

@@ -17,7 +17,7 @@ import time
 # Debian's default log_line_prefix is '%m [%p] %q%u@%d '.
 PG_LINE_RE = re.compile(
     r"^(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) (?P<tz>[A-Za-z0-9+:-]+) \[(?P<pid>\d+)\] "
-    r"(?:(?P<user>[^@\s]*)@(?P<db>\S*) )?(?P<level>[A-Z]+):  AUDIT: (?P<rest>.*)$"
+    r"(?:(?P<user>[^@\s]*)@(?P<db>\S*) )?(?P<level>[A-Z]+):  AUDIT: (?P<rest>[^\n]*)\n?\Z"
 )
 
 

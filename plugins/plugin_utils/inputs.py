@@ -1,0 +1,210 @@
+# -*- coding: utf-8 -*-
+# Copyright: pii_guard.safeguards contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller-side input checks shared by the roles' validation entry points (issue 12).
+
+Every check returns a list of errors, each naming the variable path, the value and what is
+expected, so a playbook's validation phase can refuse a run before any host is touched.
+Values given with ``-e var=value`` arrive as strings: ``as_bool``/``as_int`` coerce them the
+way argument specs do (Ansible's own conversion rules) or name the variable when they cannot.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import json
+import posixpath
+import re
+
+from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE
+
+# Data sets' review dates further ahead than this are typos (2062 for 2026), not plans.
+MAX_FUTURE_REVIEW_DAYS = 366
+# augenrules(8) concatenates only /etc/audit/rules.d/*.rules; audit.rules is what it writes.
+AUDIT_RULES_PATH_RE = re.compile(r"/etc/audit/rules\.d/[A-Za-z0-9_][A-Za-z0-9_.-]*\.rules\Z")
+# A system account name the agent may run as: never root or another existing privileged name.
+SERVICE_USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}\Z")
+PRIVILEGED_USERS = ("root", "daemon", "bin", "sys", "sync", "adm", "sudo", "wheel", "nobody")
+MAX_WEBHOOK_TIMEOUT = 60
+
+
+def show(value):
+    """The value as the operator wrote it (JSON, so strings are quoted and newlines visible)."""
+    try:
+        return json.dumps(value, default=str, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+class InputError(ValueError):
+    """A refused input; the message names the variable and the value."""
+
+
+def as_bool(name, value):
+    """A bool from a bool or a string/int Ansible's argument specs accept as one."""
+    if isinstance(value, bool):
+        return value
+    key = value.strip().lower() if isinstance(value, str) else value
+    try:
+        if key in BOOLEANS_TRUE:
+            return True
+        if key in BOOLEANS_FALSE:
+            return False
+    except TypeError:  # unhashable (a list or a dict)
+        pass
+    raise InputError("%s must be true or false, got %s" % (name, show(value)))
+
+
+def as_int(name, value, minimum=None, maximum=None):
+    """An int from an int or a string of digits (``-e x=31``); bools and floats are refused."""
+    out = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        out = value
+    elif isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]+", value.strip()):
+        out = int(value.strip())
+    if out is None:
+        raise InputError("%s must be an integer, got %s" % (name, show(value)))
+    if minimum is not None and out < minimum:
+        raise InputError("%s must be at least %d, got %s" % (name, minimum, show(value)))
+    if maximum is not None and out > maximum:
+        raise InputError("%s must be at most %d, got %s" % (name, maximum, show(value)))
+    return out
+
+
+def iso_day(name, value):
+    """A datetime.date from a date or ``YYYY-MM-DD``; the error names the variable."""
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise InputError("%s must be a date YYYY-MM-DD, got %s" % (name, show(value)))
+
+
+def collect(*checks):
+    """Run callables that raise InputError; return every message (one run names all problems)."""
+    errors = []
+    for check in checks:
+        try:
+            check()
+        except InputError as e:
+            errors.append(str(e))
+    return errors
+
+
+def normalised_abs_path(name, value):
+    """An absolute, already normalised path without '..', '.', '//' or control characters."""
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise InputError("%s must be an absolute path, got %s" % (name, show(value)))
+    if (
+        re.search(r"[\x00-\x1f\x7f]", value)
+        or posixpath.normpath(value) != (value.rstrip("/") or "/")
+        or "/../" in value + "/"
+    ):
+        raise InputError(
+            "%s must be a normalised absolute path (no '..', '.', '//' or control characters), got %s; "
+            "did you mean %s?" % (name, show(value), show(posixpath.normpath(value)))
+        )
+    return value
+
+
+def download_alert_errors(datasets, channels, reviewed_on, service_user, today=None):
+    """Inputs of the download_alert role the agent's own config rules do not cover."""
+    errors = []
+    for i, ds in enumerate(datasets if isinstance(datasets, list) else []):
+        if not isinstance(ds, dict):
+            continue
+        paths = ds.get("paths")
+        for j, p in enumerate(paths if isinstance(paths, list) else []):
+            name = "download_alert_datasets[%d].paths[%d]" % (i, j)
+            errors += collect(lambda p=p, name=name: normalised_abs_path(name, p))
+        for k in ("name", "key", "log", "database", "user", "count", "time", "filter"):
+            v = ds.get(k)
+            if v is not None and not isinstance(v, str):
+                errors.append("download_alert_datasets[%d].%s must be a string, got %s" % (i, k, show(v)))
+    chan = channels if isinstance(channels, dict) else {}
+    if "webhook_timeout" in chan:
+        errors += collect(
+            lambda: as_int(
+                "download_alert_channels.webhook_timeout",
+                chan["webhook_timeout"],
+                minimum=1,
+                maximum=MAX_WEBHOOK_TIMEOUT,
+            )
+        )
+    for k in ("journal", "session"):
+        if k in chan:
+            errors += collect(lambda k=k: as_bool("download_alert_channels.%s" % k, chan[k]))
+    url = chan.get("webhook_url")
+    if url not in (None, "") and not (isinstance(url, str) and re.fullmatch(r"https?://[^/\s]+(?:/[^\s]*)?", url)):
+        errors.append("download_alert_channels.webhook_url must be an http(s) URL without spaces, got %s" % show(url))
+    if not (isinstance(service_user, str) and SERVICE_USER_RE.match(service_user)):
+        errors.append(
+            "download_alert_service_user must be a system user name ([a-z_][a-z0-9_-]*), got %s" % show(service_user)
+        )
+    elif service_user in PRIVILEGED_USERS:
+        errors.append(
+            "download_alert_service_user %s is a privileged or shared account: the role runs usermod on it; "
+            "use a dedicated account (default pii-dlalert)" % show(service_user)
+        )
+    if reviewed_on not in (None, ""):
+        try:
+            day = iso_day("download_alert_reviewed_on", reviewed_on)
+            now = today or datetime.date.today()
+            if (day - now).days > MAX_FUTURE_REVIEW_DAYS:
+                errors.append(
+                    "download_alert_reviewed_on %s is more than %d days in the future (a typo?): "
+                    "it would hide a stale review" % (show(str(reviewed_on)), MAX_FUTURE_REVIEW_DAYS)
+                )
+        except InputError as e:
+            errors.append(str(e))
+    return errors
+
+
+def audit_rules_path_errors(name, value):
+    """A rules file augenrules reads: /etc/audit/rules.d/<name>.rules."""
+    if isinstance(value, str) and AUDIT_RULES_PATH_RE.match(value):
+        return []
+    return [
+        "%s must be a file augenrules reads, /etc/audit/rules.d/<name>.rules (not audit.rules, "
+        "not another suffix), got %s" % (name, show(value))
+    ]
+
+
+def register_strings(var, entries, keys):
+    """Register entries whose string fields hold another YAML type (``serial: 0012`` is 10)."""
+    errors = []
+    for i, e in enumerate(entries if isinstance(entries, list) else []):
+        if not isinstance(e, dict):
+            continue
+        for k in keys:
+            v = e.get(k)
+            if v is not None and not isinstance(v, str) and not isinstance(v, datetime.date):
+                errors.append(
+                    "%s[%d].%s must be a string (quote it in YAML), got %s %s" % (var, i, k, type(v).__name__, show(v))
+                )
+            elif isinstance(v, str) and re.search(r"[\x00-\x1f\x7f]", v):
+                errors.append("%s[%d].%s has a control character (newline?): %s" % (var, i, k, show(v)))
+    return errors
+
+
+def tag_errors(tags, valid):
+    """--tags that name neither a clause, a control id nor an Ansible special tag."""
+    special = {"all", "always", "never", "tagged", "untagged"}
+    bad = [t for t in tags or [] if t not in valid and t not in special]
+    if not bad:
+        return []
+    return [
+        "--tags: %s %s not a clause, a control id of meta/controls.yml or an Ansible special tag; valid: %s"
+        % (
+            ",".join(bad),
+            "is" if len(bad) == 1 else "are",
+            ", ".join(sorted(valid, key=lambda t: [int(x) if x.isdigit() else x for x in re.split(r"([0-9]+)", t)])),
+        )
+    ]
