@@ -513,14 +513,33 @@ def edit_text(text, comment=(), nopasswd=()):
 
 
 def temporary_file(grant, until):
-    """The sudoers drop-in of one temporary grant (the expiry script reads the header)."""
+    """The sudoers drop-in of one temporary grant (the expiry script reads the header).
+
+    ``NOTAFTER`` makes sudo itself refuse the rule after the expiry, even when the timer is
+    stopped or the host was off when it should have fired.
+    """
     return (
         "# Managed by pii_guard.safeguards (6-6.temporary_grants); removed by pii-guard-sudo-expiry.timer\n"
         "# pii_guard-expires: %s\n"
         "# reason: %s\n"
         "# ticket: %s\n"
-        "%s ALL=(ALL:ALL) ALL\n"
-    ) % (until.strftime("%Y-%m-%dT%H:%M:%SZ"), grant["reason"].strip(), grant["ticket"].strip(), grant["user"])
+        "%s ALL=(ALL:ALL) NOTAFTER=%s ALL\n"
+    ) % (
+        until.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        grant["reason"].strip(),
+        grant["ticket"].strip(),
+        grant["user"],
+        until.strftime("%Y%m%d%H%M%SZ"),
+    )
+
+
+def temporary_name(user):
+    """The drop-in name of a user's temporary grant.
+
+    sudo's includedir skips names containing '.' (and ending in '~'): 'j.smith' is written as
+    'pii_guard_tmp_j%2Esmith' ('%' never occurs in a valid user name, so names cannot collide).
+    """
+    return TEMP_PREFIX + user.replace(".", "%2E").replace("~", "%7E")
 
 
 _EXPIRES_RE = re.compile(r"^# pii_guard-expires: (\S+)\s*$", re.M)

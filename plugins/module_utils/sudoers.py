@@ -812,16 +812,20 @@ def _defaults_params(text):
 
 
 _BINDING_SPLIT = re.compile(r"((?:[^\s,]+\s*,\s*)*[^\s,]+)\s+(.*)", re.S)
-_AUTH_PARAM = re.compile(r"(!*)\s*authenticate")
 
 
 def authenticate_default(parsed, al, acct, host, target=ROOT, cmd=None):
-    """The value of sudo's ``authenticate`` flag for ``acct`` on ``host`` running ``cmd`` as target.
+    """The value of sudo's ``authenticate`` flag for ``acct`` on ``host`` running ``cmd`` as target."""
+    return defaults_flag(parsed, al, acct, host, "authenticate", True, target, cmd)
+
+
+def defaults_flag(parsed, al, acct, host, flag, value, target=ROOT, cmd=None):
+    """The value of the boolean Defaults ``flag`` (initially ``value``) for this invocation.
 
     Global, host, user and runas Defaults apply in file order, command Defaults after them
     (sudoers(5): "Defaults entries are parsed in the following order").
     """
-    value = True
+    flag_re = re.compile(r"(!*)\s*" + re.escape(flag))
     later = []
     for e in parsed["entries"]:
         if e["kind"] != "defaults":
@@ -855,7 +859,7 @@ def authenticate_default(parsed, al, acct, host, target=ROOT, cmd=None):
             elif binding == "!":
                 later.append((items, params))
                 continue
-        value = _apply_auth(value, params)
+        value = _apply_flag(value, params, flag_re)
     for items, params in later:
         if cmd is None:
             continue
@@ -867,13 +871,13 @@ def authenticate_default(parsed, al, acct, host, target=ROOT, cmd=None):
             hit = (not v) if neg else v
             break
         if hit is True:
-            value = _apply_auth(value, params)
+            value = _apply_flag(value, params, flag_re)
     return value
 
 
-def _apply_auth(value, params):
+def _apply_flag(value, params, flag_re):
     for prm in _defaults_params(params):
-        m = _AUTH_PARAM.fullmatch(prm)
+        m = flag_re.fullmatch(prm)
         if m:
             value = len(m.group(1)) % 2 == 0
     return value

@@ -195,7 +195,7 @@ def test_temporary_file_records_expiry_readable_back():
     until = datetime.datetime(2026, 11, 28, 6, 30, tzinfo=datetime.UTC)
     text = P.temporary_file({"user": "bob", "reason": "fix", "ticket": "CHG-9"}, until)
     assert P.expiry_of(text) == until
-    assert text.rstrip().endswith("bob ALL=(ALL:ALL) ALL")
+    assert text.rstrip().endswith("bob ALL=(ALL:ALL) NOTAFTER=20261128063000Z ALL")
     assert S.parse_text(text)["errors"] == []
 
 
