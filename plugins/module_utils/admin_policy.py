@@ -165,7 +165,7 @@ def parse_until(value):
             days=1
         )
     elif isinstance(value, str):
-        text = value.strip()
+        text = value  # no strip: a value with surrounding whitespace or a newline is refused
         if _DATE_RE.fullmatch(text):
             try:
                 d = datetime.datetime.strptime(text, "%Y-%m-%d")
@@ -435,7 +435,10 @@ def plan_sudoers(
             continue
         if e["kind"] != "userspec":
             continue
+        stats = per_file.setdefault(e["file"], {"good": 0, "bad": []})
         if not sudoers.entry_reaches_root(e, aliases, host):
+            # Not root here (another host's grant, or another runas): never quarantine it with the file.
+            stats["good"] += 1
             continue
         principals = sudoers.user_principals(e, aliases)
         bad = []
@@ -446,7 +449,6 @@ def plan_sudoers(
                 out["limited_kept"].append(dict(where, principal=p))
                 continue
             bad.append(p)
-        stats = per_file.setdefault(e["file"], {"good": 0, "bad": []})
         if bad:
             out["unapproved"].append(dict(where, principals=bad))
             stats["bad"].append((e["line"], e["end_line"]))

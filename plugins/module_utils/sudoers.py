@@ -186,6 +186,7 @@ def _strip_comment(raw):
 
 
 _SPECIAL = "(),:=!"
+_IPV6_TOKEN = re.compile(r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:/[0-9]{1,3})?(?=[\s,=]|$)")
 
 
 def tokenize(s):
@@ -197,6 +198,12 @@ def tokenize(s):
         c = s[i]
         if c.isspace():
             i += 1
+            continue
+        m = _IPV6_TOKEN.match(s, i)
+        if m and m.group(0).count(":") >= 2:
+            # An IPv6 address (host lists) is one word although it contains ':'.
+            tokens.append(m.group(0))
+            i = m.end()
             continue
         if c in _SPECIAL:
             tokens.append(c)
@@ -393,8 +400,8 @@ def _parse_list_until_word(toks, pos):
         if pos < len(toks) and toks[pos] == ",":
             pos += 1
             continue
-        if pos < len(toks) and toks[pos] not in _SPECIAL:
-            return items, pos
+        if pos < len(toks) and (toks[pos] not in _SPECIAL or toks[pos] == "!"):
+            return items, pos  # the host list starts (a word, or '!' negating its first item)
         raise SudoersError("a user specification needs users, hosts, '=' and commands")
 
 
@@ -723,11 +730,11 @@ def _cmnd_item_matches(spec, cmd, cmnd_aliases, depth=0):
     if depth > 64:
         return False
     if spec in cmnd_aliases:
-        for neg, sub in reversed(cmnd_aliases[spec]):
-            v = _cmnd_item_matches(sub, cmd, cmnd_aliases, depth + 1)
-            if v is None or (v is False and sub not in cmnd_aliases):
+        for sub in reversed(cmnd_aliases[spec]):
+            v = _cmnd_item_matches(sub["command"], cmd, cmnd_aliases, depth + 1)
+            if v is None or (v is False and sub["command"] not in cmnd_aliases):
                 continue
-            return (not v) if neg else v
+            return (not v) if sub["neg"] else v
         return None
     if spec == "ALL":
         return True
