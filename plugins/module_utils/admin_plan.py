@@ -33,10 +33,16 @@ from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings impo
 LOGGING_FILE = "pii_guard_logging"
 AUDIT_KEY = "pii_guard_root_cmd"
 SSHD_TEXT = "# Managed by pii_guard.safeguards (6-6.root_ssh_login)\nPermitRootLogin no\n"
-# sudo's default group_source (static) reads a user's groups at login: a session opened before
-# a user was removed from an admin group keeps the group, and sudo keeps honouring it until that
-# session ends. 'dynamic' makes sudo ask the group database at every invocation.
-GROUP_SOURCE_LINE = "Defaults group_source=dynamic\n"
+# sudo's group_source (a sudo.conf setting, not a sudoers Default: sudo 1.9.13 refuses
+# "Defaults group_source") is static by default: sudo takes the groups of the invoking process,
+# so a session opened before a user was removed from an admin group keeps sudo through that
+# group until it ends. The finding says so; tests/integration/test_sudo_oracle.py shows it on
+# the real sudo.
+GROUP_SOURCE_NOTE = (
+    "removing a user from an admin group does not take sudo from sessions opened before the "
+    "removal (sudo's default group_source=static uses the session's groups); end those sessions, "
+    "or set 'Set group_source dynamic' in /etc/sudo.conf"
+)
 
 
 def audit_rules_text():
@@ -52,9 +58,9 @@ def logging_text(logfile):
     if not admin_policy.valid_logfile(logfile):
         raise ValueError("sudo_logfile %r is not a plain absolute path" % (logfile,))
     return (
-        "# Managed by pii_guard.safeguards (6-6.privileged_use_logging, 6-6.admin_group_members)\n"
+        "# Managed by pii_guard.safeguards (6-6.privileged_use_logging)\n"
         'Defaults logfile="%s"\n'
-        "Defaults log_year, syslog=authpriv\n" + GROUP_SOURCE_LINE
+        "Defaults log_year, syslog=authpriv\n"
     ) % logfile
 
 
@@ -277,8 +283,7 @@ def findings(state, pl, applied=None, check=False):
                 "changes": gc,
                 "approved_missing_on_host": sorted(set(approved) - existing),
                 "policed_groups": pl["policed_groups"],
-                "group_source": "dynamic (managed drop-in %s): a removal takes effect at the next sudo, "
-                "also in sessions opened before it" % pl["logging_path"],
+                "group_source": GROUP_SOURCE_NOTE,
             },
         )
     )

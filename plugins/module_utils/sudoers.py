@@ -496,9 +496,15 @@ class Account:
         return "Account(%r, %r)" % (self.name, self.uid)
 
 
+_GROUP_PLUGIN = " group_plugin"  # a key no alias name can be (names have no spaces)
+
+
 def aliases_of(entries):
     out = {"user": {}, "runas": {}, "host": {}, "cmnd": {}}
     for e in entries:
+        if e["kind"] == "defaults" and "group_plugin" in e["params"]:
+            # '%:group' items only match through a group plugin; without one they match nobody.
+            out["user"][_GROUP_PLUGIN] = out["runas"][_GROUP_PLUGIN] = True
         if e["kind"] == "alias":
             # A redefinition replaces the earlier one, as sudo warns and does.
             out[e["alias_kind"]][e["name"]] = e["members"]
@@ -521,9 +527,10 @@ def _user_item_matches(item, acct, user_aliases, depth=0):
     if item.startswith("%#"):
         return _int(item[2:]) in acct.gids
     if item.startswith("%:#"):
-        return _int(item[3:]) in acct.gids
+        return bool(user_aliases.get(_GROUP_PLUGIN))
     if item.startswith("%:"):
-        return item[2:] in acct.groups
+        # Without a group plugin sudo matches nobody; with one we cannot ask it: assume membership.
+        return bool(user_aliases.get(_GROUP_PLUGIN))
     if item.startswith("%"):
         return item[1:] in acct.groups
     if item.startswith("#"):

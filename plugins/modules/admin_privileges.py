@@ -172,8 +172,9 @@ notes:
     assumed to be root and netgroups to match.
   - Only files this module rendered, with exactly the content it renders now, are exempt
     from policing; any other file is policed whatever its name.
-  - The managed drop-in sets C(Defaults group_source=dynamic) so that removing a user from
-    an admin group also takes effect in sessions opened before.
+  - Removing a user from an admin group does not take sudo from sessions opened before the
+    removal (sudo's default C(group_source) is static); the admin group finding says so in
+    its evidence.
 """
 
 EXAMPLES = r"""
