@@ -105,7 +105,8 @@ def test_backdoor_named_like_a_managed_file_is_quarantined(host):
 
 
 def test_fleet_grant_for_other_hosts_left_alone(host):
-    assert host.file("/etc/sudoers.d/fleet").content_string == "Host_Alias DBS = db1, db2.example.org\nbob DBS = (ALL) ALL\n"
+    fleet = "Host_Alias DBS = db1, db2.example.org\nbob DBS = (ALL) ALL\n"
+    assert host.file("/etc/sudoers.d/fleet").content_string == fleet
 
 
 def test_defaults_not_authenticate_for_unapproved_user_commented(host):
