@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -384,6 +385,8 @@ def run(n, seed=13, batch=100, log=print):
 
 
 def main(argv=None):
+    # SIGTERM leaves through SystemExit, so the container is removed (Container.__exit__).
+    signal.signal(signal.SIGTERM, lambda *_a: sys.exit(143))
     argv = argv if argv is not None else sys.argv[1:]
     n = int(argv[0]) if argv else 10000
     seed = int(argv[1]) if len(argv) > 1 else int(os.environ.get("SUDO_ORACLE_SEED", "1013"))
