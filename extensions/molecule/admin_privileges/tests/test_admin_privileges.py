@@ -55,7 +55,7 @@ def test_temporary_grant_rendered_with_expiry_and_timer_enabled(host):
     assert f.mode == 0o440
     assert "dave ALL=(ALL:ALL) NOTAFTER=20991231000000Z ALL" in f.content_string
     assert "# pii_guard-expires: 2099-12-31T00:00:00Z" in f.content_string
-    assert "(ALL : ALL) ALL" in sudo_l(host, "dave")
+    assert "(ALL : ALL) NOTAFTER=20991231000000Z ALL" in sudo_l(host, "dave")
     timer = host.service("pii-guard-sudo-expiry.timer")
     assert timer.is_enabled and timer.is_running
 
