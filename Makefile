@@ -27,7 +27,7 @@ VM_RELEASE ?= 12
 step = @printf '\n==> %s\n' "$(1)"
 
 .PHONY: help preflight apt venv deps lint ruff ansible-lint sanity unit integration molecule vm test-13 test \
-        lab lab-down demo bench docs changelog clean
+        lab lab-down demo bench sudo-oracle docs changelog clean
 
 help:
 	@echo "make demo   build the local lab, harden it, run the auditor's check, write reports/"
@@ -127,6 +127,13 @@ bench: deps
 	$(call step,benchmarks (tests/bench))
 	@$(LAB) image
 	@for b in tests/bench/bench_*.py; do [ -e "$$b" ] || continue; echo "--- $$b"; $(PY) "$$b"; done
+
+# Issue 13: the sudoers parser against the real sudo on 10,000 generated configurations
+# (about 2 hours on 2 cores; make test runs 500 of them in tests/integration/test_sudo_oracle.py).
+sudo-oracle: deps
+	$(call step,sudoers parser vs real sudo: $(or $(N),10000) generated configurations)
+	@$(LAB) image
+	@$(PY) tests/integration/sudo_oracle.py $(or $(N),10000)
 
 changelog: venv
 	@antsibull-changelog release

@@ -12,9 +12,16 @@ negation (the last matching item of a list wins, as in sudo), runas specs ``(use
 tags (``NOPASSWD:`` ...) and options (``CWD=`` ...) carried over to the following commands,
 digests, several ``host = commands`` parts on one line.
 
-Conservative where sudo depends on things a static read cannot know: every host list
-matches, ``runas_default`` is assumed to be root, netgroups are assumed to contain the user.
-So the result may over-report privilege, never under-report it.
+Host lists are evaluated as sudo does when a :class:`HostInfo` is given (this host's name as
+``gethostname()`` returns it, its short name, its interface addresses): a grant for other
+hosts only is no grant here. Without one (``host=None``) every host list matches. Conservative
+where sudo depends on things a static read cannot know: ``runas_default`` is assumed to be
+root, netgroups are assumed to contain the user and the host, IP items match when the host's
+addresses are unknown. So the result may over-report privilege, never under-report it.
+
+``Defaults`` that make sudo passwordless (``!authenticate`` globally, for a user, a host, a
+runas user or a command) count like ``NOPASSWD``; an explicit ``PASSWD:``/``NOPASSWD:`` tag
+on the command wins over them, as in sudo.
 
 Pure Python, no Ansible imports; file access goes through a small ``fs`` object so that the
 planner can re-parse a changed configuration in memory.
@@ -24,6 +31,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import fnmatch
+import ipaddress
 import os
 import re
 
@@ -177,6 +186,7 @@ def _strip_comment(raw):
 
 
 _SPECIAL = "(),:=!"
+_IPV6_TOKEN = re.compile(r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:/[0-9]{1,3})?(?=[\s,=]|$)")
 
 
 def tokenize(s):
@@ -188,6 +198,12 @@ def tokenize(s):
         c = s[i]
         if c.isspace():
             i += 1
+            continue
+        m = _IPV6_TOKEN.match(s, i)
+        if m and m.group(0).count(":") >= 2:
+            # An IPv6 address (host lists) is one word although it contains ':'.
+            tokens.append(m.group(0))
+            i = m.end()
             continue
         if c in _SPECIAL:
             tokens.append(c)
@@ -384,8 +400,8 @@ def _parse_list_until_word(toks, pos):
         if pos < len(toks) and toks[pos] == ",":
             pos += 1
             continue
-        if pos < len(toks) and toks[pos] not in _SPECIAL:
-            return items, pos
+        if pos < len(toks) and (toks[pos] not in _SPECIAL or toks[pos] == "!"):
+            return items, pos  # the host list starts (a word, or '!' negating its first item)
         raise SudoersError("a user specification needs users, hosts, '=' and commands")
 
 
@@ -480,9 +496,15 @@ class Account:
         return "Account(%r, %r)" % (self.name, self.uid)
 
 
+_GROUP_PLUGIN = " group_plugin"  # a key no alias name can be (names have no spaces)
+
+
 def aliases_of(entries):
     out = {"user": {}, "runas": {}, "host": {}, "cmnd": {}}
     for e in entries:
+        if e["kind"] == "defaults" and "group_plugin" in e["params"]:
+            # '%:group' items only match through a group plugin; without one they match nobody.
+            out["user"][_GROUP_PLUGIN] = out["runas"][_GROUP_PLUGIN] = True
         if e["kind"] == "alias":
             # A redefinition replaces the earlier one, as sudo warns and does.
             out[e["alias_kind"]][e["name"]] = e["members"]
@@ -505,9 +527,10 @@ def _user_item_matches(item, acct, user_aliases, depth=0):
     if item.startswith("%#"):
         return _int(item[2:]) in acct.gids
     if item.startswith("%:#"):
-        return _int(item[3:]) in acct.gids
+        return bool(user_aliases.get(_GROUP_PLUGIN))
     if item.startswith("%:"):
-        return item[2:] in acct.groups
+        # Without a group plugin sudo matches nobody; with one we cannot ask it: assume membership.
+        return bool(user_aliases.get(_GROUP_PLUGIN))
     if item.startswith("%"):
         return item[1:] in acct.groups
     if item.startswith("#"):
@@ -555,9 +578,11 @@ def _expand_cmnd(cmnd, cmnd_aliases, depth=0):
     return [(cmnd["neg"], name)]
 
 
-def entry_reaches_root(entry, aliases):
-    """True when a user specification grants any command as root (to whoever it matches)."""
+def entry_reaches_root(entry, aliases, host=None):
+    """True when a user specification grants any command as root (to whoever it matches) here."""
     for part in entry["parts"]:
+        if not part_applies(part, aliases, host):
+            continue
         for c in part["cmnds"]:
             if _runas_reaches_root(c["runas"], aliases["runas"]):
                 if any(not neg for neg, _name in _expand_cmnd(c, aliases["cmnd"])):
@@ -565,11 +590,17 @@ def entry_reaches_root(entry, aliases):
     return False
 
 
-def entry_nopasswd_all(entry, aliases):
-    """True when a user specification grants ALL commands as root without a password."""
+def entry_nopasswd_all(entry, aliases, host=None, nopasswd_default=False):
+    """True when a user specification grants ALL commands as root without a password here.
+
+    ``nopasswd_default``: whether Defaults make sudo passwordless for the users of this line
+    when the command carries no PASSWD/NOPASSWD tag (see :func:`defaults_passwordless`).
+    """
     for part in entry["parts"]:
+        if not part_applies(part, aliases, host):
+            continue
         for c in part["cmnds"]:
-            if c["nopasswd"] and _runas_reaches_root(c["runas"], aliases["runas"]):
+            if _cmnd_nopasswd(c, nopasswd_default) and _runas_reaches_root(c["runas"], aliases["runas"]):
                 if any(not neg and name == "ALL" for neg, name in _expand_cmnd(c, aliases["cmnd"])):
                     return True
     return False
@@ -599,16 +630,349 @@ def user_principals(entry, aliases, depth=0):
     return out
 
 
-def root_grants(parsed, accounts):
+class HostInfo:
+    """This host as sudo sees it when it matches host lists.
+
+    ``name`` is what ``gethostname()`` returns (sudo's ``lhost``; items with a dot are compared
+    with it), ``short`` the part before the first dot (items without a dot). ``ips`` are the
+    addresses of the non-loopback interfaces (sudo skips loopback), or None when unknown: IP
+    items then match (conservative).
+    """
+
+    def __init__(self, name, ips=None):
+        self.name = (name or "").lower()
+        self.short = self.name.split(".", 1)[0]
+        self.ips = None if ips is None else [ipaddress.ip_address(a.split("/", 1)[0].split("%", 1)[0]) for a in ips]
+
+    def __repr__(self):
+        return "HostInfo(%r, %r)" % (self.name, self.ips)
+
+
+_IPV4_ITEM = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:/(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9]{1,2}))?")
+_IPV6_ITEM = re.compile(r"[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*(?:/[0-9]{1,3})?")
+_GLOB_CHARS = re.compile(r"[*?\[\]]")
+
+
+def _addr_matches(item, host):
+    if host.ips is None:
+        return True
+    try:
+        if "/" in item:
+            addr, mask = item.split("/", 1)
+            if "." in mask:
+                net = ipaddress.ip_network("%s/%s" % (addr, mask), strict=False)
+            else:
+                net = ipaddress.ip_network("%s/%s" % (addr, int(mask)), strict=False)
+            return any(ip.version == net.version and ip in net for ip in host.ips)
+        want = ipaddress.ip_address(item)
+        return any(ip == want for ip in host.ips)
+    except ValueError:
+        return False
+
+
+def _host_item_matches(item, host, host_aliases, depth=0):
+    """True/False for a plain item; an alias gives its list's verdict (True, False or None)."""
+    if depth > 64:
+        return False
+    if item == "ALL":
+        return True
+    if item in host_aliases:
+        return _generic_list(
+            host_aliases[item], lambda n, d: _host_item_matches(n, host, host_aliases, d), host_aliases, depth + 1
+        )
+    if item.startswith("+"):
+        return True  # netgroups cannot be resolved statically: assume the host is in it
+    if _IPV4_ITEM.fullmatch(item) or (":" in item and _IPV6_ITEM.fullmatch(item)):
+        return _addr_matches(item, host)
+    # sudo: a pattern with a dot is compared with the host name, one without with the short name.
+    target = host.name if "." in item else host.short
+    if _GLOB_CHARS.search(item):
+        return fnmatch.fnmatchcase(target, item.lower())
+    return target == item.lower()
+
+
+def _generic_list(items, matcher, aliases, depth=0):
+    """sudo's list rule: the last matching item decides; an alias passes on its own verdict."""
+    for neg, name in reversed(items):
+        verdict = matcher(name, depth)
+        if verdict is None or (verdict is False and name not in aliases):
+            continue
+        return (not verdict) if neg else verdict
+    return None
+
+
+def part_applies(part, aliases, host):
+    """Whether a ``hosts = commands`` part applies on ``host`` (always when host is None)."""
+    if host is None:
+        return True
+    return (
+        _generic_list(part["hosts"], lambda n, d: _host_item_matches(n, host, aliases["host"], d), aliases["host"])
+        is True
+    )
+
+
+def _cmnd_nopasswd(c, nopasswd_default):
+    """An explicit PASSWD/NOPASSWD tag wins over Defaults (sudo applies the tag last)."""
+    if "NOPASSWD" in c["tags"]:
+        return True
+    if "PASSWD" in c["tags"]:
+        return False
+    return bool(nopasswd_default)
+
+
+# ----------------------------------------------------------------------------- commands
+
+PROBE = "/usr/local/sbin/pii-guard-sudo-probe"  # a command no rule names: only ALL (or a glob) allows it
+
+
+def split_command(text):
+    """'/usr/bin/systemctl restart x' -> ('/usr/bin/systemctl', 'restart x' or None)."""
+    path, _sep, args = text.strip().partition(" ")
+    args = args.strip()
+    return path, (args if args else None)
+
+
+def _cmnd_item_matches(spec, cmd, cmnd_aliases, depth=0):
+    """Whether one command item (as written) allows ``cmd`` = (path, args or None)."""
+    if depth > 64:
+        return False
+    if spec in cmnd_aliases:
+        for sub in reversed(cmnd_aliases[spec]):
+            v = _cmnd_item_matches(sub["command"], cmd, cmnd_aliases, depth + 1)
+            if v is None or (v is False and sub["command"] not in cmnd_aliases):
+                continue
+            return (not v) if sub["neg"] else v
+        return None
+    if spec == "ALL":
+        return True
+    spath, sargs = split_command(spec)
+    path, args = cmd
+    if spath == "sudoedit":
+        return path == "sudoedit" and _args_match(sargs, args)
+    if path == "sudoedit":
+        return False
+    if spath.endswith("/"):
+        return path.rsplit("/", 1)[0] + "/" == spath and True
+    if _GLOB_CHARS.search(spath):
+        ok = fnmatch.fnmatchcase(path, spath) and spath.count("/") == path.count("/")
+    else:
+        ok = spath == path
+    return ok and _args_match(sargs, args)
+
+
+def _args_match(sargs, args):
+    if sargs is None:
+        return True  # no arguments given in sudoers: any arguments
+    if sargs == '""':
+        return not args
+    if _GLOB_CHARS.search(sargs):
+        return fnmatch.fnmatchcase(args or "", sargs)
+    return (args or "") == sargs
+
+
+def _cmnd_spec_matches(c, cmd, cmnd_aliases):
+    """One command of a rule: True (allowed), False (denied by '!'), None (says nothing)."""
+    v = _cmnd_item_matches(c["command"], cmd, cmnd_aliases)
+    if v is None or (v is False and c["command"] not in cmnd_aliases):
+        return None
+    return (not v) if c["neg"] else v
+
+
+def _runas_allows(runas, target, invoking, runas_aliases):
+    """Whether a runas spec lets ``invoking`` run as account ``target`` (sudo -u target)."""
+    if runas is None:
+        return target.name == "root"  # runas_default
+    if not runas["users"]:
+        # '(:group)' or '()': only as the invoking user (or root when nothing is given at all)
+        return target.name == invoking.name if runas["groups"] else target.name == "root"
+    return (
+        _generic_list(runas["users"], lambda n, d: _user_item_matches(n, target, runas_aliases, d), runas_aliases)
+        is True
+    )
+
+
+ROOT = Account("root", 0, ("root",), (0,))
+
+
+def _applicable_rules(parsed, al, acct, host):
+    """(entry, cmnd) of every rule that names ``acct`` and applies on ``host``, in file order."""
+    out = []
+    any_spec = False
+    for e in parsed["entries"]:
+        if e["kind"] != "userspec" or _list_matches(e["users"], acct, al["user"]) is not True:
+            continue
+        for part in e["parts"]:
+            if not part_applies(part, al, host):
+                continue
+            any_spec = True
+            for c in part["cmnds"]:
+                out.append((e, c))
+    return out, any_spec
+
+
+def _defaults_params(text):
+    params = []
+    buf, quoted = [], False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        if ch == "," and not quoted:
+            params.append("".join(buf).strip())
+            buf = []
+        else:
+            buf.append(ch)
+    params.append("".join(buf).strip())
+    return [x for x in params if x]
+
+
+_BINDING_SPLIT = re.compile(r"((?:[^\s,]+\s*,\s*)*[^\s,]+)\s+(.*)", re.S)
+
+
+def authenticate_default(parsed, al, acct, host, target=ROOT, cmd=None):
+    """The value of sudo's ``authenticate`` flag for ``acct`` on ``host`` running ``cmd`` as target."""
+    return defaults_flag(parsed, al, acct, host, "authenticate", True, target, cmd)
+
+
+def defaults_flag(parsed, al, acct, host, flag, value, target=ROOT, cmd=None):
+    """The value of the boolean Defaults ``flag`` (initially ``value``) for this invocation.
+
+    Global, host, user and runas Defaults apply in file order, command Defaults after them
+    (sudoers(5): "Defaults entries are parsed in the following order").
+    """
+    flag_re = re.compile(r"(!*)\s*" + re.escape(flag))
+    later = []
+    for e in parsed["entries"]:
+        if e["kind"] != "defaults":
+            continue
+        binding, params = e["binding"], e["params"]
+        if binding:
+            m = _BINDING_SPLIT.fullmatch(params.strip())
+            if not m:
+                continue
+            try:
+                items, _pos = _parse_list(tokenize(m.group(1)), 0, stop=())
+            except SudoersError:
+                continue
+            params = m.group(2)
+            if binding == ":":
+                if _list_matches(items, acct, al["user"]) is not True:
+                    continue
+            elif binding == "@":
+                if (
+                    host is not None
+                    and _generic_list(items, lambda n, d: _host_item_matches(n, host, al["host"], d), al["host"])
+                    is not True
+                ):
+                    continue
+            elif binding == ">":
+                if (
+                    _generic_list(items, lambda n, d: _user_item_matches(n, target, al["runas"], d), al["runas"])
+                    is not True
+                ):
+                    continue
+            elif binding == "!":
+                later.append((items, params))
+                continue
+        value = _apply_flag(value, params, flag_re)
+    for items, params in later:
+        if cmd is None:
+            continue
+        hit = None
+        for neg, name in reversed(items):
+            v = _cmnd_item_matches(name, cmd, al["cmnd"])
+            if v is None or (v is False and name not in al["cmnd"]):
+                continue
+            hit = (not v) if neg else v
+            break
+        if hit is True:
+            value = _apply_flag(value, params, flag_re)
+    return value
+
+
+def _apply_flag(value, params, flag_re):
+    for prm in _defaults_params(params):
+        m = flag_re.fullmatch(prm)
+        if m:
+            value = len(m.group(1)) % 2 == 0
+    return value
+
+
+def defaults_passwordless(parsed, acct, host=None):
+    """Whether Defaults alone (no tag) make sudo passwordless for ``acct`` running as root."""
+    al = aliases_of(parsed["entries"])
+    return not authenticate_default(parsed, al, acct, host)
+
+
+def decide(parsed, acct, cmd, host=None, target=ROOT, al=None, rules=None):
+    """What sudo decides for ``acct`` running ``cmd`` = (path, args) as ``target`` on ``host``.
+
+    Returns None (not allowed) or ``{"nopasswd": bool, "entry": the deciding rule, "cmnd": ...}``.
+    The last matching command of all applicable rules decides, as in sudo.
+    """
+    al = al or aliases_of(parsed["entries"])
+    if rules is None:
+        rules, _any = _applicable_rules(parsed, al, acct, host)
+    for e, c in reversed(rules):
+        if not _runas_allows(c["runas"], target, acct, al["runas"]):
+            continue
+        v = _cmnd_spec_matches(c, cmd, al["cmnd"])
+        if v is None:
+            continue
+        if not v:
+            return None
+        auth = authenticate_default(parsed, al, acct, host, target, cmd)
+        return {"nopasswd": _cmnd_nopasswd(c, not auth), "entry": e, "cmnd": c}
+    return None
+
+
+def evaluate(parsed, acct, host=None, extra_commands=()):
+    """sudo's verdict for one account on this host.
+
+    ``{"any": sudo -l lists something, "all": any command as root, "nopasswd_all": that without
+    a password, "commands": {command: {"nopasswd": bool}} for the commands the rules name (and
+    ``extra_commands``) that are allowed as root, "sources": [file:line of the deciding rules]}``.
+    """
+    al = aliases_of(parsed["entries"])
+    rules, any_spec = _applicable_rules(parsed, al, acct, host)
+    out = {"any": any_spec, "all": False, "nopasswd_all": False, "commands": {}, "sources": []}
+    d = decide(parsed, acct, (PROBE, None), host, ROOT, al, rules)
+    if d:
+        out["all"] = True
+        out["nopasswd_all"] = d["nopasswd"]
+        out["sources"].append("%s:%d" % (d["entry"]["file"], d["entry"]["line"]))
+    names = []
+    for _e, c in rules:
+        if c["neg"]:
+            continue
+        for neg, name in _expand_cmnd(c, al["cmnd"]):
+            if not neg and name != "ALL" and name not in names:
+                names.append(name)
+    for name in list(extra_commands):
+        if name not in names:
+            names.append(name)
+    for name in names:
+        d = decide(parsed, acct, split_command(name), host, ROOT, al, rules)
+        if d:
+            out["commands"][name] = {"nopasswd": d["nopasswd"], "cmnd": d["cmnd"]}
+            src = "%s:%d" % (d["entry"]["file"], d["entry"]["line"])
+            if src not in out["sources"]:
+                out["sources"].append(src)
+    return out
+
+
+def root_grants(parsed, accounts, host=None):
     """Who can run what as root, and how.
 
     Returns a list of grants, one per (account, statement): ``{user, file, line, end_line,
     all: bool (ALL commands), commands: [...] (others), nopasswd: bool (any root command
     without a password), nopasswd_all: bool, via: [user items of the line that matched]}``.
+    Parts whose host list does not match ``host`` are skipped (none when host is None);
+    Defaults that turn authentication off count as NOPASSWD.
     """
     entries = parsed["entries"]
     al = aliases_of(entries)
     grants = []
+    auth = dict((id(a), authenticate_default(parsed, al, a, host)) for a in accounts)
     for e in entries:
         if e["kind"] != "userspec":
             continue
@@ -627,18 +991,21 @@ def root_grants(parsed, accounts):
                 "via": [n for neg, n in e["users"] if not neg],
             }
             for part in e["parts"]:
+                if not part_applies(part, al, host):
+                    continue
                 for c in part["cmnds"]:
                     if not _runas_reaches_root(c["runas"], al["runas"]):
                         continue
+                    nopw = _cmnd_nopasswd(c, not auth[id(acct)])
                     for neg, name in _expand_cmnd(c, al["cmnd"]):
                         if neg:
                             continue  # a denied command grants nothing (but cannot fence off ALL)
                         if name == "ALL":
                             g["all"] = True
-                            g["nopasswd_all"] = g["nopasswd_all"] or c["nopasswd"]
+                            g["nopasswd_all"] = g["nopasswd_all"] or nopw
                         elif name not in g["commands"]:
                             g["commands"].append(name)
-                        g["nopasswd"] = g["nopasswd"] or c["nopasswd"]
+                        g["nopasswd"] = g["nopasswd"] or nopw
             if g["all"] or g["commands"]:
                 grants.append(g)
     return grants

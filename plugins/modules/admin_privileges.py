@@ -43,10 +43,25 @@ options:
     default: []
   admin_groups:
     description:
-      - Admin groups to police; those that exist get exactly the approved users as members.
+      - Admin groups to police; they get exactly the approved users as members.
+      - Empty means the platform's admin groups that exist (C(sudo), C(wheel), C(admin)). A named
+        group that does not exist, or one the collection uses for something else (C(adm),
+        C(tty), ...), is refused.
     type: list
     elements: str
-    default: [sudo, wheel, admin]
+    default: []
+  limited_grants:
+    description:
+      - Approved limited grants, each C({user or group, runas (default root), commands, nopasswd}).
+        A sudoers line whose every root command lies inside one of them is kept; anything wider
+        is disabled like any unapproved grant.
+    type: list
+    elements: dict
+    default: []
+  expiry_schedule:
+    description: The expiry timer's C(OnCalendar) (validated here; the role writes the timer).
+    type: str
+    default: minutely
   nopasswd_approved:
     description: Users allowed to keep C(NOPASSWD) on grants of ALL commands.
     type: list
@@ -54,8 +69,9 @@ options:
     default: []
   temporary:
     description:
-      - Time-limited grants, each rendered as C(/etc/sudoers.d/pii_guard_tmp_<user>) with the
-        expiry recorded in its header.
+      - Time-limited grants, each rendered as C(/etc/sudoers.d/pii_guard_tmp_<user>) (a C(.) in
+        the user name written as C(%2E), since sudo skips names with a dot) with the expiry in its
+        header and as C(NOTAFTER) on the rule.
     type: list
     elements: dict
     default: []
@@ -151,8 +167,14 @@ attributes:
     description: Shows the sudoers file changes and admin group membership before and after.
     support: full
 notes:
-  - Host lists in sudoers are treated as matching and C(runas_default) as root, so the
-    reported privilege can be more, never less, than C(sudo -l -U) shows.
+  - Host lists are evaluated as sudo does, against this host's name, short name and
+    non-loopback addresses; a grant for other hosts only is left alone. C(runas_default) is
+    assumed to be root and netgroups to match.
+  - Only files this module rendered, with exactly the content it renders now, are exempt
+    from policing; any other file is policed whatever its name.
+  - Removing a user from an admin group does not take sudo from sessions opened before the
+    removal (sudo's default C(group_source) is static); the admin group finding says so in
+    its evidence.
 """
 
 EXAMPLES = r"""
@@ -201,33 +223,11 @@ import grp
 import os
 import pwd
 import shutil
+import socket
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import admin_policy, sudoers
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import compliance, finding
-
-LOGGING_FILE = "pii_guard_logging"
-AUDIT_KEY = "pii_guard_root_cmd"
-
-
-def audit_rules_text():
-    return (
-        "# Managed by pii_guard.safeguards (6-6.privileged_use_logging): commands run as root by logged-in users\n"
-        "-a always,exit -F arch=b64 -S execve -F euid=0 -F auid>=1000 -F auid!=unset -k %s\n"
-        "-a always,exit -F arch=b32 -S execve -F euid=0 -F auid>=1000 -F auid!=unset -k %s\n"
-    ) % (AUDIT_KEY, AUDIT_KEY)
-
-
-def logging_text(logfile):
-    return (
-        "# Managed by pii_guard.safeguards (6-6.privileged_use_logging)\n"
-        'Defaults logfile="%s"\n'
-        "Defaults log_year, syslog=authpriv\n"
-    ) % logfile
-
-
-SSHD_TEXT = "# Managed by pii_guard.safeguards (6-6.root_ssh_login)\nPermitRootLogin no\n"
+from ansible_collections.pii_guard.safeguards.plugins.module_utils import admin_plan, admin_policy, sudoers
 
 
 class Host:
@@ -303,15 +303,24 @@ class Host:
         rc, out, _err = self.m.run_command([auditctl, "-l"])
         if rc != 0:
             return None
-        return AUDIT_KEY in out
+        return admin_plan.AUDIT_KEY in out
 
-
-def sudoers_dir(parsed, main):
-    """The directory of drop-ins (the first @includedir / #includedir), where managed files live."""
-    for e in parsed["entries"]:
-        if e["kind"] == "includedir":
-            return e["target"]
-    return os.path.join(os.path.dirname(main), "sudoers.d")
+    def host_info(self):
+        """This host as sudo matches host lists: gethostname() and non-loopback addresses."""
+        ips = []
+        ip = self.m.get_bin_path("ip")
+        if ip:
+            rc, out, _err = self.m.run_command([ip, "-o", "addr", "show"])
+            if rc == 0:
+                for line in out.splitlines():
+                    f = line.split()
+                    if len(f) >= 4 and f[1] != "lo" and f[2] in ("inet", "inet6"):
+                        ips.append(f[3])
+            else:
+                ips = None
+        else:
+            ips = None  # unknown: IP items in host lists then match (conservative)
+        return sudoers.HostInfo(socket.gethostname(), ips)
 
 
 def stamp():
@@ -391,11 +400,156 @@ def _user_name(uid):
         return None
 
 
+def read_state(module, operator, operator_source, now):
+    """Read: everything the plan needs from the host, in one pass (see admin_plan)."""
+    p = module.params
+    host = Host(module)
+    accounts, uid_names, gid_names = host.accounts()
+    groups = dict((g.gr_name, sorted(g.gr_mem)) for g in grp.getgrall())
+    sshd, prl = host.sshd_permit_root()
+    return {
+        "params": p,
+        "now": now,
+        "operator": operator,
+        "operator_source": operator_source,
+        "accounts": accounts,
+        "uid_names": uid_names,
+        "gid_names": gid_names,
+        "groups": groups,
+        "fs": sudoers.LocalFS(),
+        "host": host.host_info(),
+        "sshd": sshd,
+        "prl": prl,
+        "sshd_dropin": host.read(p["sshd_dropin"]),
+        "root_locked": host.root_password_locked(),
+        "uid0": host.uid0(),
+        "audit_before": host.read(p["audit_rules_file"]),
+        "audit_loaded": host.audit_loaded() if p["audit_rules"] else None,
+        "timer": host.timer_enabled(p["expiry_timer"]),
+    }
+
+
+def apply(module, state, pl, visudo):
+    """Apply: sudoers files (validated, rolled back as a whole), groups, sshd, root, UID 0, auditd."""
+    p = module.params
+    files = pl["files"]
+    applied = {"quarantined": [], "sshd_reloaded": False, "audit_loaded": None}
+    ap = Applier(module, p["backup_dir"])
+    try:
+        for path, new in sorted(files.items(), key=lambda kv: kv[0]):
+            if new is None:
+                if path in pl["sudoers"]["quarantine"]:
+                    os.makedirs(p["quarantine_dir"], mode=0o700, exist_ok=True)
+                    dest = os.path.join(p["quarantine_dir"], os.path.basename(path) + "." + ap.ts)
+                    ap.backup(path)
+                    shutil.move(path, dest)
+                    applied["quarantined"].append({"from": path, "to": dest})
+                elif os.path.exists(path):
+                    ap.remove(path)
+            else:
+                ap.write(path, new, 0o440, validate=[visudo, "-cf"])
+        if files:
+            rc, out, err = module.run_command([visudo, "-c", "-f", pl["main"]])
+            if rc != 0:
+                raise RuntimeError("visudo -c rejected the resulting configuration: %s" % (err or out).strip())
+    except Exception as e:  # roll back every sudoers change: never leave a broken sudo behind
+        ap.rollback()
+        for q in applied["quarantined"]:
+            if os.path.exists(q["to"]) and not os.path.exists(q["from"]):
+                shutil.move(q["to"], q["from"])
+        module.fail_json(msg="sudoers change rolled back: %s" % e, plan=_plan_summary(pl, applied))
+    group_changes = pl["group_changes"]
+    gpasswd = module.get_bin_path("gpasswd", required=bool(group_changes))
+    for gname, ch in sorted(group_changes.items()):
+        for u in ch["add"]:
+            module.run_command([gpasswd, "-a", u, gname], check_rc=True)
+        for u in ch["remove"]:
+            module.run_command([gpasswd, "-d", u, gname], check_rc=True)
+    if pl["sshd_change"]:
+        ap.write(p["sshd_dropin"], admin_plan.SSHD_TEXT, 0o644)
+        rc, out, err = module.run_command([state["sshd"], "-t"])
+        if rc != 0:
+            ap.rollback()
+            module.fail_json(msg="sshd -t rejected the configuration, drop-in removed: %s" % (err or out).strip())
+        systemctl = module.get_bin_path("systemctl")
+        if systemctl:
+            for unit in ("ssh.service", "sshd.service"):
+                if module.run_command([systemctl, "is-active", "--quiet", unit])[0] == 0:
+                    module.run_command([systemctl, "reload", unit], check_rc=True)
+                    applied["sshd_reloaded"] = True
+                    break
+    if pl["lock_root"]:
+        module.run_command([module.get_bin_path("usermod", required=True), "-L", "root"], check_rc=True)
+    for u in pl["uid0_remove"]:
+        module.run_command([module.get_bin_path("userdel", required=True), "-f", u], check_rc=True)
+    if pl["audit_change"]:
+        ap.write(p["audit_rules_file"], admin_plan.audit_rules_text(), 0o640)
+        augenrules = module.get_bin_path("augenrules")
+        if augenrules and state["audit_loaded"] is not None:
+            rc = module.run_command([augenrules, "--load"])[0]
+            applied["audit_loaded"] = rc == 0
+    return applied
+
+
+def _plan_summary(pl, applied):
+    sp = pl["sudoers"]
+    return {
+        "files": sorted(pl["files"]),
+        "quarantine": sp["quarantine"],
+        "commented": sp["comment"],
+        "nopasswd": sp["nopasswd"],
+        "groups": pl["group_changes"],
+        "sshd": pl["sshd_change"],
+        "lock_root": pl["lock_root"],
+        "remove_uid0": pl["uid0_remove"],
+        "audit_rules": pl["audit_change"],
+        "exempt": pl["exempt"],
+        "applied": applied,
+    }
+
+
+def _diff(state, pl):
+    diff = []
+    fs = state["fs"]
+    for path, new in sorted(pl["files"].items(), key=lambda kv: kv[0]):
+        diff.append(
+            {
+                "before_header": path,
+                "after_header": path if new is not None else path + " (removed / quarantined)",
+                "before": admin_plan._read(fs, path) or "",
+                "after": new or "",
+            }
+        )
+    gc = pl["group_changes"]
+    if gc:
+        before = dict((g, state["groups"][g]) for g in pl["policed_groups"] if g in state["groups"])
+        diff.append(
+            {
+                "before_header": "admin groups",
+                "after_header": "admin groups",
+                "before": "".join("%s: %s\n" % (g, ",".join(m)) for g, m in sorted(before.items())),
+                "after": "".join(
+                    "%s: %s\n" % (g, ",".join(_members_after(m, gc.get(g)))) for g, m in sorted(before.items())
+                ),
+            }
+        )
+    return diff
+
+
 def run(module):
     p = module.params
     now = datetime.datetime.now(datetime.timezone.utc)
     errors = admin_policy.validate(
-        p["approved_users"], p["approved_groups"], p["admin_groups"], p["temporary"], p["nopasswd_approved"], now
+        p["approved_users"],
+        p["approved_groups"],
+        p["admin_groups"],
+        p["temporary"],
+        p["nopasswd_approved"],
+        now,
+        sudo_logfile=p["sudo_logfile"],
+        expiry_schedule=p["expiry_schedule"],
+        existing_groups=set(g.gr_name for g in grp.getgrall()),
+        limited=p["limited_grants"],
     )
     if p["operator"]:
         operator, operator_source = p["operator"], "operator option"
@@ -408,349 +562,28 @@ def run(module):
     if p["validate_only"]:
         module.exit_json(changed=False, findings=[], root_paths={}, plan={}, guard={})
 
-    host = Host(module)
     visudo = module.get_bin_path("visudo", required=True)
-    approved = list(p["approved_users"])
-    approved_groups = list(p["approved_groups"]) + list(p["admin_groups"])
-    accounts, uid_names, gid_names = host.accounts()
-    existing = set(a.name for a in accounts)
-    main = p["sudoers"]
-    parsed = sudoers.parse_file(main)
-    grants_before = sudoers.root_grants(parsed, accounts)
-    root_paths = sudoers.summarize(grants_before)
-    ddir = sudoers_dir(parsed, main)
-
-    # ---- plan: files {path: new text or None (delete)}, quarantine, groups, system settings
-    files = {}
-    plan = admin_policy.plan_sudoers(
-        parsed, approved, approved_groups, p["nopasswd_approved"], uid_names=uid_names, gid_names=gid_names
-    )
-    for path in set(plan["comment"]) | set(plan["nopasswd"]):
-        text = host.read(path)
-        if text is not None:
-            new = admin_policy.edit_text(text, plan["comment"].get(path, ()), plan["nopasswd"].get(path, ()))
-            if new != text:
-                files[path] = new
-    for path in plan["quarantine"]:
-        files[path] = None
-
-    wanted_tmp = {}
-    for g in p["temporary"]:
-        until = admin_policy.parse_until(g["until"])
-        wanted_tmp[os.path.join(ddir, admin_policy.TEMP_PREFIX + g["user"])] = admin_policy.temporary_file(g, until)
-    present_tmp = {}
-    for name in sorted(os.listdir(ddir)) if os.path.isdir(ddir) else []:
-        if name.startswith(admin_policy.TEMP_PREFIX):
-            present_tmp[os.path.join(ddir, name)] = host.read(os.path.join(ddir, name))
-    expired_present = sorted(path for path, text in present_tmp.items() if (admin_policy.expiry_of(text) or now) <= now)
-    for path, text in wanted_tmp.items():
-        if present_tmp.get(path) != text:
-            files[path] = text
-    for path in present_tmp:
-        if path not in wanted_tmp:
-            files[path] = None
-    logging_path = os.path.join(ddir, LOGGING_FILE)
-    logging_before = host.read(logging_path)
-    if logging_before != logging_text(p["sudo_logfile"]):
-        files[logging_path] = logging_text(p["sudo_logfile"])
-
-    groups_before = {}
-    group_changes = {}
-    for gname in p["admin_groups"]:
-        members = host.group_members(gname)
-        if members is None:
-            continue
-        groups_before[gname] = members
-        want = sorted(u for u in approved if u in existing)
-        add = [u for u in want if u not in members]
-        remove = [u for u in members if u not in want]
-        if add or remove:
-            group_changes[gname] = {"add": add, "remove": remove}
-
-    # ---- what the host looks like after the plan: re-parse in memory, regroup accounts
-    after_fs = sudoers.OverlayFS(files)
-    parsed_after = sudoers.parse_file(main, after_fs)
-    accounts_after = []
-    for a in accounts:
-        names, gids = set(a.groups), set(a.gids)
-        for gname, ch in group_changes.items():
-            gid = next((k for k, v in gid_names.items() if v == gname), None)
-            if a.name in ch["remove"]:
-                names.discard(gname)
-                gids.discard(gid)
-            if a.name in ch["add"]:
-                names.add(gname)
-                gids.add(gid)
-        accounts_after.append(sudoers.Account(a.name, a.uid, names, gids))
-    after = sudoers.summarize(sudoers.root_grants(parsed_after, accounts_after))
-    admins_after = set(u for u, s in after.items() if s["all"])
-    op = operator
-    guard_notes = []
-    if op == "root":
-        if p["operator_via_ssh"] and p["manage_root_ssh"]:
-            admins_after.discard("root")
-            guard_notes.append("root connects over SSH and PermitRootLogin no would refuse it")
-        else:
-            admins_after.add("root")
-    elif root_paths.get(op, {}).get("nopasswd_all") and not after.get(op, {}).get("nopasswd_all"):
-        # The connection becomes root without a password today; taking that away cuts it off.
-        admins_after.discard(op)
-        guard_notes.append("%s would lose the NOPASSWD grant its connection uses" % op)
-    for u in host.uid0() if p["remove_extra_uid0"] else []:
-        admins_after.discard(u)
-    problems = admin_policy.guard(op, sorted(admins_after), approved, p["allow_self_removal"])
-    guard_info = {
-        "operator": op,
-        "operator_source": operator_source,
-        "admins_after": sorted(admins_after),
-        "notes": guard_notes,
-    }
+    state = read_state(module, operator, operator_source, now)
+    pl = admin_plan.plan(state)
+    problems, guard_info = admin_plan.guard(state, pl)
     if problems:
         module.fail_json(
-            msg="lock-out guard refused the change, nothing was changed: " + "; ".join(problems + guard_notes),
+            msg="lock-out guard refused the change, nothing was changed: " + "; ".join(problems),
             problems=problems,
             guard=guard_info,
-            root_paths=root_paths,
+            root_paths=pl["root_paths"],
         )
-
-    sshd, prl = host.sshd_permit_root()
-    sshd_change = bool(p["manage_root_ssh"] and sshd and (prl != "no" or host.read(p["sshd_dropin"]) != SSHD_TEXT))
-    root_locked = host.root_password_locked()
-    lock_root = bool(p["lock_root_password"] and root_locked is False)
-    uid0 = host.uid0()
-    uid0_remove = list(uid0) if p["remove_extra_uid0"] else []
-    audit_before = host.read(p["audit_rules_file"])
-    audit_change = bool(p["audit_rules"] and audit_before != audit_rules_text())
-
-    changed = bool(files or group_changes or sshd_change or lock_root or uid0_remove or audit_change)
-    diff = []
-    for path, new in sorted(files.items(), key=lambda kv: kv[0]):
-        diff.append(
-            {
-                "before_header": path,
-                "after_header": path if new is not None else path + " (removed / quarantined)",
-                "before": host.read(path) or "",
-                "after": new or "",
-            }
-        )
-    if group_changes:
-        diff.append(
-            {
-                "before_header": "admin groups",
-                "after_header": "admin groups",
-                "before": "".join("%s: %s\n" % (g, ",".join(m)) for g, m in sorted(groups_before.items())),
-                "after": "".join(
-                    "%s: %s\n" % (g, ",".join(_members_after(m, group_changes.get(g))))
-                    for g, m in sorted(groups_before.items())
-                ),
-            }
-        )
-
-    # ---- apply
     applied = {"quarantined": [], "sshd_reloaded": False, "audit_loaded": None}
-    if changed and not module.check_mode:
-        ap = Applier(module, p["backup_dir"])
-        try:
-            for path, new in sorted(files.items(), key=lambda kv: kv[0]):
-                if new is None:
-                    if path in plan["quarantine"]:
-                        os.makedirs(p["quarantine_dir"], mode=0o700, exist_ok=True)
-                        dest = os.path.join(p["quarantine_dir"], os.path.basename(path) + "." + ap.ts)
-                        ap.backup(path)
-                        shutil.move(path, dest)
-                        applied["quarantined"].append({"from": path, "to": dest})
-                    elif os.path.exists(path):
-                        ap.remove(path)
-                else:
-                    ap.write(path, new, 0o440, validate=[visudo, "-cf"])
-            if files:
-                rc, out, err = module.run_command([visudo, "-c", "-f", main])
-                if rc != 0:
-                    raise RuntimeError("visudo -c rejected the resulting configuration: %s" % (err or out).strip())
-        except Exception as e:  # roll back every sudoers change: never leave a broken sudo behind
-            ap.rollback()
-            for q in applied["quarantined"]:
-                if os.path.exists(q["to"]) and not os.path.exists(q["from"]):
-                    shutil.move(q["to"], q["from"])
-            module.fail_json(msg="sudoers change rolled back: %s" % e, plan=plan)
-        gpasswd = module.get_bin_path("gpasswd", required=bool(group_changes))
-        for gname, ch in sorted(group_changes.items()):
-            for u in ch["add"]:
-                module.run_command([gpasswd, "-a", u, gname], check_rc=True)
-            for u in ch["remove"]:
-                module.run_command([gpasswd, "-d", u, gname], check_rc=True)
-        if sshd_change:
-            ap.write(p["sshd_dropin"], SSHD_TEXT, 0o644)
-            rc, out, err = module.run_command([sshd, "-t"])
-            if rc != 0:
-                ap.rollback()
-                module.fail_json(msg="sshd -t rejected the configuration, drop-in removed: %s" % (err or out).strip())
-            systemctl = module.get_bin_path("systemctl")
-            if systemctl:
-                for unit in ("ssh.service", "sshd.service"):
-                    if module.run_command([systemctl, "is-active", "--quiet", unit])[0] == 0:
-                        module.run_command([systemctl, "reload", unit], check_rc=True)
-                        applied["sshd_reloaded"] = True
-                        break
-        if lock_root:
-            module.run_command([module.get_bin_path("usermod", required=True), "-L", "root"], check_rc=True)
-        for u in uid0_remove:
-            module.run_command([module.get_bin_path("userdel", required=True), "-f", u], check_rc=True)
-        if audit_change:
-            ap.write(p["audit_rules_file"], audit_rules_text(), 0o640)
-            augenrules = module.get_bin_path("augenrules")
-            if augenrules and host.audit_loaded() is not None:
-                rc = module.run_command([augenrules, "--load"])[0]
-                applied["audit_loaded"] = rc == 0
-
-    # ---- findings
-    check = module.check_mode
-    fs = []
-    fs.append(
-        compliance(
-            "6-6.admin_group_members",
-            not group_changes,
-            bool(group_changes),
-            check,
-            observed=groups_before,
-            expected=sorted(u for u in approved if u in existing),
-            evidence={"changes": group_changes, "approved_missing_on_host": sorted(set(approved) - existing)},
-        )
-    )
-    grants_changed = bool(plan["unapproved"])
-    fs.append(
-        compliance(
-            "6-6.sudoers_grants",
-            not grants_changed,
-            grants_changed,
-            check,
-            observed=[dict(u, file="%s:%d" % (u["file"], u["line"])) for u in plan["unapproved"]],
-            expected="only approved users and groups can become root",
-            evidence={
-                "root_paths": root_paths,
-                "quarantined": plan["quarantine"],
-                "commented": plan["comment"],
-                "parse_errors": parsed["errors"],
-            },
-        )
-    )
-    fs.append(
-        compliance(
-            "6-6.sudo_nopasswd",
-            not plan["nopasswd_found"],
-            bool(plan["nopasswd_found"]),
-            check,
-            observed=plan["nopasswd_found"],
-            expected={"nopasswd_approved": p["nopasswd_approved"]},
-            evidence={u: s["sources"] for u, s in root_paths.items() if s["nopasswd_all"]},
-        )
-    )
-    if not p["manage_root_ssh"]:
-        fs.append(finding("6-6.root_ssh_login", "pass" if prl == "no" else "fail", observed=prl, expected="no"))
-    elif not sshd:
-        fs.append(finding("6-6.root_ssh_login", "not_applicable", observed="sshd not installed", expected="no"))
-    else:
-        fs.append(
-            compliance(
-                "6-6.root_ssh_login",
-                not sshd_change,
-                sshd_change,
-                check,
-                observed=prl,
-                expected="no",
-                evidence={"dropin": p["sshd_dropin"], "sshd": sshd},
-            )
-        )
-    if p["lock_root_password"]:
-        fs.append(
-            compliance(
-                "6-6.root_password_locked",
-                not lock_root,
-                lock_root,
-                check,
-                observed={"locked": root_locked},
-                expected={"locked": True},
-            )
-        )
-    else:
-        fs.append(
-            finding(
-                "6-6.root_password_locked",
-                "pass" if root_locked else "not_applicable",
-                observed={"locked": root_locked},
-                expected="locked only when admin_privileges_lock_root_password",
-                evidence={"source": "/etc/shadow"},
-            )
-        )
-    if uid0 and not p["remove_extra_uid0"]:
-        fs.append(
-            finding(
-                "6-6.uid0_accounts",
-                "fail",
-                observed=uid0,
-                expected=[],
-                evidence={"note": "removal only with admin_privileges_remove_extra_uid0: true"},
-            )
-        )
-    else:
-        fs.append(compliance("6-6.uid0_accounts", not uid0, bool(uid0), check, observed=uid0, expected=[]))
-    timer = host.timer_enabled(p["expiry_timer"])
-    tmp_changed = any(k in files for k in list(wanted_tmp) + list(present_tmp))
-    tmp_ok = not tmp_changed and not expired_present and (timer is not False or not (wanted_tmp or present_tmp))
-    status = compliance("6-6.temporary_grants", tmp_ok, tmp_changed, check)["status"]
-    if expired_present and check:
-        status = "fail"
-    if timer is False and (wanted_tmp or present_tmp):
-        status = "fail"
-    fs.append(
-        finding(
-            "6-6.temporary_grants",
-            status,
-            observed={"present": sorted(present_tmp), "expired_present": expired_present, "timer_enabled": timer},
-            expected={"grants": sorted(wanted_tmp), "expired_present": [], "timer_enabled": True},
-            evidence={
-                "expiry": dict((k, (admin_policy.expiry_of(v) or now).isoformat()) for k, v in present_tmp.items())
-            },
-        )
-    )
-    loaded = host.audit_loaded() if p["audit_rules"] else None
-    log_change = logging_path in files or audit_change
-    log_ok = not log_change and (loaded is not False)
-    st = compliance("6-6.privileged_use_logging", log_ok, log_change, check)["status"]
-    if p["audit_rules"] and loaded is False and not (applied["audit_loaded"]):
-        st = "fail"
-    fs.append(
-        finding(
-            "6-6.privileged_use_logging",
-            st,
-            observed={"sudo_logging_dropin": logging_before is not None, "audit_rules_loaded": loaded},
-            expected={"sudo_logfile": p["sudo_logfile"], "audit_key": AUDIT_KEY},
-            evidence={
-                "dropin": logging_path,
-                "audit_rules_file": p["audit_rules_file"],
-                "note": "auditd not running here" if loaded is None else "",
-            },
-        )
-    )
-
+    if pl["changed"] and not module.check_mode:
+        applied = apply(module, state, pl, visudo)
+    fs = admin_plan.findings(state, pl, applied, module.check_mode)
     module.exit_json(
-        changed=changed,
+        changed=pl["changed"],
         findings=fs,
-        root_paths=root_paths,
-        plan={
-            "files": sorted(files),
-            "quarantine": plan["quarantine"],
-            "commented": plan["comment"],
-            "nopasswd": plan["nopasswd"],
-            "groups": group_changes,
-            "sshd": sshd_change,
-            "lock_root": lock_root,
-            "remove_uid0": uid0_remove,
-            "audit_rules": audit_change,
-            "applied": applied,
-        },
+        root_paths=pl["root_paths"],
+        plan=_plan_summary(pl, applied),
         guard=guard_info,
-        **({"diff": diff} if module._diff else {}),
+        **({"diff": _diff(state, pl)} if module._diff else {}),
     )
 
 
@@ -759,7 +592,9 @@ def main():
         argument_spec=dict(
             approved_users=dict(type="list", elements="str", required=True),
             approved_groups=dict(type="list", elements="str", default=[]),
-            admin_groups=dict(type="list", elements="str", default=["sudo", "wheel", "admin"]),
+            admin_groups=dict(type="list", elements="str", default=[]),
+            limited_grants=dict(type="list", elements="dict", default=[]),
+            expiry_schedule=dict(type="str", default="minutely"),
             nopasswd_approved=dict(type="list", elements="str", default=[], no_log=False),
             temporary=dict(
                 type="list",

@@ -76,8 +76,8 @@ def test_validate_refuses_bad_input_naming_variable_and_value():
     )
     text = "\n".join(errors)
     assert "admin_privileges_approved_users is empty" in text
-    assert "admin_privileges_approved_groups: 'Bad Group'" in text
-    assert "admin_privileges_nopasswd_approved: 'root;rm'" in text
+    assert "admin_privileges_approved_groups[0]: 'Bad Group'" in text
+    assert "admin_privileges_nopasswd_approved[0]: 'root;rm'" in text
     assert "admin_privileges_temporary[0].until: '2026-11-01' is in the past" in text
     assert "admin_privileges_temporary[1].until: 'next tuesday' is not a date" in text
     assert "admin_privileges_temporary[2].user: 'Alice Smith'" in text
@@ -137,7 +137,16 @@ def test_plan_comments_main_lines_quarantines_bad_dropins_and_drops_unapproved_n
             "harmless": "Defaults log_year\n",
         }
     )
-    plan = P.plan_sudoers(parsed, ["labop", "alice"], ["sudo"], ["labop"], uid_names={1000: "alice"})
+    # The temporary grant is exempt because the module rendered it (it passes exempt after
+    # comparing the content), not because of its name.
+    plan = P.plan_sudoers(
+        parsed,
+        ["labop", "alice"],
+        ["sudo"],
+        ["labop"],
+        uid_names={1000: "alice"},
+        exempt={"/etc/sudoers.d/pii_guard_tmp_dave"},
+    )
     assert plan["quarantine"] == ["/etc/sudoers.d/intruder"]
     assert plan["comment"] == {"/etc/sudoers": [(4, 4), (5, 5)], "/etc/sudoers.d/mixed": [(2, 2)]}
     assert plan["nopasswd"] == {"/etc/sudoers": [(6, 6)]}  # alice's; labop's NOPASSWD is approved
@@ -186,7 +195,7 @@ def test_temporary_file_records_expiry_readable_back():
     until = datetime.datetime(2026, 11, 28, 6, 30, tzinfo=datetime.UTC)
     text = P.temporary_file({"user": "bob", "reason": "fix", "ticket": "CHG-9"}, until)
     assert P.expiry_of(text) == until
-    assert text.rstrip().endswith("bob ALL=(ALL:ALL) ALL")
+    assert text.rstrip().endswith("bob ALL=(ALL:ALL) NOTAFTER=20261128063000Z ALL")
     assert S.parse_text(text)["errors"] == []
 
 

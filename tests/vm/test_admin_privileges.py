@@ -142,7 +142,7 @@ def test_bad_input_refused_before_any_change(seeded):
     res = play(seeded, bad)
     out = res.stdout + res.stderr
     assert res.returncode != 0
-    assert "admin_privileges_approved_users: 'Bad User' is not a valid user or group name" in out
+    assert "admin_privileges_approved_users[1]: 'Bad User' is not a valid user or group name" in out
     assert "admin_privileges_temporary[0].until: '2020-01-01' is in the past" in out
     assert "admin_privileges_temporary[1].until: 'soon' is not a date" in out
     res = play(seeded, base_vars(admin_privileges_approved_users=[]))

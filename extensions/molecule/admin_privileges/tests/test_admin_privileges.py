@@ -53,8 +53,9 @@ def test_sudoers_files_mode_0440_and_valid(host):
 def test_temporary_grant_rendered_with_expiry_and_timer_enabled(host):
     f = host.file("/etc/sudoers.d/pii_guard_tmp_dave")
     assert f.mode == 0o440
+    assert "dave ALL=(ALL:ALL) NOTAFTER=20991231000000Z ALL" in f.content_string
     assert "# pii_guard-expires: 2099-12-31T00:00:00Z" in f.content_string
-    assert "(ALL : ALL) ALL" in sudo_l(host, "dave")
+    assert "(ALL : ALL) NOTAFTER=20991231000000Z ALL" in sudo_l(host, "dave")
     timer = host.service("pii-guard-sudo-expiry.timer")
     assert timer.is_enabled and timer.is_running
 
@@ -77,3 +78,47 @@ def test_audit_rule_file_installed(host):
 
 def test_extra_uid0_reported_not_removed(host):
     assert host.user("toor").uid == 0
+
+
+# ---- issue 13: checked by the real sudo after harden
+PROBE = "/usr/local/sbin/pii-guard-sudo-probe"
+
+
+def may_run(host, user: str, *cmd: str) -> bool:
+    return host.run("sudo -l -U %s -u root " + " ".join(["%s"] * len(cmd)), user, *cmd).rc == 0
+
+
+def test_every_user_may_run_exactly_what_the_approved_lists_allow(host):
+    host.run("test -e %s || install -m 755 /bin/true %s", PROBE, PROBE)
+    root_all = {"alice", "carol", "dave", "j.smith"}  # approved and temporary
+    for user in ("alice", "bob", "carol", "dave", "intruder", "oper", "j.smith"):
+        assert may_run(host, user, PROBE) is (user in root_all), user
+    assert may_run(host, "oper", "/usr/bin/journalctl", "-u", "ssh")
+    assert not may_run(host, "oper", "/usr/bin/journalctl")
+    assert not may_run(host, "oper", "/usr/bin/journalctl", "-u", "cron")
+    assert host.run("visudo -c").rc == 0
+
+
+def test_backdoor_named_like_a_managed_file_is_quarantined(host):
+    assert not host.file("/etc/sudoers.d/pii_guard_backdoor").exists
+    assert host.run("ls /var/lib/pii_guard/sudoers-quarantine/pii_guard_backdoor.*").rc == 0
+
+
+def test_fleet_grant_for_other_hosts_left_alone(host):
+    fleet = "Host_Alias DBS = db1, db2.example.org\nbob DBS = (ALL) ALL\n"
+    assert host.file("/etc/sudoers.d/fleet").content_string == fleet
+
+
+def test_defaults_not_authenticate_for_unapproved_user_commented(host):
+    assert MARKER + "Defaults:bob !authenticate" in host.file("/etc/sudoers").content_string
+
+
+def test_wider_grant_than_the_approved_limited_one_removed(host):
+    assert host.file("/etc/sudoers.d/oper").exists
+    assert not host.file("/etc/sudoers.d/oper_wide").exists
+
+
+def test_temporary_grant_with_dotted_name_has_notafter_and_works(host):
+    f = host.file("/etc/sudoers.d/pii_guard_tmp_j%2Esmith")
+    assert f.exists and "j.smith ALL=(ALL:ALL) NOTAFTER=20991231000000Z ALL" in f.content_string
+    assert may_run(host, "j.smith", PROBE)

@@ -1,0 +1,401 @@
+"""Differential test of the sudoers parser against the real sudo (issue 13, Proof).
+
+A random generator writes sudoers configurations (users, groups, ``#uid``/``%#gid``, the four
+alias kinds with negation and continuation lines, host lists with this host's short name,
+FQDN, IP and network and other hosts, runas lists, NOPASSWD/PASSWD, ``Defaults`` with
+``!authenticate`` bound globally, to users, groups, hosts and runas users, ``@include`` and
+``@includedir`` with file names sudo skips). For every configuration and every user, the
+parser's verdict is compared with what sudo 1.9 in a lab container with a fixed hostname says:
+
+* ``any``: ``sudo -l -U user`` lists privileges (vs "is not allowed to run sudo");
+* ``all``: ``sudo -l -U user -u root PROBE`` allows a command no rule names (only ALL can);
+* ``nopasswd_all``: the user runs ``sudo -n -u root PROBE`` without a password;
+* per command named in the configuration: ``sudo -l -U user -u root CMD`` (not sudoedit:
+  ``sudo -l`` always answers no for it, so sudoedit grants are compared through ``any``).
+
+Run ``python tests/integration/sudo_oracle.py N`` for N configurations (``make sudo-oracle``
+runs 10,000); ``tests/integration/test_sudo_oracle.py`` runs 500 in ``make test``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / ".cache" / "collections"))
+
+from ansible_collections.pii_guard.safeguards.plugins.module_utils import sudoers as S  # noqa: E402
+
+IMAGE = "localhost/pii-guard-lab:latest"
+HOSTNAME = "web1.lab.example"
+PROBE = S.PROBE
+USERS = {  # name: (uid, [supplementary groups])
+    "alice": (2001, ["devs"]),
+    "bob": (2002, ["devs", "ops"]),
+    "carol": (2003, ["ops"]),
+    "dave": (2004, []),
+    "erin": (2005, ["ops"]),
+}
+GROUPS = {"devs": 3001, "ops": 3002}
+COMMANDS = [
+    "/usr/bin/id",
+    "/bin/sh",
+    "/usr/bin/journalctl",
+    "/usr/bin/less",
+    "/usr/bin/systemctl restart nginx",
+    "/usr/bin/find",
+    "sudoedit /etc/hosts",
+]
+MAIN_HEAD = (
+    "Defaults\tenv_reset\nDefaults\tmail_badpass\n"
+    'Defaults\tsecure_path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"\n'
+    "root\tALL=(ALL:ALL) ALL\n"
+)
+
+# Runs inside the container: applies each configuration and asks sudo. Python 3 stdlib only.
+RUNNER = r"""
+import json, os, shutil, subprocess, sys
+from concurrent.futures import ThreadPoolExecutor
+USERS = %(users)s
+PROBE = %(probe)r
+def sh(args):
+    return subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def probe(u, commands):
+    r = {}
+    listing = sh(["sudo", "-l", "-U", u])
+    r["any"] = "may run the following" in listing.stdout
+    # Short cuts on sudo's own answers only: nothing listed -> nothing allowed; PROBE not
+    # allowed -> not allowed without a password either.
+    r["all"] = r["any"] and sh(["sudo", "-l", "-U", u, "-u", "root", PROBE]).returncode == 0
+    r["nopasswd_all"] = r["all"] and sh(["runuser", "-u", u, "--", "sudo", "-n", "-u", "root", PROBE]).returncode == 0
+    r["commands"] = {}
+    for c in commands:
+        if c.startswith("sudoedit"):
+            continue  # sudo -l cannot check sudoedit (it answers no); covered by "any"
+        r["commands"][c] = r["any"] and sh(["sudo", "-l", "-U", u, "-u", "root"] + c.split()).returncode == 0
+    return u, r
+out = []
+pool = ThreadPoolExecutor(4)
+t = {"sudo": 0.0}
+for cfg in json.load(sys.stdin):
+    shutil.rmtree("/etc/sudoers.d", ignore_errors=True)
+    os.mkdir("/etc/sudoers.d", 0o750)
+    for path, text in cfg["files"].items():
+        with open(path, "w") as fh:
+            fh.write(text)
+        os.chmod(path, 0o440)
+    ok = sh(["visudo", "-c"]).returncode == 0
+    res = {"valid": ok, "users": {}}
+    if ok:
+        res["users"] = dict(pool.map(lambda u: probe(u, cfg["commands"]), USERS))
+    out.append(res)
+json.dump(out, sys.stdout)
+"""
+
+
+def podman(*args, check=True, input=None):
+    return subprocess.run(["podman", *args], check=check, capture_output=True, text=True, input=input)
+
+
+class Container:
+    """One lab container with a fixed hostname, the test users, groups and commands."""
+
+    def __init__(self, name_hint="i13-sudo"):
+        self.name = "%s-oracle-%s" % (name_hint, uuid.uuid4().hex[:6])
+
+    def __enter__(self):
+        podman("run", "-d", "--rm", "--name", self.name, "--hostname", HOSTNAME, IMAGE, "sleep", "infinity")
+        setup = ["set -e"]
+        for g, gid in GROUPS.items():
+            setup.append("groupadd -g %d %s" % (gid, g))
+        for u, (uid, groups) in USERS.items():
+            extra = ("-G " + ",".join(groups)) if groups else ""
+            setup.append("useradd -u %d %s %s" % (uid, extra, u))
+        for c in [*COMMANDS, PROBE]:
+            path = c.split()[0]
+            if path.startswith("/"):
+                setup.append(
+                    "test -e %s || { printf '#!/bin/sh\\nexit 0\\n' > %s; chmod 755 %s; }" % (path, path, path)
+                )
+        podman("exec", self.name, "bash", "-c", "; ".join(setup))
+        ips = podman("exec", self.name, "ip", "-o", "addr", "show").stdout
+        self.ips = []
+        for line in ips.splitlines():
+            f = line.split()
+            if len(f) >= 4 and f[1] != "lo" and f[2] in ("inet", "inet6"):
+                self.ips.append(f[3])
+        runner = RUNNER % {"users": repr(sorted(USERS)), "probe": PROBE}
+        podman("exec", "-i", self.name, "sh", "-c", "cat > /root/oracle_runner.py", input=runner)
+        return self
+
+    def __exit__(self, *exc):
+        podman("rm", "-f", "-t", "0", self.name, check=False)
+
+    def ask(self, configs):
+        payload = json.dumps([{"files": c["files"], "commands": c["commands"]} for c in configs])
+        r = podman("exec", "-i", self.name, "python3", "/root/oracle_runner.py", input=payload)
+        return json.loads(r.stdout)
+
+
+# ----------------------------------------------------------------------------- generator
+
+
+class Gen:
+    def __init__(self, rng: random.Random, ips):
+        self.r = rng
+        v4 = [a.split("/")[0] for a in ips if ":" not in a]
+        self.my_ip = v4[0] if v4 else "10.88.0.2"
+        net = self.my_ip.split(".")
+        self.my_net = "%s.%s.0.0/16" % (net[0], net[1])
+
+    def pick(self, seq):
+        return self.r.choice(seq)
+
+    def maybe_neg(self, item, p=0.15):
+        return ("!" + item) if self.r.random() < p else item
+
+    def user_item(self, aliases):
+        opts = list(USERS) * 3 + ["%devs", "%ops", "%#3001", "%#3002", "#2003", "#2001", "ALL", "nobody", "%:ops"]
+        opts += aliases
+        return self.pick(opts)
+
+    def host_item(self, aliases):
+        opts = [
+            "ALL",
+            "ALL",
+            "web1",
+            "WEB1",
+            "web1.lab.example",
+            "web2",
+            "db1.lab.example",
+            "web*",
+            "db*",
+            "*.lab.example",
+            self.my_ip,
+            self.my_net,
+            "192.0.2.0/24",
+            "198.51.100.7",
+            *aliases,
+        ]
+        return self.pick(opts)
+
+    def lst(self, fn, aliases, n=3, neg=0.15):
+        k = self.r.randint(1, n)
+        items = [self.maybe_neg(fn(aliases), neg) for _ in range(k)]
+        return items
+
+    def runas(self, aliases):
+        return self.pick(
+            [
+                "",
+                "",
+                "(ALL)",
+                "(root)",
+                "(ALL:ALL)",
+                "(alice)",
+                "(:devs)",
+                "(ALL, !root)",
+                "(#0)",
+                "(root, alice)",
+            ]
+            + ["(%s)" % a for a in aliases]
+        )
+
+    def cmnd(self, aliases):
+        c = self.pick([*COMMANDS, "ALL", "ALL", "ALL", *aliases])
+        return self.maybe_neg(c, 0.12)
+
+    def config(self):
+        r = self.r
+        lines = []
+        ua, ra, ha, ca = [], [], [], []
+        for _ in range(r.randint(0, 2)):
+            name = "U%d" % len(ua)
+            lines.append("User_Alias %s = %s" % (name, ", ".join(self.lst(self.user_item, ua, 3))))
+            ua.append(name)
+        for _ in range(r.randint(0, 2)):
+            name = "H%d" % len(ha)
+            lines.append("Host_Alias %s = %s" % (name, ", ".join(self.lst(self.host_item, ha, 3))))
+            ha.append(name)
+        for _ in range(r.randint(0, 1)):
+            name = "R%d" % len(ra)
+            lines.append(
+                "Runas_Alias %s = %s"
+                % (name, ", ".join(self.lst(lambda a: self.pick(["root", "alice", "#0", "%ops", "ALL", *a]), ra, 2)))
+            )
+            ra.append(name)
+        for _ in range(r.randint(0, 2)):
+            name = "C%d" % len(ca)
+            lines.append(
+                "Cmnd_Alias %s = %s" % (name, ", ".join(self.lst(lambda a: self.pick(COMMANDS + a), ca, 3, 0.1)))
+            )
+            ca.append(name)
+        for _ in range(r.randint(0, 2)):
+            lines.append(self.defaults(ua, ha, ra))
+        for _ in range(r.randint(1, 4)):
+            lines.append(self.userspec(ua, ha, ra, ca))
+        files = {}
+        main = [MAIN_HEAD]
+        drop = []
+        for line in lines:
+            (main if r.random() < 0.5 else drop).append(self.continued(line) + "\n")
+        # Aliases must be defined before use: keep definitions in the main file order first.
+        main_text = "".join(main)
+        files["/etc/sudoers"] = main_text + "@includedir /etc/sudoers.d\n"
+        # drop-ins: a read one, and ones sudo skips (a dot, a trailing ~)
+        if drop:
+            mode = r.random()
+            if mode < 0.6:
+                files["/etc/sudoers.d/10-ops"] = "".join(drop)
+            elif mode < 0.8:
+                files["/etc/sudoers.d/pii_guard_tmp_j.smith"] = "".join(drop)  # skipped by sudo
+            elif mode < 0.9:
+                files["/etc/sudoers.d/old~"] = "".join(drop)  # skipped by sudo
+            else:
+                # an explicit @include reads a name with a dot
+                files["/etc/sudoers"] = main_text + "@include /etc/sudoers.d/extra.conf\n@includedir /etc/sudoers.d\n"
+                files["/etc/sudoers.d/extra.conf"] = "".join(drop)
+        # Drop-ins that use aliases from the main file are fine; a drop-in that defines an alias
+        # the main file uses later is not (order), so main never uses drop-in aliases: enforced by
+        # the order above only when main comes first, which it does.
+        named = set()
+        for text in files.values():
+            for c in COMMANDS:
+                if c in text:
+                    named.add(c)
+        return {"files": files, "commands": sorted(named)}
+
+    def defaults(self, ua, ha, ra):
+        flag = self.pick(["!authenticate", "!authenticate", "authenticate", "!lecture", "log_year"])
+        kind = self.pick(["", ":", ":", "@", ">"])
+        if kind == "":
+            return "Defaults %s" % flag
+        if kind == ":":
+            return "Defaults:%s %s" % (self.pick([*list(USERS), "%ops", "%devs", *ua]), flag)
+        if kind == "@":
+            return "Defaults@%s %s" % (self.pick(["web1", "web2", "web1.lab.example", *ha]), flag)
+        return "Defaults>%s %s" % (self.pick(["root", "alice", *ra]), flag)
+
+    def userspec(self, ua, ha, ra, ca):
+        users = ", ".join(self.lst(self.user_item, ua, 2, 0.1))
+        if all(u.startswith("!") for u in users.split(", ")):
+            users = self.pick(list(USERS)) + ", " + users
+        parts = []
+        for _ in range(self.r.randint(1, 2)):
+            hosts = ", ".join(self.lst(self.host_item, ha, 2, 0.2))
+            cmnds = []
+            for _ in range(self.r.randint(1, 3)):
+                tag = self.pick(["", "", "NOPASSWD: ", "PASSWD: ", "NOEXEC: "])
+                cmnds.append(
+                    self.runas(ra) + " " + tag + self.cmnd(ca) if self.r.random() < 0.7 else tag + self.cmnd(ca)
+                )
+            parts.append("%s = %s" % (hosts, ", ".join(c.strip() for c in cmnds)))
+        return "%s %s" % (users, " : ".join(parts))
+
+    def continued(self, line):
+        if len(line) > 30 and self.r.random() < 0.3:
+            cut = line.find(", ", len(line) // 2)
+            if cut > 0:
+                return line[: cut + 1] + " \\\n    " + line[cut + 2 :]
+        return line
+
+
+def accounts():
+    out = [S.Account("root", 0, {"root"}, {0})]
+    for u, (uid, groups) in USERS.items():
+        out.append(S.Account(u, uid, set(groups) | {u}, {uid} | {GROUPS[g] for g in groups}))
+    return out
+
+
+def verdict(files, ips, commands):
+    parsed = S.parse_file("/etc/sudoers", S.OverlayFS(files, S._NoFS()))
+    host = S.HostInfo(HOSTNAME, ips)
+    out = {}
+    for a in accounts():
+        if a.name == "root":
+            continue
+        v = S.evaluate(parsed, a, host, extra_commands=commands)
+        out[a.name] = {
+            "any": v["any"],
+            "all": v["all"],
+            "nopasswd_all": v["all"] and v["nopasswd_all"],
+            "commands": {c: c in v["commands"] for c in commands},
+        }
+    return out, parsed["errors"]
+
+
+def compare(parser, sudo):
+    """Yield (user, key, parser value, sudo value) for every disagreement."""
+    for u, s in sudo.items():
+        p = parser[u]
+        for k in ("any", "all", "nopasswd_all"):
+            if p[k] != s[k]:
+                yield u, k, p[k], s[k]
+        for c, allowed in s["commands"].items():
+            if p["commands"].get(c) != allowed:
+                yield u, c, p["commands"].get(c), allowed
+
+
+def run(n, seed=13, batch=100, log=print):
+    """Generate and compare ``n`` configurations; returns the counts and the first disagreements."""
+    rng = random.Random(seed)
+    stats = {"configs": 0, "invalid": 0, "verdicts": 0, "agree": 0, "over": 0, "under": 0, "parse_errors": 0}
+    examples = []
+    t0 = time.time()
+    with Container() as ct:
+        gen = Gen(rng, ct.ips)
+        done = 0
+        while done < n:
+            configs = [gen.config() for _ in range(min(batch, n - done))]
+            t1 = time.time()
+            answers = ct.ask(configs)
+            stats["sudo_seconds"] = stats.get("sudo_seconds", 0) + round(time.time() - t1, 1)
+            for cfg, ans in zip(configs, answers, strict=True):
+                stats["configs"] += 1
+                if not ans["valid"]:
+                    stats["invalid"] += 1
+                    continue
+                parser, errors = verdict(cfg["files"], ct.ips, cfg["commands"])
+                if errors:
+                    stats["parse_errors"] += 1
+                for s in ans["users"].values():
+                    stats["verdicts"] += 3 + len(s["commands"])
+                diffs = list(compare(parser, ans["users"]))
+                stats["agree"] += sum(3 + len(s["commands"]) for s in ans["users"].values()) - len(diffs)
+                for u, k, pv, sv in diffs:
+                    # over-report: the parser grants more than sudo; under-report: less.
+                    stats["over" if pv and not sv else "under"] += 1
+                    if len(examples) < 20 and not any(x["what"] == k for x in examples):
+                        examples.append({"user": u, "what": k, "parser": pv, "sudo": sv, "files": cfg["files"]})
+            done += len(configs)
+            log(
+                "[sudo-oracle] %d/%d configurations, %d verdicts, over %d, under %d, invalid %d (%.0f s)"
+                % (done, n, stats["verdicts"], stats["over"], stats["under"], stats["invalid"], time.time() - t0)
+            )
+    stats["seconds"] = round(time.time() - t0, 1)
+    return stats, examples
+
+
+def main(argv=None):
+    # SIGTERM leaves through SystemExit, so the container is removed (Container.__exit__).
+    signal.signal(signal.SIGTERM, lambda *_a: sys.exit(143))
+    argv = argv if argv is not None else sys.argv[1:]
+    n = int(argv[0]) if argv else 10000
+    seed = int(argv[1]) if len(argv) > 1 else int(os.environ.get("SUDO_ORACLE_SEED", "1013"))
+    stats, examples = run(n, seed=seed)
+    print(json.dumps(stats, indent=1))
+    for e in examples[:5]:
+        print(json.dumps(e, indent=1))
+    return 0 if stats["over"] == 0 and stats["under"] == 0 and stats["invalid"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
