@@ -345,7 +345,7 @@ def is_managed(path):
     return path.rsplit("/", 1)[-1].startswith(MANAGED_PREFIX)
 
 
-_NOAUTH_RE = re.compile(r"(?:^|,)\s*!\s*authenticate\s*(?:,|$)")
+_NOAUTH_RE = re.compile(r"(?:^|,)\s*!\s*authenticate\s*(?:,|\Z)")
 
 
 def _limited_covers(entry, principal, aliases, host, limited, uid_names):

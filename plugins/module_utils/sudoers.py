@@ -186,7 +186,7 @@ def _strip_comment(raw):
 
 
 _SPECIAL = "(),:=!"
-_IPV6_TOKEN = re.compile(r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:/[0-9]{1,3})?(?=[\s,=]|$)")
+_IPV6_TOKEN = re.compile(r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:/[0-9]{1,3})?(?=[\s,=]|\Z)")
 
 
 def tokenize(s):

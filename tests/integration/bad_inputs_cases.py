@@ -153,10 +153,10 @@ CASES: tuple[Case, ...] = (
          ("admin_privileges_allow_self_removal", "maybe"), cli=("-e", "admin_privileges_allow_self_removal=maybe")),
     Case("admin-groups-adm", "admin_privileges", "adm is the log-reading group other roles use: the roles would fight over it",
          ("admin_privileges_admin_groups", "adm"), {"admin_privileges_admin_groups": ["sudo", "adm"]},
-         owner="i13", xfail=I13),
+         owner="i13"),
     Case("admin-expiry-unit-injection", "admin_privileges", "a newline in OnCalendar would inject a line into the timer unit",
          ("admin_privileges_expiry_schedule", "minutely\\nExecStart"),
-         {"admin_privileges_expiry_schedule": "minutely\nExecStart=/bin/sh -c id"}, owner="i13", xfail=I13),
+         {"admin_privileges_expiry_schedule": "minutely\nExecStart=/bin/sh -c id"}, owner="i13"),
     # ------------------------------------------------------------------ download_alert (6-5)
     Case("dl-threshold-zero", "download_alert", "threshold 0 alerts on every read (the last role: nothing may change before it)",
          ("download_alert_datasets", "threshold", "0"), _ds(threshold=0)),

@@ -112,30 +112,51 @@ def test_unescaped_dollar_detector() -> None:
     assert not unescaped_dollar(r"[$]\Z")
 
 
-def anchored_patterns() -> list[tuple[str, re.Pattern]]:
+def module_patterns() -> list[tuple[str, re.Pattern]]:
+    """Every regex compiled at module level in plugins/ and the roles' host scripts, once each."""
     mods = {}
     for path in sorted((ROOT / "plugins").rglob("*.py")):
         parts = path.relative_to(ROOT).with_suffix("").parts
         if parts[1] not in ("module_utils", "plugin_utils", "filter", "modules", "action"):
             continue
-        mods[path.stem] = importlib.import_module("ansible_collections.pii_guard.safeguards." + ".".join(parts))
+        mods[".".join(parts)] = importlib.import_module("ansible_collections.pii_guard.safeguards." + ".".join(parts))
     for path in sorted((ROOT / "roles").rglob("files/*.py")):
         spec = importlib.util.spec_from_file_location(path.stem, path)
         m = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(m)
-        mods[path.stem] = m
+        mods[str(path)] = m
     out: dict[int, tuple[str, re.Pattern]] = {}
     for m in mods.values():
         for attr, value in vars(m).items():
-            if isinstance(value, re.Pattern) and isinstance(value.pattern, str) and value.pattern.endswith("\\Z"):
+            if isinstance(value, re.Pattern) and isinstance(value.pattern, str):
                 out.setdefault(id(value), (attr, value))  # imported elsewhere too: counted once
     return sorted(out.values(), key=lambda kv: kv[0])
 
 
+def anchored_patterns() -> list[tuple[str, re.Pattern]]:
+    return [(k, p) for k, p in module_patterns() if p.pattern.endswith("\\Z")]
+
+
+def prefix_uses() -> dict[str, list[str]]:
+    """name -> places where a module-level pattern is used with .match or .search."""
+    uses: dict[str, list[str]] = {}
+    for path in python_files():
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("match", "search")
+                and isinstance(node.func.value, ast.Name)
+            ):
+                uses.setdefault(node.func.value.id, []).append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    return uses
+
+
 def test_every_anchored_validator_has_an_example() -> None:
-    names = {k for k, _ in anchored_patterns()}
+    names = {k for k, _ in module_patterns()}
     assert {"ID_RE", "USER_RE", "NAME_RE"} <= names
-    missing = sorted(names - set(EXAMPLES) - set(LINE_PARSERS))
+    missing = sorted({k for k, _ in anchored_patterns()} - set(EXAMPLES) - set(LINE_PARSERS))
     assert not missing, f"add a valid example for {missing} to EXAMPLES"
 
 
@@ -150,6 +171,19 @@ def test_trailing_newline_refused(key: str, pattern: re.Pattern, tail: str) -> N
     example = EXAMPLES[key]
     assert pattern.match(example), f"{key} should accept {example!r}"
     assert not pattern.match(example + tail), f"{key} accepts {example + tail!r}"
+
+
+_UNANCHORED_VALIDATORS = [(k, p) for k, p in module_patterns() if k in EXAMPLES and not p.pattern.endswith("\\Z")]
+
+
+@pytest.mark.parametrize(("key", "pattern"), _UNANCHORED_VALIDATORS, ids=lambda v: v if isinstance(v, str) else "")
+def test_unanchored_validators_are_used_only_with_fullmatch(key: str, pattern: re.Pattern) -> None:
+    """A validator without an end anchor is safe only through fullmatch: .match would take a prefix."""
+    example = EXAMPLES[key]
+    assert pattern.fullmatch(example), f"{key} should accept {example!r}"
+    for tail in ("\n", "\r\n", "\n\n"):
+        assert not pattern.fullmatch(example + tail), f"{key} accepts {example + tail!r}"
+    assert not prefix_uses().get(key), f"{key} is used with .match/.search (a prefix match): {prefix_uses()[key]}"
 
 
 def test_validators_refuse_a_trailing_newline_end_to_end() -> None:
