@@ -186,7 +186,7 @@ def xml_safe(text):
     return _XML_BAD.sub("", text)
 
 
-def _text(value):
+def text_of(value):
     """Observed/expected/evidence as text (strings as is, the rest as JSON), XML-safe."""
     if value is None:
         return ""
@@ -220,7 +220,7 @@ def to_csv(report):
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(CSV_FIELDS)
     for host, f in _rows(report):
-        w.writerow([csv_cell(xml_safe(host))] + [csv_cell(_text(f.get(k))) for k in CSV_FIELDS[1:]])
+        w.writerow([csv_cell(xml_safe(host))] + [csv_cell(text_of(f.get(k))) for k in CSV_FIELDS[1:]])
     return buf.getvalue()
 
 
@@ -263,16 +263,16 @@ def to_junit(report):
             case = ET.SubElement(suite, "testcase", classname=xml_safe(host), name="%s %s" % (f["id"], f["title_en"]))
             case.set("time", "0")
             detail = "observed: %s\nexpected: %s\nevidence: %s" % (
-                _text(f.get("observed")),
-                _text(f.get("expected")),
-                _text(f.get("evidence")),
+                text_of(f.get("observed")),
+                text_of(f.get("expected")),
+                text_of(f.get("evidence")),
             )
             if f["status"] == "fail":
-                ET.SubElement(case, "failure", message=_text(f.get("observed"))[:500], type="fail").text = detail
+                ET.SubElement(case, "failure", message=text_of(f.get("observed"))[:500], type="fail").text = detail
             elif f["status"] == "error":
-                ET.SubElement(case, "error", message=_text(f.get("observed"))[:500], type="error").text = detail
+                ET.SubElement(case, "error", message=text_of(f.get("observed"))[:500], type="error").text = detail
             elif f["status"] == "not_applicable":
-                ET.SubElement(case, "skipped", message=_text(f.get("observed"))[:500])
+                ET.SubElement(case, "skipped", message=text_of(f.get("observed"))[:500])
             else:
                 ET.SubElement(case, "system-out").text = detail
     incomplete = [h for h in report["hosts"] if h["state"] != "complete"]

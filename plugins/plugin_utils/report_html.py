@@ -24,6 +24,7 @@ from ansible_collections.pii_guard.safeguards.plugins.module_utils.report import
     COLORS,
     STATUS_JA,
     signing_text,
+    text_of as _text,
     xml_safe,
 )
 
@@ -68,15 +69,6 @@ def _safe(value):
     if isinstance(value, (list, tuple)):
         return [_safe(v) for v in value]
     return value
-
-
-def _text(value):
-    """A value as one line of text: strings as they are, the rest as JSON; None as empty."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return xml_safe(value)
-    return xml_safe(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str))
 
 
 def _block_text(value):
