@@ -30,6 +30,28 @@ def pg_time(ts, tz):
     return time.mktime(dt.timetuple()) + dt.microsecond / 1e6
 
 
+def audit_entry(user, db, t, pid, fields):
+    """One pgaudit entry, the same shape from the stderr and the jsonlog reader.
+
+    ``fields`` is pgaudit's CSV message: AUDIT_TYPE, STATEMENT_ID, SUBSTATEMENT_ID, CLASS,
+    COMMAND, OBJECT_TYPE, OBJECT_NAME, STATEMENT, PARAMETER, ROWS (log_rows).
+    """
+    return {
+        "user": user,
+        "db": db,
+        "time": t,
+        "pid": pid,
+        "audit_type": fields[0],
+        "statement_id": fields[1],
+        "substatement_id": fields[2],
+        "class": fields[3],
+        "command": fields[4],
+        "object_type": fields[5],
+        "object": fields[6],
+        "rows": int(fields[9]),
+    }
+
+
 class PgauditParser(object):
     """Parses PostgreSQL stderr log lines carrying pgaudit entries with ``log_rows`` on.
 
@@ -88,20 +110,7 @@ class PgauditParser(object):
         except ValueError:
             self.malformed += 1
             return None
-        return {
-            "user": m.group("user") or "",
-            "db": m.group("db") or "",
-            "time": t,
-            "pid": int(m.group("pid")),
-            "audit_type": fields[0],
-            "statement_id": fields[1],
-            "substatement_id": fields[2],
-            "class": fields[3],
-            "command": fields[4],
-            "object_type": fields[5],
-            "object": fields[6],
-            "rows": int(fields[9]),
-        }
+        return audit_entry(m.group("user") or "", m.group("db") or "", t, int(m.group("pid")), fields)
 
 
 class PgauditJsonParser(object):
@@ -171,20 +180,7 @@ class PgauditJsonParser(object):
             self.unusable["malformed"] += 1
             return None
         db = doc.get("dbname")
-        return {
-            "user": user,
-            "db": db if isinstance(db, str) else "",
-            "time": t,
-            "pid": pid,
-            "audit_type": fields[0],
-            "statement_id": fields[1],
-            "substatement_id": fields[2],
-            "class": fields[3],
-            "command": fields[4],
-            "object_type": fields[5],
-            "object": fields[6],
-            "rows": int(fields[9]),
-        }
+        return audit_entry(user, db if isinstance(db, str) else "", t, pid, fields)
 
 
 def pgaudit_parser(log):
