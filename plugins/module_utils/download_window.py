@@ -10,7 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.sliding_window.config import (  # noqa: F401
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.sliding_window.config import (
     AUID_UNSET,
     DEFAULTS,
     HAS_JMESPATH,
@@ -27,16 +27,16 @@ from ansible_collections.pii_guard.safeguards.plugins.module_utils.sliding_windo
     review_status,
     validate_config,
 )
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.sliding_window.sources.audit import (  # noqa: F401
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.sliding_window.sources.audit import (
     UNUSABLE_REASONS,
     AuditParser,
 )
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.sliding_window.sources.jsonlog import (  # noqa: F401
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.sliding_window.sources.jsonlog import (
     JsonlogDataset,
     UnusableRecord,
     parse_time,
 )
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.sliding_window.sources.pgaudit import (  # noqa: F401
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.sliding_window.sources.pgaudit import (
     PG_LINE_RE,
     PgauditDataset,
     PgauditJsonParser,
@@ -45,6 +45,38 @@ from ansible_collections.pii_guard.safeguards.plugins.module_utils.sliding_windo
     pgaudit_parser,
     table_matches,
 )
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.sliding_window.window import (  # noqa: F401
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.sliding_window.window import (
     SlidingWindows,
 )
+
+# Re-exported names (pylint and ruff read them as used).
+__all__ = [
+    "AUID_UNSET",
+    "DEFAULTS",
+    "HAS_JMESPATH",
+    "MAX_THRESHOLD",
+    "MESSAGE_ID",
+    "NAME_RE",
+    "PG_LINE_RE",
+    "SOURCES",
+    "UNUSABLE_REASONS",
+    "AuditParser",
+    "JsonlogDataset",
+    "PgauditDataset",
+    "PgauditJsonParser",
+    "PgauditParser",
+    "SlidingWindows",
+    "UnusableRecord",
+    "_nonneg_int",
+    "alert_text",
+    "audit_key",
+    "effective_config",
+    "escape",
+    "iso",
+    "parse_time",
+    "pg_time",
+    "pgaudit_parser",
+    "review_status",
+    "table_matches",
+    "validate_config",
+]

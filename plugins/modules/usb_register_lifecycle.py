@@ -34,7 +34,7 @@ description:
 author: pii_guard.safeguards contributors (@pii-guard)
 options:
   usb_action:
-    description: C(enrol), C(replace) (revoke O(usb_old_serial) and enrol the new device in one step) or C(revoke).
+    description: C(enrol), C(replace) (revoke C(usb_old_serial) and enrol the new device in one step) or C(revoke).
     type: str
     required: true
     choices: [enrol, replace, revoke]
