@@ -309,10 +309,14 @@ def test_bad_input_is_refused_naming_variable_and_value(kwargs, message) -> None
 
 
 def test_a_register_serial_windows_cannot_keep_is_not_rendered_into_an_instance_id() -> None:
-    odd = dict(A, serial="AB{{ x }}")
+    # '*' is printable ASCII the register accepts, but no part of a Windows instance ID.
+    odd = dict(A, serial="AB*X")
     planned = wu.plan("agency_issued_only", [dict(odd, kind="smartphone")], TODAY)
     assert planned["instance_ids"] == []
     assert any("characters Windows does not keep" in w for w in planned["register"]["warnings"])
+    # A Jinja-looking serial never gets that far: the register itself refuses it.
+    with pytest.raises(RegisterError, match=r"serial 'AB\{\{ x \}\}' is not accepted"):
+        wu.plan("agency_issued_only", [dict(A, serial="AB{{ x }}", kind="smartphone")], TODAY)
 
 
 def test_reads_are_compared_case_insensitively_and_by_type() -> None:
