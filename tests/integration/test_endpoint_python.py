@@ -29,6 +29,8 @@ warnings.simplefilter("error")
 bad, mods = [], set()
 # modules shipped next to each other (the agent imports download_window from its own directory)
 local = {p.stem for p in pathlib.Path("/src").rglob("*.py")}
+# and packages shipped as directories (the agent's sliding_window)
+local |= {p.parent.name for p in pathlib.Path("/src").rglob("__init__.py")}
 for p in sorted(pathlib.Path("/src").rglob("*")):
     if p.is_file() and (p.suffix == ".py" or p.name == "pii-download-alert"):
         text = p.read_text()
