@@ -48,7 +48,7 @@ def sh(ct, script, check=True):
     return O.podman("exec", ct.name, "bash", "-c", script, check=check)
 
 
-def test_parser_agrees_with_real_sudo_on_generated_configurations(ct):
+def test_parser_agrees_with_real_sudo_on_generated_configurations(ct, summary):
     stats = {"configs": 0, "invalid": 0, "verdicts": 0, "agree": 0, "over": 0, "under": 0}
     examples = []
     gen = O.Gen(random.Random(20261130), ct.ips)
@@ -69,7 +69,7 @@ def test_parser_agrees_with_real_sudo_on_generated_configurations(ct):
                 stats["over" if pv and not sv else "under"] += 1
                 examples.append({"user": u, "what": k, "parser": pv, "sudo": sv, "files": cfg["files"]})
         done += len(configs)
-    print("\n[sudo-oracle] " + json.dumps(stats))
+    summary.append("sudo oracle (parser vs real sudo -l): " + json.dumps(stats))
     assert stats["configs"] == N_CONFIGS and stats["invalid"] == 0
     assert stats["over"] == 0 and stats["under"] == 0, json.dumps(examples[:3], indent=1)
     assert stats["agree"] == stats["verdicts"] > N_CONFIGS * 10
@@ -126,7 +126,7 @@ def _state(ct, files, approved, nopw, limited):
     }
 
 
-def test_harden_plan_checked_by_real_sudo_afterwards(ct):
+def test_harden_plan_checked_by_real_sudo_afterwards(ct, summary):
     """For generated configurations: apply harden's planned files and group changes, then ask sudo."""
     approved, nopw = ["alice"], ["alice"]
     limited = [{"user": "carol", "runas": "root", "commands": ["/usr/bin/id"]}]
@@ -158,7 +158,7 @@ def test_harden_plan_checked_by_real_sudo_afterwards(ct):
         checked += 1
         # restore the oracle's group memberships for the next round
         sh(ct, "; ".join("usermod -G %s %s" % (",".join(gs) or '""', u) for u, (_uid, gs) in O.USERS.items()))
-    print("\n[sudo-oracle] harden checked by real sudo on %d configurations" % checked)
+    summary.append("sudo oracle: harden checked by real sudo on %d configurations" % checked)
     assert checked == HARDEN_N
 
 
