@@ -35,6 +35,7 @@ help:
 	@echo "make bench  benchmarks under tests/bench/ (ratios against a baseline)"
 	@echo "make lab-down  stop and remove the lab endpoints"
 	@echo "make test-13  molecule and the VM tests on Debian 13 (not yet part of make test)"
+	@echo "make sudo-oracle  the 6-6 parser against the real sudo on 10,000 generated sudoers configurations (N=...)"
 	@echo "PII_GUARD_LAB_RELEASE=13 make demo   the lab on Debian 13 instead of 12"
 
 preflight:
