@@ -3,6 +3,7 @@ unix socket as a non-root user; the agent follows its log and counts rows per us
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -31,29 +32,34 @@ def as_pg(cmd, **kw):
     return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
 
 
-@pytest.fixture(scope="module")
-def pg():
-    base = pathlib.Path(tempfile.mkdtemp(prefix="dl-pg-"))
+# The settings the role writes to conf.d on a real server (see roles/download_alert).
+PGAUDIT_SETTINGS = (
+    "shared_preload_libraries = 'pgaudit'\n"
+    "pgaudit.log = 'read'\n"
+    "pgaudit.log_rows = on\n"
+    "pgaudit.log_relation = on\n"
+    "pgaudit.log_parameter = off\n"
+    "log_timezone = 'UTC'\n"
+)
+
+
+@contextlib.contextmanager
+def cluster(prefix, log_settings, log_name):
+    """A throw-away PostgreSQL 15 + pgaudit on a unix socket in a temp dir, with the pii data.
+
+    ``log_settings`` (``%(base)s`` is the temp dir) choose the log format; ``log_name`` is the
+    file the agent follows, relative to the temp dir.
+    """
+    base = pathlib.Path(tempfile.mkdtemp(prefix=prefix))
     if os.geteuid() == 0:
         pw = pwd.getpwnam("postgres")
         os.chown(base, pw.pw_uid, pw.pw_gid)
-    data, log = base / "data", base / "postgresql.log"
+    data = base / "data"
     as_pg([str(PGBIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"])
-    conf = data / "postgresql.conf"
-    # The settings the role writes to conf.d on a real server (see roles/download_alert).
-    extra = (
-        "listen_addresses = ''\n"
-        "unix_socket_directories = '%s'\n"
-        "shared_preload_libraries = 'pgaudit'\n"
-        "pgaudit.log = 'read'\n"
-        "pgaudit.log_rows = on\n"
-        "pgaudit.log_relation = on\n"
-        "pgaudit.log_parameter = off\n"
-        "log_line_prefix = '%%m [%%p] %%q%%u@%%d '\n"
-        "log_timezone = 'UTC'\n" % base
-    )
-    as_pg(["sh", "-c", "cat >> %s" % conf], input=extra)
-    as_pg([str(PGBIN / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "start"])
+    extra = "listen_addresses = ''\nunix_socket_directories = '%s'\n" % base
+    extra += PGAUDIT_SETTINGS + log_settings % {"base": base}
+    as_pg(["sh", "-c", "cat >> %s" % (data / "postgresql.conf")], input=extra)
+    as_pg([str(PGBIN / "pg_ctl"), "-D", str(data), "-l", str(base / "startup.log"), "-w", "start"])
 
     def psql(sql, user="postgres", db="postgres"):
         return as_pg(["psql", "-h", str(base), "-U", user, "-d", db, "-v", "ON_ERROR_STOP=1", "-Atc", sql])
@@ -68,26 +74,38 @@ def pg():
         db="pii",
     )
     try:
-        yield {"psql": psql, "log": log, "base": base}
+        yield {"psql": psql, "log": base / log_name, "base": base}
     finally:
         as_pg([str(PGBIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"])
         shutil.rmtree(base, ignore_errors=True)
 
 
-def test_select_5000_rows_alerts_with_count_5000_and_other_user_none(pg, tmp_path):
-    lab = Lab(tmp_path)
+def citizens_db(lab, log, threshold, window):
+    """The agent's configuration: one pgaudit data set on pii.citizens, following ``log``."""
     lab.cfg["datasets"] = [
         {
             "name": "citizens-db",
             "source": "pgaudit",
-            "log": str(pg["log"]),
+            "log": str(log),
             "database": "pii",
             "tables": ["citizens"],
-            "threshold": 1000,
-            "window": 60,
+            "threshold": threshold,
+            "window": window,
         }
     ]
     lab.config.write_text(json.dumps(lab.cfg))
+
+
+@pytest.fixture(scope="module")
+def pg():
+    """PostgreSQL writing its free-text log (stderr, Debian's log_line_prefix)."""
+    with cluster("dl-pg-", "log_line_prefix = '%%m [%%p] %%q%%u@%%d '\n", "startup.log") as c:
+        yield c
+
+
+def test_select_5000_rows_alerts_with_count_5000_and_other_user_none(pg, tmp_path):
+    lab = Lab(tmp_path)
+    citizens_db(lab, pg["log"], threshold=1000, window=60)
     check = subprocess.run([PY, str(AGENT), "--config", str(lab.config), "--check-config"], capture_output=True)
     assert check.returncode == 0, check.stderr
     lab.start()
@@ -123,48 +141,16 @@ FAKE = (
 @pytest.fixture(scope="module")
 def pg_json():
     """PostgreSQL 15 writing its structured jsonlog, configured as the role configures it."""
-    base = pathlib.Path(tempfile.mkdtemp(prefix="dl-pgj-"))
-    if os.geteuid() == 0:
-        pw = pwd.getpwnam("postgres")
-        os.chown(base, pw.pw_uid, pw.pw_gid)
-    data = base / "data"
-    as_pg([str(PGBIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"])
-    extra = (
-        "listen_addresses = ''\n"
-        "unix_socket_directories = '%s'\n"
-        "shared_preload_libraries = 'pgaudit'\n"
-        "pgaudit.log = 'read'\n"
-        "pgaudit.log_rows = on\n"
-        "pgaudit.log_relation = on\n"
-        "pgaudit.log_parameter = off\n"
-        "log_timezone = 'UTC'\n"
+    settings = (
         "logging_collector = on\n"
         "log_destination = 'jsonlog'\n"
-        "log_directory = '%s'\n"
+        "log_directory = '%(base)s'\n"
         "log_filename = 'pg-audit.log'\n"
         "log_rotation_age = 0\n"
-        "log_rotation_size = 0\n" % (base, base)
+        "log_rotation_size = 0\n"
     )
-    as_pg(["sh", "-c", "cat >> %s" % (data / "postgresql.conf")], input=extra)
-    as_pg([str(PGBIN / "pg_ctl"), "-D", str(data), "-l", str(base / "startup.log"), "-w", "start"])
-
-    def psql(sql, user="postgres", db="postgres"):
-        return as_pg(["psql", "-h", str(base), "-U", user, "-d", db, "-v", "ON_ERROR_STOP=1", "-Atc", sql])
-
-    psql("CREATE DATABASE pii")
-    psql("CREATE ROLE clerk LOGIN; CREATE ROLE intern LOGIN")
-    psql(
-        "CREATE TABLE citizens (id int primary key, name text);"
-        "INSERT INTO citizens SELECT g, 'name ' || g FROM generate_series(1, 5000) g;"
-        "CREATE TABLE offices (id int); INSERT INTO offices SELECT generate_series(1, 30);"
-        "GRANT SELECT ON citizens, offices TO clerk, intern",
-        db="pii",
-    )
-    try:
-        yield {"psql": psql, "log": base / "pg-audit.json", "base": base}
-    finally:
-        as_pg([str(PGBIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"])
-        shutil.rmtree(base, ignore_errors=True)
+    with cluster("dl-pgj-", settings, "pg-audit.json") as c:
+        yield c
 
 
 def test_jsonlog_cannot_be_forged_by_a_fake_line_or_an_open_quote(pg_json, tmp_path):
@@ -173,18 +159,7 @@ def test_jsonlog_cannot_be_forged_by_a_fake_line_or_an_open_quote(pg_json, tmp_p
     quote just before intern's real 5,000-row read, to swallow it. From the jsonlog the agent
     counts exactly intern's real read and nothing for the fakes."""
     lab = Lab(tmp_path)
-    lab.cfg["datasets"] = [
-        {
-            "name": "citizens-db",
-            "source": "pgaudit",
-            "log": str(pg_json["log"]),
-            "database": "pii",
-            "tables": ["citizens"],
-            "threshold": 5000,
-            "window": 600,
-        }
-    ]
-    lab.config.write_text(json.dumps(lab.cfg))
+    citizens_db(lab, pg_json["log"], threshold=5000, window=600)
     lab.start()
     psql = pg_json["psql"]
     try:

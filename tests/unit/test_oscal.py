@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_report import CAT
+from test_report import RUN as REPORT_RUN
 from trestle.oscal.assessment_results import AssessmentResults
 from trestle.oscal.component import ComponentDefinition
 
@@ -13,20 +15,8 @@ from ansible_collections.pii_guard.safeguards.plugins.module_utils import findin
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import report as R
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import oscal as O
 
-CAT = catalog.load()
-RUN = {
-    "started_at": "2026-11-28T05:00:00Z",
-    "finished_at": "2026-11-28T05:01:30Z",
-    "duration_seconds": 90.0,
-    "inventory_sources": ["/repo/inventories/lab"],
-    "limit": None,
-    "tags": ["all"],
-    "skip_tags": [],
-    "ansible_version": "2.19.14",
-    "collection_version": "pii_guard.safeguards 0.1.0",
-    "check_mode": True,
-    "controller": "ctl",
-}
+# The run section of test_report, plus the controller the OSCAL party names.
+RUN = {**REPORT_RUN, "controller": "ctl"}
 HOSTILE = '=HYPERLINK("x")\n<script>alert(1)</script>\x00\x1b[31m "quoted" '
 
 
