@@ -48,6 +48,10 @@ options:
     type: list
     elements: str
     default: [pii_guard_logins, pii_guard_session]
+  backup_dir:
+    description: Where the previous version of every changed file is copied (the collection's one backup directory).
+    type: path
+    default: /var/backups/pii_guard/console_audit
 notes:
   - In a container the kernel audit belongs to the host; rules are written but not loaded or
     read there, and the finding records C(in_container).
@@ -85,37 +89,14 @@ changed_files:
 
 import os
 import re
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import host
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common import hostfile
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.audit_registers import console_audit_finding
 
 PAM_TTY_AUDIT = re.compile(r"^\s*session\s+\S+\s+pam_tty_audit\.so", re.M)
 AUDITD = ("/sbin/auditd", "/usr/sbin/auditd")
-
-
-def _read(path):
-    try:
-        with open(path, "rb") as fh:
-            return fh.read().decode("utf-8", "replace")
-    except (IOError, OSError):
-        return None
-
-
-def _write(module, path, text, mode):
-    """Atomic replace with a backup of the old file (local edits stay recoverable)."""
-    d = os.path.dirname(path)
-    if not os.path.isdir(d):
-        os.makedirs(d, 0o750)
-    if os.path.exists(path):
-        module.backup_local(path)
-    fd, tmp = tempfile.mkstemp(prefix=".pii_guard.", dir=d)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(text.encode("utf-8"))
-    module.atomic_move(tmp, path)
-    # atomic_move gives a new file default permissions; the rules file must not be world-readable.
-    os.chmod(path, mode)
 
 
 def _diff(path, before, after):
@@ -131,6 +112,33 @@ def _loaded(module, keys):
     return all(("-k %s" % k) in out for k in keys) if rc == 0 else None
 
 
+def put_files(module, rules):
+    """The rules file and the PAM line, as one group (a failed PAM write puts the rules back).
+
+    Returns (changed_files, diffs, rules_ok, pam text or None, pam_ok); writes nothing in check mode."""
+    p = module.params
+    changed_files, diffs = [], []
+    try:
+        with hostfile.Changes(p["backup_dir"], check_mode=module.check_mode, run_command=module.run_command) as files:
+            current = hostfile.read_text(p["rules_path"])
+            rules_ok = current == rules
+            if not rules_ok:
+                changed_files.append(p["rules_path"])
+                diffs.append(_diff(p["rules_path"], current or "", rules))
+                # The rules file must not be world-readable; its directory is created 0750.
+                files.write(p["rules_path"], rules, 0o640, dir_mode=0o750)
+            pam = hostfile.read_text(p["pam_service_file"])
+            pam_ok = pam is not None and bool(PAM_TTY_AUDIT.search(pam))
+            if pam is not None and not pam_ok:
+                new = pam + ("" if pam.endswith("\n") or not pam else "\n") + p["pam_line"] + "\n"
+                changed_files.append(p["pam_service_file"])
+                diffs.append(_diff(p["pam_service_file"], pam, new))
+                files.write(p["pam_service_file"], new)  # mode and owner kept
+    except (IOError, OSError, hostfile.HostFileError) as e:
+        module.fail_json(msg="writing the console audit files failed, rolled back: %s" % e)
+    return changed_files, diffs, rules_ok, pam, pam_ok
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -140,33 +148,15 @@ def main():
             pam_line=dict(type="str", default="session    optional   pam_tty_audit.so enable=*"),
             load_rules=dict(type="bool", default=True),
             keys=dict(type="list", elements="str", default=["pii_guard_logins", "pii_guard_session"], no_log=False),
+            backup_dir=dict(type="path", default=hostfile.backup_dir("console_audit")),
         ),
         supports_check_mode=True,
     )
     p = module.params
     check = module.check_mode
     rules = p["rules"] if p["rules"].endswith("\n") else p["rules"] + "\n"
-    changed_files = []
-    diffs = []
 
-    current = _read(p["rules_path"])
-    rules_ok = current == rules
-    if not rules_ok:
-        changed_files.append(p["rules_path"])
-        diffs.append(_diff(p["rules_path"], current or "", rules))
-        if not check:
-            _write(module, p["rules_path"], rules, 0o640)
-
-    pam = _read(p["pam_service_file"])
-    pam_ok = pam is not None and bool(PAM_TTY_AUDIT.search(pam))
-    if pam is not None and not pam_ok:
-        new = pam + ("" if pam.endswith("\n") or not pam else "\n") + p["pam_line"] + "\n"
-        changed_files.append(p["pam_service_file"])
-        diffs.append(_diff(p["pam_service_file"], pam, new))
-        if not check:
-            mode = os.stat(p["pam_service_file"]).st_mode & 0o7777
-            _write(module, p["pam_service_file"], new, mode)
-
+    changed_files, diffs, rules_ok, pam, pam_ok = put_files(module, rules)
     fixed = bool(changed_files) and not check
     in_container = host.in_container(module)
     auditd = any(os.path.exists(x) for x in AUDITD)

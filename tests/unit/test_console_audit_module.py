@@ -25,6 +25,7 @@ def run(tmp: Path, check: bool = False, **args) -> dict:
         "rules_path": str(tmp / "rules.d" / "60-pii-guard-console.rules"),
         "pam_service_file": str(tmp / "pam.d" / "login"),
         "load_rules": False,
+        "backup_dir": str(tmp / "backup"),
         "_ansible_check_mode": check,
         "_ansible_diff": True,
         "_ansible_tmpdir": str(tmp),
@@ -88,7 +89,12 @@ def test_a_locally_tuned_pam_tty_audit_line_is_kept_and_a_drifted_rules_file_res
     assert out["changed_files"] == [str(rules)]
     assert (tmp_path / "pam.d" / "login").read_text() == tuned
     assert rules.read_text() == RULES
-    assert [p.name for p in (tmp_path / "rules.d").iterdir() if p.name != rules.name], "no backup of the drifted file"
+    # The drifted file is kept in the one backup directory, not beside the file (augenrules dir).
+    assert [p.name for p in (tmp_path / "rules.d").iterdir()] == [rules.name]
+    backups = list((tmp_path / "backup").rglob("60-pii-guard-console.rules.*"))
+    assert len(backups) == 1, "no backup of the drifted file"
+    assert backups[0].read_text() == "-w /run/utmp -p wa -k pii_guard_session\n"
+    assert stat.S_IMODE(backups[0].stat().st_mode) == 0o600
 
 
 def test_missing_pam_service_is_reported_not_created(tmp_path: Path) -> None:
