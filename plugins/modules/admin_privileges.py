@@ -222,12 +222,11 @@ import datetime
 import grp
 import os
 import pwd
-import shutil
 import socket
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import admin_plan, admin_policy, sudoers
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common import hostfile
 
 
 class Host:
@@ -235,13 +234,6 @@ class Host:
 
     def __init__(self, module):
         self.m = module
-
-    def read(self, path):
-        try:
-            with open(path, "rb") as fh:
-                return fh.read().decode("utf-8", "replace")
-        except (IOError, OSError):
-            return None
 
     def accounts(self):
         users = pwd.getpwall()
@@ -278,7 +270,7 @@ class Host:
         return sshd, "unknown"
 
     def root_password_locked(self):
-        text = self.read("/etc/shadow") or ""
+        text = hostfile.read_text("/etc/shadow") or ""
         for line in text.splitlines():
             parts = line.split(":")
             if parts and parts[0] == "root":
@@ -323,74 +315,9 @@ class Host:
         return sudoers.HostInfo(socket.gethostname(), ips)
 
 
-def stamp():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-
-
-class Applier:
-    def __init__(self, module, backup_dir):
-        self.m = module
-        self.backup_dir = backup_dir
-        self.backups = []  # (original path, backup path or None when it did not exist)
-        self.ts = stamp()
-
-    def backup(self, path):
-        dest = None
-        if os.path.exists(path):
-            dest = os.path.join(self.backup_dir, path.lstrip("/") + "." + self.ts)
-            os.makedirs(os.path.dirname(dest), mode=0o700, exist_ok=True)
-            shutil.copy2(path, dest)
-        self.backups.append((path, dest))
-        return dest
-
-    def write(self, path, text, mode, validate=None):
-        """Write atomically: temp file in the same directory, validate, rename."""
-        d = os.path.dirname(path)
-        os.makedirs(d, exist_ok=True)
-        # A dot in the name makes sudo's includedir skip the temp file.
-        fd, tmp = tempfile.mkstemp(prefix=".pii_guard.", suffix=".tmp", dir=d)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(text.encode("utf-8"))
-            os.chmod(tmp, mode)
-            if validate:
-                cmd = list(validate)
-                cmd.append(tmp)
-                rc, out, err = self.m.run_command(cmd)
-                if rc != 0:
-                    raise RuntimeError("%s rejected the new %s: %s" % (validate[0], path, (err or out).strip()))
-            self.backup(path)
-            os.rename(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-
-    def remove(self, path):
-        self.backup(path)
-        os.unlink(path)
-
-    def rollback(self):
-        for path, dest in reversed(self.backups):
-            try:
-                if dest:
-                    shutil.copy2(dest, path)
-                elif os.path.exists(path):
-                    os.unlink(path)
-            except (IOError, OSError):
-                pass
-
-
 def _members_after(members, change):
     change = change or {}
     return sorted((set(members) - set(change.get("remove", []))) | set(change.get("add", [])))
-
-
-def _read(path):
-    try:
-        with open(path) as fh:
-            return fh.read()
-    except (IOError, OSError):
-        return None
 
 
 def _user_name(uid):
@@ -420,10 +347,10 @@ def read_state(module, operator, operator_source, now):
         "host": host.host_info(),
         "sshd": sshd,
         "prl": prl,
-        "sshd_dropin": host.read(p["sshd_dropin"]),
+        "sshd_dropin": hostfile.read_text(p["sshd_dropin"]),
         "root_locked": host.root_password_locked(),
         "uid0": host.uid0(),
-        "audit_before": host.read(p["audit_rules_file"]),
+        "audit_before": hostfile.read_text(p["audit_rules_file"]),
         "audit_loaded": host.audit_loaded() if p["audit_rules"] else None,
         "timer": host.timer_enabled(p["expiry_timer"]),
     }
@@ -431,64 +358,74 @@ def read_state(module, operator, operator_source, now):
 
 def apply(module, state, pl, visudo):
     """Apply: sudoers files (validated, rolled back as a whole), groups, sshd, root, UID 0, auditd."""
-    p = module.params
-    files = pl["files"]
     applied = {"quarantined": [], "sshd_reloaded": False, "audit_loaded": None}
-    ap = Applier(module, p["backup_dir"])
+    files = hostfile.Changes(module.params["backup_dir"], check_mode=module.check_mode, run_command=module.run_command)
+    apply_sudoers(module, pl, visudo, files, applied)
+    apply_groups(module, pl["group_changes"])
+    if pl["sshd_change"]:
+        apply_sshd(module, state, files, applied)
+    if pl["lock_root"]:
+        module.run_command([module.get_bin_path("usermod", required=True), "-L", "root"], check_rc=True)
+    for u in pl["uid0_remove"]:
+        module.run_command([module.get_bin_path("userdel", required=True), "-f", u], check_rc=True)
+    if pl["audit_change"]:
+        files.write(module.params["audit_rules_file"], admin_plan.audit_rules_text(), 0o640)
+        augenrules = module.get_bin_path("augenrules")
+        if augenrules and state["audit_loaded"] is not None:
+            rc = module.run_command([augenrules, "--load"])[0]
+            applied["audit_loaded"] = rc == 0
+    return applied
+
+
+def apply_sudoers(module, pl, visudo, files, applied):
+    """Each sudoers file validated with visudo -cf before its rename, then the whole configuration
+    with visudo -c; any failure puts every sudoers file back (never a broken sudo left behind)."""
+    p = module.params
     try:
-        for path, new in sorted(files.items(), key=lambda kv: kv[0]):
-            if new is None:
-                if path in pl["sudoers"]["quarantine"]:
-                    os.makedirs(p["quarantine_dir"], mode=0o700, exist_ok=True)
-                    dest = os.path.join(p["quarantine_dir"], os.path.basename(path) + "." + ap.ts)
-                    ap.backup(path)
-                    shutil.move(path, dest)
-                    applied["quarantined"].append({"from": path, "to": dest})
-                elif os.path.exists(path):
-                    ap.remove(path)
+        for path, new in sorted(pl["files"].items(), key=lambda kv: kv[0]):
+            if new is None and path in pl["sudoers"]["quarantine"]:
+                dest = os.path.join(p["quarantine_dir"], os.path.basename(path) + "." + files.stamp)
+                files.move(path, dest, dir_mode=0o700)
+                applied["quarantined"].append({"from": path, "to": dest})
+            elif new is None:
+                files.remove(path)
             else:
-                ap.write(path, new, 0o440, validate=[visudo, "-cf"])
-        if files:
+                files.write(path, new, 0o440, validate=[visudo, "-cf", "%s"])
+        if pl["files"]:
             rc, out, err = module.run_command([visudo, "-c", "-f", pl["main"]])
             if rc != 0:
-                raise RuntimeError("visudo -c rejected the resulting configuration: %s" % (err or out).strip())
+                raise hostfile.HostFileError(
+                    "visudo -c rejected the resulting configuration: %s" % (err or out).strip()
+                )
     except Exception as e:  # roll back every sudoers change: never leave a broken sudo behind
-        ap.rollback()
-        for q in applied["quarantined"]:
-            if os.path.exists(q["to"]) and not os.path.exists(q["from"]):
-                shutil.move(q["to"], q["from"])
+        files.rollback()
         module.fail_json(msg="sudoers change rolled back: %s" % e, plan=_plan_summary(pl, applied))
-    group_changes = pl["group_changes"]
+
+
+def apply_groups(module, group_changes):
+    """Admin groups get exactly the approved members."""
     gpasswd = module.get_bin_path("gpasswd", required=bool(group_changes))
     for gname, ch in sorted(group_changes.items()):
         for u in ch["add"]:
             module.run_command([gpasswd, "-a", u, gname], check_rc=True)
         for u in ch["remove"]:
             module.run_command([gpasswd, "-d", u, gname], check_rc=True)
-    if pl["sshd_change"]:
-        ap.write(p["sshd_dropin"], admin_plan.SSHD_TEXT, 0o644)
-        rc, out, err = module.run_command([state["sshd"], "-t"])
-        if rc != 0:
-            ap.rollback()
-            module.fail_json(msg="sshd -t rejected the configuration, drop-in removed: %s" % (err or out).strip())
-        systemctl = module.get_bin_path("systemctl")
-        if systemctl:
-            for unit in ("ssh.service", "sshd.service"):
-                if module.run_command([systemctl, "is-active", "--quiet", unit])[0] == 0:
-                    module.run_command([systemctl, "reload", unit], check_rc=True)
-                    applied["sshd_reloaded"] = True
-                    break
-    if pl["lock_root"]:
-        module.run_command([module.get_bin_path("usermod", required=True), "-L", "root"], check_rc=True)
-    for u in pl["uid0_remove"]:
-        module.run_command([module.get_bin_path("userdel", required=True), "-f", u], check_rc=True)
-    if pl["audit_change"]:
-        ap.write(p["audit_rules_file"], admin_plan.audit_rules_text(), 0o640)
-        augenrules = module.get_bin_path("augenrules")
-        if augenrules and state["audit_loaded"] is not None:
-            rc = module.run_command([augenrules, "--load"])[0]
-            applied["audit_loaded"] = rc == 0
-    return applied
+
+
+def apply_sshd(module, state, files, applied):
+    """PermitRootLogin no through the drop-in, checked by sshd -t (rolled back when refused)."""
+    files.write(module.params["sshd_dropin"], admin_plan.SSHD_TEXT, 0o644)
+    rc, out, err = module.run_command([state["sshd"], "-t"])
+    if rc != 0:
+        files.rollback()
+        module.fail_json(msg="sshd -t rejected the configuration, drop-in removed: %s" % (err or out).strip())
+    systemctl = module.get_bin_path("systemctl")
+    if systemctl:
+        for unit in ("ssh.service", "sshd.service"):
+            if module.run_command([systemctl, "is-active", "--quiet", unit])[0] == 0:
+                module.run_command([systemctl, "reload", unit], check_rc=True)
+                applied["sshd_reloaded"] = True
+                break
 
 
 def _plan_summary(pl, applied):
@@ -554,7 +491,9 @@ def run(module):
     if p["operator"]:
         operator, operator_source = p["operator"], "operator option"
     else:
-        operator, operator_source = admin_policy.detect_operator(os.environ, _read("/proc/self/loginuid"), _user_name)
+        operator, operator_source = admin_policy.detect_operator(
+            os.environ, hostfile.read_text("/proc/self/loginuid"), _user_name
+        )
     if not admin_policy.valid_name(operator or ""):
         errors.append("operator: %r (%s) is not a valid user name; set it explicitly" % (operator, operator_source))
     if errors:
