@@ -10,18 +10,19 @@ __metaclass__ = type
 import datetime
 
 
-def iso_date(value):
+def iso_date(value, strict=False):
     """A datetime.date from a date (YAML parses bare dates), a datetime or 'YYYY-MM-DD'; None otherwise.
 
-    Callers raise their own error, naming the register entry and field.
+    ``strict`` (module options such as ``today``): only a date or the string itself, no datetime
+    and no surrounding whitespace. Callers raise their own error, naming the register entry and field.
     """
     if isinstance(value, datetime.datetime):
-        return value.date()
+        return None if strict else value.date()
     if isinstance(value, datetime.date):
         return value
     if isinstance(value, str):
         try:
-            return datetime.datetime.strptime(value.strip(), "%Y-%m-%d").date()
+            return datetime.datetime.strptime(value if strict else value.strip(), "%Y-%m-%d").date()
         except ValueError:
             return None
     return None

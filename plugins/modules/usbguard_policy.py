@@ -115,7 +115,7 @@ options:
       - Where previous versions of changed files are kept.
       - Outside C(RuleFolder), because the daemon loads every file in that folder.
     type: path
-    default: /var/backups/pii-guard/usbguard
+    default: /var/backups/pii_guard/usbguard
   manage_service:
     description:
       - Enable and start usbguard, and restart it when rules or configuration changed.
@@ -209,11 +209,11 @@ findings:
 import datetime
 import hashlib
 import os
-import shutil
-import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common import hostfile
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.dates import iso_date
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import compliance, finding
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_classes import CLASSES, other_buses
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register import (
@@ -281,11 +281,8 @@ def class_finding(mode, devices, buses):
 
 
 def read(path):
-    try:
-        with open(path, "r") as fh:
-            return fh.read()
-    except (IOError, OSError):
-        return None
+    """A host file's text, None when missing; strict UTF-8: a foreign byte is never rewritten as U+FFFD."""
+    return hostfile.read_text(path, errors="strict")
 
 
 class Policy:
@@ -295,35 +292,13 @@ class Policy:
         self.check = module.check_mode
         self.changed = False
         self.diff = []
-        self.backups = []
-        self.stamp = time.strftime("%Y%m%dT%H%M%S")
+        # Outside RuleFolder, because the daemon loads every file in that folder.
+        self.files = hostfile.Changes(self.p["backup_dir"], check_mode=self.check, run_command=module.run_command)
 
     # -------------------------------------------------------------- helpers
-    def backup(self, path):
-        if not os.path.exists(path):
-            return
-        os.makedirs(self.p["backup_dir"], mode=0o700, exist_ok=True)
-        dest = os.path.join(self.p["backup_dir"], "%s.%s" % (os.path.basename(path), self.stamp))
-        shutil.copy2(path, dest)
-        os.chmod(dest, 0o600)
-        self.backups.append(dest)
-
     def write(self, path, text, mode, validate=None):
-        """Atomic write: temp file in the same directory, validate, backup, rename."""
-        directory = os.path.dirname(path)
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".pii-guard-", dir=directory)
-        try:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(text)
-            os.chmod(tmp, mode)
-            if validate:
-                validate(tmp)
-            self.backup(path)
-            os.rename(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        """Atomic write through the group (validated before the rename, backed up, rolled back together)."""
+        self.files.write(path, text, mode, validate=validate, dir_mode=0o700)
 
     def run(self, args, check_rc=False):
         return self.m.run_command(args, check_rc=check_rc)
@@ -381,9 +356,8 @@ class Policy:
         plan = Plan()
         plan.today = datetime.date.today()
         if p["today"]:
-            try:
-                plan.today = datetime.datetime.strptime(p["today"], "%Y-%m-%d").date()
-            except ValueError:
+            plan.today = iso_date(p["today"], strict=True)
+            if plan.today is None:
                 self.m.fail_json(msg="today %r is not a date (YYYY-MM-DD)" % p["today"])
         try:
             plan.register = validate_register(p["devices"], plan.today, allow_model_wide=p["allow_model_wide"])
@@ -476,16 +450,20 @@ class Policy:
                 if action == "emptied":
                     self.write(path, "", 0o600)
                 else:
-                    self.backup(path)
-                    os.unlink(path)
+                    self.files.remove(path)
             if plan.mod_changed:
                 if plan.mod_after is None:
-                    self.backup(p["modprobe_path"])
-                    os.unlink(p["modprobe_path"])
+                    self.files.remove(p["modprobe_path"])
                 else:
                     self.write(p["modprobe_path"], plan.mod_after, 0o644)
-        except (PolicyError, IOError, OSError) as e:
-            self.m.fail_json(msg="writing the USB policy failed: %s" % e, backups=self.backups)
+        except (PolicyError, hostfile.HostFileError, IOError, OSError) as e:
+            # The daemon is not restarted on a half-written policy: every file goes back as it was.
+            errors = self.files.rollback()
+            self.m.fail_json(
+                msg="writing the USB policy failed, files restored: %s" % e,
+                backups=self.files.backups,
+                rollback_errors=errors,
+            )
 
     def manage_service(self, plan):
         """Rules are in place: enable and (re)start the daemon (only on a host with a USB bus)."""
@@ -512,7 +490,7 @@ class Policy:
                 rc, _out = self.systemctl("restart", "usbguard.service")
                 if rc != 0:
                     _rc, status = self.systemctl("status", "--no-pager", "usbguard.service")
-                    self.m.fail_json(msg="usbguard failed to (re)start: %s" % status, backups=self.backups)
+                    self.m.fail_json(msg="usbguard failed to (re)start: %s" % status, backups=self.files.backups)
             after["active"] = True
 
     def unload_drivers(self, plan):
@@ -563,7 +541,7 @@ class Policy:
             warnings_register=plan.register.warnings,
             daemon=dict(plan.svc_after, settings=plan.settings),
             devices=plan.out_devices or [],
-            backups=self.backups,
+            backups=self.files.backups,
             findings=findings,
         )
         if self.m._diff:
@@ -720,7 +698,7 @@ def main():
             rules_file_name=dict(type="str", default="50-pii-guard.conf"),
             exclusive=dict(type="bool", default=True),
             modprobe_path=dict(type="path", default="/etc/modprobe.d/pii-guard-usb-storage.conf"),
-            backup_dir=dict(type="path", default="/var/backups/pii-guard/usbguard"),
+            backup_dir=dict(type="path", default=hostfile.backup_dir("usbguard")),
             manage_service=dict(type="bool", default=True),
             usb_bus_path=dict(type="path", default="/sys/bus/usb/devices"),
         ),

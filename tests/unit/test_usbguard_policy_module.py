@@ -111,6 +111,7 @@ def test_apply_then_idempotent(lab):
     assert sorted(os.listdir(lab / "etc" / "rules.d")) == ["50-pii-guard.conf"]
     assert sorted(Path(b).name.split(".")[0] for b in res["backups"]) == ["10-local", "rules", "usbguard-daemon"]
     assert all(Path(b).exists() for b in res["backups"])
+    assert all(Path(b).is_relative_to(lab / "backup") for b in res["backups"])  # the one backup directory
     assert status(res, "6-17.usbguard_rules") == "fixed"
     assert status(res, "6-17.usbguard_service") == "not_applicable"  # no USB bus here
     before = tree(lab)
@@ -148,6 +149,23 @@ def test_bad_register_fails_before_writing(lab):
     assert res["failed"] is True
     assert res["msg"].startswith("usb_storage_devices[1] (label 'PC-USB-0002', serial 'AGENCY0001'): serial")
     assert tree(lab) == before
+
+
+def test_a_rules_file_the_parser_refuses_puts_every_written_file_back(lab):
+    # The parser accepts each rule line (planning) but refuses the written file: the daemon
+    # configuration, written first in the same group, must be restored and no temp file left.
+    parser = lab / "bin" / "usbguard-rule-parser"
+    parser.unlink()
+    parser.write_text(f'#!/bin/sh\n[ "$1" = -f ] && {{ echo refused >&2; exit 1; }}\nexec {PARSER} "$@"\n')
+    parser.chmod(0o755)
+    before = tree(lab)
+    res = run(lab)
+    assert res.get("failed") and "refused the rendered rules" in res["msg"] and "restored" in res["msg"], res
+    assert res["rollback_errors"] == []
+    assert {k: v for k, v in tree(lab).items() if not k.startswith("backup/")} == before
+    assert not [p for p in (lab / "etc").rglob(".pii_guard.*")]
+    # The configuration's previous version is still in the backup directory.
+    assert [Path(b).name.split(".")[0] for b in res["backups"]] == ["usbguard-daemon"]
 
 
 def test_revoked_and_expired_are_reported_not_rendered(lab):
