@@ -75,6 +75,7 @@ source:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common import hostfile
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.usbguard import (
     device_row,
     listed_device_row,
@@ -83,11 +84,12 @@ from ansible_collections.pii_guard.safeguards.plugins.module_utils.usbguard impo
 
 
 def _read(path):
+    """A sysfs attribute, stripped; None when missing or not UTF-8 (a serial is never guessed)."""
     try:
-        with open(path, "r") as fh:
-            return fh.read().strip()
-    except (IOError, OSError, UnicodeDecodeError):
+        text = hostfile.read_text(path, errors="strict")
+    except UnicodeDecodeError:
         return None
+    return None if text is None else text.strip()
 
 
 def from_sysfs(root):
