@@ -14,6 +14,7 @@ import json
 
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.dates import iso_date
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register import (
     RegisterError,
     enrol,
@@ -53,9 +54,8 @@ def usb_register_validate(
     if errors:
         raise AnsibleFilterError("; ".join(errors))
     allow_model_wide = as_bool("usb_storage_allow_model_wide", allow_model_wide)
-    try:
-        day = datetime.datetime.strptime(str(today), "%Y-%m-%d").date() if today else datetime.date.today()
-    except ValueError:
+    day = iso_date(today, strict=True) if today else datetime.date.today()
+    if day is None:
         raise AnsibleFilterError("usb_storage_today %r is not a date (YYYY-MM-DD)" % (today,))
     try:
         res = validate_register(entries, day, allow_model_wide=bool(allow_model_wide))
@@ -72,10 +72,10 @@ def usb_register_validate(
 
 
 def _day(today):
-    try:
-        return datetime.datetime.strptime(str(today), "%Y-%m-%d").date() if today else datetime.date.today()
-    except ValueError:
+    day = iso_date(today, strict=True) if today else datetime.date.today()
+    if day is None:
         raise AnsibleFilterError("date %r is not YYYY-MM-DD" % (today,))
+    return day
 
 
 def _clean(device):

@@ -35,6 +35,7 @@ import datetime
 import re
 
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import sudoers
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.dates import iso_date
 
 
 class LockoutError(ValueError):
@@ -158,6 +159,9 @@ def parse_until(value):
     ``T`` or a space and an optional zone (``Z`` or ``+HH:MM``; no zone means UTC). YAML turns
     unquoted dates into date objects, which Ansible stringifies: both forms arrive here.
     """
+    if isinstance(value, str) and _DATE_RE.fullmatch(value):
+        # no strip: a value with surrounding whitespace or a newline is refused
+        value = iso_date(value, strict=True)
     if isinstance(value, datetime.datetime):
         dt = value
     elif isinstance(value, datetime.date):
@@ -167,15 +171,7 @@ def parse_until(value):
             days=1
         )
     elif isinstance(value, str):
-        text = value  # no strip: a value with surrounding whitespace or a newline is refused
-        if _DATE_RE.fullmatch(text):
-            try:
-                d = datetime.datetime.strptime(text, "%Y-%m-%d")
-            except ValueError:
-                return None
-            if d.year >= 9999:
-                return None
-            return d.replace(tzinfo=datetime.timezone.utc) + datetime.timedelta(days=1)
+        text = value
         if text.endswith("Z") or text.endswith("z"):
             text = text[:-1] + "+00:00"
         if not re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", text):
