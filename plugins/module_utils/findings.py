@@ -81,21 +81,6 @@ def validate(item):
     return item
 
 
-def summarize(hosts):
-    """Per-clause counts over ``{host: [finding, ...]}``: ``{clause: {status: n, ...}}``."""
-    out = {}
-    for findings in hosts.values():
-        for f in findings or []:
-            counts = out.setdefault(f["clause"], dict((s, 0) for s in STATUSES))
-            counts[f["status"]] += 1
-    return dict(sorted(out.items(), key=lambda kv: clause_sort_key(kv[0])))
-
-
-def failed(hosts):
-    """True when any finding is fail or error."""
-    return any(f["status"] in ("fail", "error") for fs in hosts.values() for f in (fs or []))
-
-
 def clause_sort_key(clause):
     """Sort key of a clause ("6-17" after "6-6"); the one clause order of the catalog, report and README.
 

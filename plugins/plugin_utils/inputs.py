@@ -19,6 +19,7 @@ import posixpath
 import re
 
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import clause_sort_key
 
 # Data sets' review dates further ahead than this are typos (2062 for 2026), not plans.
 MAX_FUTURE_REVIEW_DAYS = 366
@@ -194,6 +195,12 @@ def register_strings(var, entries, keys):
     return errors
 
 
+def _tag_key(tag):
+    """Clauses and control ids in the catalog's clause order ("6-6", "6-6.x", "6-17", ...)."""
+    clause, _dot, name = tag.partition(".")
+    return (clause_sort_key(clause), name)
+
+
 def tag_errors(tags, valid):
     """--tags that name neither a clause, a control id nor an Ansible special tag."""
     special = {"all", "always", "never", "tagged", "untagged"}
@@ -205,6 +212,6 @@ def tag_errors(tags, valid):
         % (
             ",".join(bad),
             "is" if len(bad) == 1 else "are",
-            ", ".join(sorted(valid, key=lambda t: [int(x) if x.isdigit() else x for x in re.split(r"([0-9]+)", t)])),
+            ", ".join(sorted(valid, key=_tag_key)),
         )
     ]
