@@ -16,11 +16,11 @@ __metaclass__ = type
 
 import datetime
 import os
-import tempfile
 import time
 
 import yaml
 
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common import hostfile
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register import (
     GROUP_RE,
     ID_RE,
@@ -147,7 +147,6 @@ def write(path, text, stamp=None):
 
     The ``~`` suffix makes Ansible's group_vars loader skip the backup. Returns the backup path.
     """
-    directory = os.path.dirname(os.path.abspath(path))
     backup = None
     mode = 0o644
     if os.path.exists(path):
@@ -156,17 +155,9 @@ def write(path, text, stamp=None):
         with open(path, "rb") as src, open(backup, "wb") as dst:
             dst.write(src.read())
         os.chmod(backup, mode)
-    fd, tmp = tempfile.mkstemp(prefix=".usb-register-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, mode)
-        # The file must read back as the same register (and nothing Ansible would template).
-        parse(text, path)
-        os.rename(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    # The file must read back as the same register (and nothing Ansible would template).
+    # read() has checked that the directory exists (an inventory directory is never created here).
+    hostfile.atomic_write(os.path.abspath(path), text, mode, validate=lambda _tmp: parse(text, path))
     return backup
 
 
