@@ -33,7 +33,9 @@ def markdown_text(text: str) -> str:
     text = " ".join(str(text).split())
     for pattern, repl in _MACROS:
         text = pattern.sub(repl, text)
-    return text
+    # Outside code spans a "<name>" would be read as an HTML tag and vanish.
+    parts = text.split("`")
+    return "`".join(p.replace("<", "\\<") if i % 2 == 0 else p for i, p in enumerate(parts))
 
 
 def paragraphs(desc: str | list[str] | None) -> list[str]:

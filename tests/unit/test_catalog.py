@@ -212,3 +212,8 @@ def test_every_role_readme_has_the_common_headings() -> None:
         headings = [line for line in prose.splitlines() if re.match(r"#{1,2} ", line)]
         assert headings[1:] == ["## Overview", "## Variables", "## Controls and tests"], role_dir.name
         assert headings[0].startswith(f"# Role `pii_guard.safeguards.{role_dir.name}`")
+
+
+def test_argument_spec_markup_becomes_markdown() -> None:
+    text = "C(a)  O(b)\n I(c) B(d) L(text, https://x.example) default <name>, V(<kept>)"
+    assert role_docs.markdown_text(text) == "`a` `b` *c* **d** [text](https://x.example) default \\<name>, `<kept>`"
