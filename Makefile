@@ -70,12 +70,14 @@ ansible-lint: venv
 
 lint: ruff ansible-lint docs-check
 
+# Generated: the catalog's per-control test lists (from @pytest.mark.control), the README control
+# table, every role README (from meta/argument_specs.yml) and docs/device_classes.md.
 docs-check: venv
-	$(call step,control catalog <-> README)
+	$(call step,generated docs and catalog test lists up to date (make docs))
 	@$(PY) tools/catalog_docs.py --check
 
 docs: venv
-	@$(PY) tools/catalog_docs.py
+	@$(PY) tools/catalog_docs.py --write
 
 sanity: venv
 	$(call step,ansible-test sanity on a temporary ansible_collections tree)

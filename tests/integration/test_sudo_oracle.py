@@ -48,6 +48,7 @@ def sh(ct, script, check=True):
     return O.podman("exec", ct.name, "bash", "-c", script, check=check)
 
 
+@pytest.mark.control("6-6.sudoers_grants")
 def test_parser_agrees_with_real_sudo_on_generated_configurations(ct, summary):
     stats = {"configs": 0, "invalid": 0, "verdicts": 0, "agree": 0, "over": 0, "under": 0}
     examples = []
@@ -126,6 +127,7 @@ def _state(ct, files, approved, nopw, limited):
     }
 
 
+@pytest.mark.control("6-6.sudoers_grants")
 def test_harden_plan_checked_by_real_sudo_afterwards(ct, summary):
     """For generated configurations: apply harden's planned files and group changes, then ask sudo."""
     approved, nopw = ["alice"], ["alice"]
@@ -162,6 +164,7 @@ def test_harden_plan_checked_by_real_sudo_afterwards(ct, summary):
     assert checked == HARDEN_N
 
 
+@pytest.mark.control("6-6.temporary_grants")
 def test_temporary_grant_notafter_and_dotted_user_name_on_real_sudo(ct):
     sh(ct, "id j.smith >/dev/null 2>&1 || useradd j.smith")
     future = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
@@ -187,6 +190,7 @@ def test_temporary_grant_notafter_and_dotted_user_name_on_real_sudo(ct):
     assert sh(ct, "sudo -l -U j.smith -u root " + O.PROBE, check=False).returncode != 0
 
 
+@pytest.mark.control("6-6.admin_group_members")
 def test_open_session_keeps_a_removed_admin_group_as_the_finding_says(ct):
     """A process still carrying group devs (a session opened before dave left it) keeps sudo under
     sudo's default group_source; 'Set group_source dynamic' in sudo.conf ends that, and the

@@ -8,6 +8,8 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 from ansible_collections.pii_guard.safeguards.plugins.module_utils import admin_policy as P
 
 SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "roles/admin_privileges/files/pii_guard_sudo_expiry.py"
@@ -23,6 +25,7 @@ def grant(d, user, until):
     (d / (P.TEMP_PREFIX + user)).write_text(text)
 
 
+@pytest.mark.control("6-6.temporary_grants")
 def test_sweep_moves_expired_and_unreadable_grants_keeps_live_and_foreign_files(tmp_path):
     d, archive = tmp_path / "sudoers.d", tmp_path / "archive"
     d.mkdir()
@@ -37,12 +40,14 @@ def test_sweep_moves_expired_and_unreadable_grants_keeps_live_and_foreign_files(
     assert len(list(archive.iterdir())) == 3
 
 
+@pytest.mark.control("6-6.temporary_grants")
 def test_script_and_planner_agree_on_the_expiry_header():
     until = datetime.datetime(2027, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
     text = P.temporary_file({"user": "bob", "reason": "r", "ticket": "t"}, until)
     assert expiry.expiry(text) == P.expiry_of(text) == until
 
 
+@pytest.mark.control("6-6.temporary_grants")
 def test_script_runs_standalone_with_stdlib_only(tmp_path):
     d = tmp_path / "d"
     d.mkdir()

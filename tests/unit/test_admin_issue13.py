@@ -63,6 +63,7 @@ BASE = "root ALL=(ALL:ALL) ALL\n%sudo ALL=(ALL:ALL) ALL\nlabop ALL=(ALL) NOPASSW
         ("ALL, !MINE", False),
     ],
 )
+@pytest.mark.control("6-6.sudoers_grants")
 def test_host_lists_are_matched_as_sudo_does(hosts, here):
     text = "Host_Alias OTHERS = web2, db1, 198.51.100.7\nHost_Alias MINE = web9, web1\nmallory %s = (ALL) ALL\n" % hosts
     parsed = S.parse_text(text)
@@ -73,6 +74,7 @@ def test_host_lists_are_matched_as_sudo_does(hosts, here):
     assert S.evaluate(parsed, acct("mallory"), None)["all"] is True
 
 
+@pytest.mark.control("6-6.sudoers_grants")
 def test_harden_leaves_grants_for_other_hosts_alone():
     parsed = parsed_of(BASE, {"fleet": "Host_Alias DB = db1, db2\nmallory DB = (ALL) ALL\nbob web1 = (ALL) ALL\n"})
     plan = P.plan_sudoers(parsed, ["labop"], ["sudo"], ["labop"], host=HOST)
@@ -81,6 +83,7 @@ def test_harden_leaves_grants_for_other_hosts_alone():
 
 
 # ---------------------------------------------------------------- point 2: NOPASSWD judged on its own
+@pytest.mark.control("6-6.sudo_nopasswd")
 def test_unapproved_nopasswd_all_is_reported_even_when_the_line_is_also_unapproved():
     parsed = parsed_of(
         BASE,
@@ -98,6 +101,7 @@ def test_unapproved_nopasswd_all_is_reported_even_when_the_line_is_also_unapprov
 
 # ---------------------------------------------------------------- point 3: root-equivalent commands
 @pytest.mark.parametrize("name", sorted(R.COMMANDS))
+@pytest.mark.control("6-6.sudoers_grants")
 def test_every_root_equivalent_entry_is_classified_and_its_constraints_honoured(name):
     _kind, noexec_stops, fixed_stops, how, source = R.COMMANDS[name]
     assert source and how
@@ -113,6 +117,7 @@ def test_every_root_equivalent_entry_is_classified_and_its_constraints_honoured(
     assert cls == "root_equivalent"
 
 
+@pytest.mark.control("6-6.sudoers_grants")
 def test_limited_grants_are_reported_limited_or_root_equivalent_with_the_reason():
     text = (
         "Cmnd_Alias SHELLS = /bin/bash, /bin/sh\n"
@@ -145,6 +150,7 @@ def test_limited_grants_are_reported_limited_or_root_equivalent_with_the_reason(
         "Defaults@web1 !authenticate",
     ],
 )
+@pytest.mark.control("6-6.sudo_nopasswd")
 def test_defaults_not_authenticate_is_passwordless_sudo(defaults):
     parsed = S.parse_text("%s\nalice ALL=(ALL) ALL\n" % defaults)
     alice = acct("alice", groups=["devs"])
@@ -155,6 +161,7 @@ def test_defaults_not_authenticate_is_passwordless_sudo(defaults):
     assert plan["comment"] == {"/etc/sudoers": [(1, 1)]}
 
 
+@pytest.mark.control("6-6.sudo_nopasswd")
 def test_passwd_tag_wins_over_defaults_and_other_bindings_do_not_apply():
     parsed = S.parse_text("Defaults !authenticate\nalice ALL=(ALL) PASSWD: ALL\n")
     assert S.evaluate(parsed, acct("alice"), HOST)["nopasswd_all"] is False
@@ -164,6 +171,7 @@ def test_passwd_tag_wins_over_defaults_and_other_bindings_do_not_apply():
     assert S.evaluate(parsed, acct("alice"), HOST)["nopasswd_all"] is False
 
 
+@pytest.mark.control("6-6.sudo_nopasswd")
 def test_defaults_not_authenticate_for_an_approved_nopasswd_user_is_kept():
     parsed = S.parse_text("Defaults:labop !authenticate\nlabop ALL=(ALL) ALL\n")
     plan = P.plan_sudoers(parsed, ["labop"], [], ["labop"], host=HOST)
@@ -176,6 +184,7 @@ LIMITED = [
 ]
 
 
+@pytest.mark.control("6-6.sudoers_grants")
 def test_approved_limited_grant_is_kept_and_anything_wider_is_disabled():
     dropins = {
         "oper": "oper ALL=(root) /usr/bin/journalctl -u nginx, /usr/bin/systemctl restart nginx\n",
@@ -212,6 +221,7 @@ def test_limited_grants_are_validated_strictly():
 
 
 # ---------------------------------------------------------------- point 6: nothing is exempt by its name
+@pytest.mark.control("6-6.sudoers_grants", "6-6.sudo_nopasswd")
 def test_a_file_named_pii_guard_is_policed_unless_it_is_exactly_what_the_module_renders():
     st = _state(BASE, {"pii_guard_backdoor": "mallory ALL=(ALL) NOPASSWD: ALL\n"}, approved=["labop"], nopw=["labop"])
     pl = AP.plan(st)
@@ -295,17 +305,20 @@ def test_good_calendar_specs_and_logfiles_pass(spec):
     assert P.valid_logfile("/var/log/sudo.log") and P.valid_logfile("/srv/log/sudo-io_2.log")
 
 
+@pytest.mark.control("6-6.privileged_use_logging")
 def test_logging_text_refuses_an_unvalidated_path():
     with pytest.raises(ValueError):
         AP.logging_text('/var/log/sudo.log"' + INJECT)
 
 
+@pytest.mark.control("6-6.admin_group_members")
 def test_empty_admin_groups_means_the_platform_groups_that_exist():
     assert AP.admin_groups({"admin_groups": []}, {"sudo": [], "adm": []}) == ["sudo"]
     assert AP.admin_groups({"admin_groups": ["wheel"]}, {"sudo": []}) == ["wheel"]
 
 
 # ---------------------------------------------------------------- point 8: NOTAFTER and file names
+@pytest.mark.control("6-6.temporary_grants")
 def test_temporary_grant_carries_notafter_and_a_name_sudo_reads():
     until = datetime.datetime(2026, 12, 1, 18, 0, tzinfo=datetime.UTC)
     text = P.temporary_file({"user": "j.smith", "reason": "db", "ticket": "CHG-1"}, until)
@@ -327,6 +340,7 @@ def test_temporary_grant_carries_notafter_and_a_name_sudo_reads():
 
 
 # ---------------------------------------------------------------- point 9: group_source
+@pytest.mark.control("6-6.admin_group_members")
 def test_admin_group_finding_says_open_sessions_keep_a_removed_group():
     # group_source is a sudo.conf setting (sudo 1.9.13 refuses it in sudoers, found on the real
     # sudo), so the managed drop-in does not carry it and the finding explains the gap.
@@ -384,6 +398,7 @@ def _state(main, dropins, approved, nopw, operator="labop", groups=None, account
     }
 
 
+@pytest.mark.control("6-6.admin_group_members")
 def test_guard_refuses_a_plan_that_removes_the_operator_and_explains_why():
     st = _state(BASE, {}, approved=["alice"], nopw=[])
     pl = AP.plan(st)
@@ -394,6 +409,7 @@ def test_guard_refuses_a_plan_that_removes_the_operator_and_explains_why():
     assert info["admins_after"] == ["alice", "root"] and info["operator"] == "labop"
 
 
+@pytest.mark.control("6-6.admin_group_members")
 def test_guard_accepts_a_safe_plan_and_sees_the_result_through_the_planned_files():
     st = _state(BASE, {"x": "mallory ALL=(ALL) ALL\n"}, approved=["labop", "alice"], nopw=["labop"])
     pl = AP.plan(st)
@@ -401,6 +417,7 @@ def test_guard_accepts_a_safe_plan_and_sees_the_result_through_the_planned_files
     assert problems == [] and "labop" in info["admins_after"] and "alice" in info["admins_after"]
 
 
+@pytest.mark.control("6-6.root_ssh_login")
 def test_guard_root_over_ssh_with_root_login_refused_is_a_lockout():
     st = _state("root ALL=(ALL) ALL\n", {}, approved=["alice"], nopw=[], operator="root", groups={})
     pl = AP.plan(st)
@@ -409,6 +426,16 @@ def test_guard_root_over_ssh_with_root_login_refused_is_a_lockout():
     assert any("no approved administrator would keep" in p for p in problems)
 
 
+@pytest.mark.control(
+    "6-6.admin_group_members",
+    "6-6.sudoers_grants",
+    "6-6.sudo_nopasswd",
+    "6-6.root_ssh_login",
+    "6-6.root_password_locked",
+    "6-6.uid0_accounts",
+    "6-6.temporary_grants",
+    "6-6.privileged_use_logging",
+)
 def test_findings_of_a_compliant_host_all_pass_and_have_the_common_shape():
     st = _state(
         "root ALL=(ALL:ALL) ALL\n%sudo ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n",

@@ -16,10 +16,12 @@ NOW = datetime.datetime(2026, 11, 28, 6, 0, tzinfo=datetime.UTC)
 
 
 # ---------------------------------------------------------------------------- guard
+@pytest.mark.control("6-6.admin_group_members")
 def test_guard_accepts_a_plan_that_keeps_operator_and_an_approved_admin():
     assert P.guard("labop", ["labop", "alice"], ["labop", "alice"]) == []
 
 
+@pytest.mark.control("6-6.admin_group_members")
 def test_guard_refuses_removing_the_operator_unless_allowed():
     problems = P.guard("labop", ["alice"], ["alice"])
     assert len(problems) == 1 and "'labop' would lose its path" in problems[0]
@@ -27,6 +29,7 @@ def test_guard_refuses_removing_the_operator_unless_allowed():
     assert P.guard("labop", ["alice"], ["alice"], allow_self_removal=True) == []
 
 
+@pytest.mark.control("6-6.admin_group_members")
 def test_guard_refuses_empty_approved_list_and_no_admin_left_even_with_self_removal():
     assert any("approved administrator list is empty" in p for p in P.guard("root", ["root"], []))
     problems = P.guard("labop", [], ["alice"], allow_self_removal=True)
@@ -53,6 +56,7 @@ def test_check_guard_raises_with_every_problem():
     approved=st.lists(st.sampled_from(["labop", "alice", "bob"]), max_size=3),
     allow=st.booleans(),
 )
+@pytest.mark.control("6-6.admin_group_members")
 def test_guard_property_safe_plans_keep_operator_and_an_approved_admin(op, after, approved, allow):
     if not P.guard(op, after, approved, allow_self_removal=allow):
         assert set(after) & set(approved)
@@ -128,6 +132,7 @@ def parsed_with(dropins):
     return S.parse_file("/etc/sudoers", S.OverlayFS(files, S._NoFS()))
 
 
+@pytest.mark.control("6-6.sudoers_grants", "6-6.sudo_nopasswd")
 def test_plan_comments_main_lines_quarantines_bad_dropins_and_drops_unapproved_nopasswd():
     parsed = parsed_with(
         {
@@ -155,6 +160,7 @@ def test_plan_comments_main_lines_quarantines_bad_dropins_and_drops_unapproved_n
     assert not any("carol" in u["text"] or "dave" in u["text"] for u in plan["unapproved"])
 
 
+@pytest.mark.control("6-6.sudoers_grants")
 def test_plan_is_empty_on_a_compliant_configuration_and_edit_is_idempotent():
     parsed = parsed_with({})
     plan = P.plan_sudoers(parsed, ["labop", "alice", "bob"], ["sudo", "devs"], ["labop", "alice"], {1000: "alice"})
@@ -166,6 +172,7 @@ def test_plan_is_empty_on_a_compliant_configuration_and_edit_is_idempotent():
     assert lines[5] == "alice ALL=(ALL) PASSWD: ALL"
 
 
+@pytest.mark.control("6-6.sudoers_grants")
 def test_alias_principals_are_expanded_for_approval():
     parsed = S.parse_file(
         "/etc/sudoers",
@@ -175,6 +182,7 @@ def test_alias_principals_are_expanded_for_approval():
     assert plan["unapproved"][0]["principals"] == ["eve"] and plan["comment"] == {"/etc/sudoers": [(2, 2)]}
 
 
+@pytest.mark.control("6-6.sudoers_grants")
 def test_negated_alias_is_never_an_approved_principal():
     text = "User_Alias A = alice, !eve\n!A ALL=(ALL) ALL\nalice, !bob ALL=(ALL) ALL\n"
     parsed = S.parse_file("/etc/sudoers", S.OverlayFS({"/etc/sudoers": text}, S._NoFS()))
@@ -182,6 +190,7 @@ def test_negated_alias_is_never_an_approved_principal():
     assert plan["comment"] == {"/etc/sudoers": [(2, 2)]} and plan["unapproved"][0]["principals"] == ["!A"]
 
 
+@pytest.mark.control("6-6.sudoers_grants")
 def test_principal_approval_forms():
     appr = (["alice"], ["sudo"], {1000: "alice", 1001: "eve"}, {27: "sudo", 100: "users"})
     assert P.principal_approved("root", *appr) and P.principal_approved("#0", *appr)
@@ -191,6 +200,7 @@ def test_principal_approval_forms():
     assert not P.principal_approved("ALL", *appr) and not P.principal_approved("+admins", *appr)
 
 
+@pytest.mark.control("6-6.temporary_grants")
 def test_temporary_file_records_expiry_readable_back():
     until = datetime.datetime(2026, 11, 28, 6, 30, tzinfo=datetime.UTC)
     text = P.temporary_file({"user": "bob", "reason": "fix", "ticket": "CHG-9"}, until)

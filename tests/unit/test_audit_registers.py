@@ -40,6 +40,7 @@ def by_id(items):
     return {f["id"]: f for f in items}
 
 
+@pytest.mark.control("8-4.contract_clauses", "8-5.annual_inspection", "8-6.subcontractor_measures")
 def test_compliant_contractor_passes_and_is_attached_to_the_hosts_it_operates() -> None:
     out = evaluate([contractor()])
     assert out["errors"] == []
@@ -50,6 +51,7 @@ def test_compliant_contractor_passes_and_is_attached_to_the_hosts_it_operates() 
     assert ev["contractors"][0]["last_inspection"] == "2026-06-15"
 
 
+@pytest.mark.control("8-4.contract_clauses")
 def test_missing_contract_clause_fails_8_4_naming_it() -> None:
     c = contractor(clauses={"purpose_limitation": True, "damages_liability": True})
     f = by_id(evaluate([c])["organisation"])["8-4.contract_clauses"]
@@ -58,6 +60,7 @@ def test_missing_contract_clause_fails_8_4_naming_it() -> None:
     )
 
 
+@pytest.mark.control("8-5.annual_inspection")
 def test_inspection_older_than_the_limit_fails_8_5_and_the_limit_is_configurable() -> None:
     c = contractor(last_inspection="2025-11-01", inspections=["2024-05-01"])
     f = by_id(evaluate([c])["organisation"])["8-5.annual_inspection"]
@@ -67,6 +70,7 @@ def test_inspection_older_than_the_limit_fails_8_5_and_the_limit_is_configurable
     assert f["status"] == "fail" and "no inspection recorded" in f["observed"]
 
 
+@pytest.mark.control("8-6.subcontractor_measures")
 def test_subcontractor_approved_after_it_started_fails_8_6_with_the_dates() -> None:
     subs = [
         {"name": "Late Co", "approved_on": "2026-05-02", "started_on": "2026-05-01", "same_measures": True},
@@ -80,6 +84,7 @@ def test_subcontractor_approved_after_it_started_fails_8_6_with_the_dates() -> N
     assert no_subs["status"] == "not_applicable"
 
 
+@pytest.mark.control("8-4.contract_clauses", "8-5.annual_inspection", "8-6.subcontractor_measures")
 def test_host_operated_by_two_contractors_gets_one_finding_per_control_worst_wins() -> None:
     good = contractor(name="Good KK", operates=["ws1"])
     bad = contractor(name="Old KK", operates=[], last_inspection="2024-01-01")
@@ -102,6 +107,7 @@ def test_host_operated_by_two_contractors_gets_one_finding_per_control_worst_win
         (lambda c: c["clauses"].update(damages_liability="yes"), {}, "clauses.damages_liability must be true or false"),
     ],
 )
+@pytest.mark.control("8-4.contract_clauses", "8-5.annual_inspection", "8-6.subcontractor_measures")
 def test_malformed_register_is_refused_with_a_clear_message(mutate, refs, message) -> None:
     c = contractor()
     mutate(c)
@@ -131,6 +137,7 @@ ROOM = {
 }
 
 
+@pytest.mark.control("7-1.room_monitoring", "7-1.carry_inspection")
 def test_room_register_passes_when_recent_and_uses_the_latest_inspection() -> None:
     out = R.room_evaluate(ROOM, TODAY)
     assert out["errors"] == []
@@ -140,6 +147,7 @@ def test_room_register_passes_when_recent_and_uses_the_latest_inspection() -> No
     assert fs["7-1.carry_inspection"]["evidence"]["last"] == {"carry_in": "2026-11-20", "carry_out": "2026-11-21"}
 
 
+@pytest.mark.control("7-1.room_monitoring", "7-1.carry_inspection")
 def test_room_register_fails_when_old_absent_or_uncovered() -> None:
     old = copy.deepcopy(ROOM)
     old.update(camera_coverage=False, footage_reviewed_on="2026-09-01")
@@ -164,6 +172,7 @@ def test_room_register_fails_when_old_absent_or_uncovered() -> None:
         (lambda r: r.update(room=""), "system_room_register.room must name the room"),
     ],
 )
+@pytest.mark.control("7-1.room_monitoring", "7-1.carry_inspection")
 def test_malformed_room_register_is_refused_naming_the_field(mutate, message) -> None:
     reg = copy.deepcopy(ROOM)
     mutate(reg)
@@ -173,6 +182,7 @@ def test_malformed_room_register_is_refused_naming_the_field(mutate, message) ->
     assert out["errors"] and [f["status"] for f in out["findings"]] == ["error", "error"]
 
 
+@pytest.mark.control("7-1.strict_media_policy", "7-1.console_login_audit")
 def test_strict_media_and_console_findings() -> None:
     usb = [F.finding("6-17.usbguard_rules", "pass"), F.finding("6-17.storage_driver_disabled", "pass")]
     assert R.strict_media_finding(usb, "prohibit", True)["status"] == "pass"

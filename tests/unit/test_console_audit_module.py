@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = ROOT / "plugins" / "modules" / "console_audit.py"
 RULES = (ROOT / "roles" / "system_room" / "files" / "console.rules").read_text(encoding="utf-8")
@@ -48,6 +50,7 @@ def files(out: dict) -> dict:
     return out["findings"][0]["evidence"]["files"]
 
 
+@pytest.mark.control("7-1.console_login_audit")
 def test_check_mode_writes_nothing_and_reports_what_is_missing(tmp_path: Path) -> None:
     (tmp_path / "pam.d").mkdir()
     (tmp_path / "pam.d" / "login").write_text(PAM)
@@ -60,6 +63,7 @@ def test_check_mode_writes_nothing_and_reports_what_is_missing(tmp_path: Path) -
     assert files(out)["audit rules file"] is False and files(out)["pam_tty_audit"] is False
 
 
+@pytest.mark.control("7-1.console_login_audit")
 def test_apply_writes_rules_and_one_pam_line_then_changes_nothing(tmp_path: Path) -> None:
     (tmp_path / "pam.d").mkdir()
     (tmp_path / "pam.d" / "login").write_text(PAM)
@@ -78,6 +82,7 @@ def test_apply_writes_rules_and_one_pam_line_then_changes_nothing(tmp_path: Path
     assert not audit["changed"] and files(audit)["audit rules file"] and files(audit)["pam_tty_audit"]
 
 
+@pytest.mark.control("7-1.console_login_audit")
 def test_a_locally_tuned_pam_tty_audit_line_is_kept_and_a_drifted_rules_file_restored(tmp_path: Path) -> None:
     (tmp_path / "pam.d").mkdir()
     tuned = PAM + "session required pam_tty_audit.so enable=root,labop\n"
@@ -97,6 +102,7 @@ def test_a_locally_tuned_pam_tty_audit_line_is_kept_and_a_drifted_rules_file_res
     assert stat.S_IMODE(backups[0].stat().st_mode) == 0o600
 
 
+@pytest.mark.control("7-1.console_login_audit")
 def test_missing_pam_service_is_reported_not_created(tmp_path: Path) -> None:
     out = run(tmp_path)
     assert not (tmp_path / "pam.d" / "login").exists()

@@ -110,6 +110,7 @@ def lab(tmp_path):
         lab.proc.wait()
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_120_files_raise_exactly_one_alert_and_50_none(lab):
     lab.start()
     lab.read_files(50, user="temp", auid=1002)
@@ -124,6 +125,7 @@ def test_120_files_raise_exactly_one_alert_and_50_none(lab):
     lab.stop()
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_restart_midway_still_alerts_at_the_right_count(lab):
     lab.start()
     lab.read_files(60)
@@ -141,6 +143,7 @@ def test_restart_midway_still_alerts_at_the_right_count(lab):
     lab.stop()
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_rotation_is_followed_while_running_and_while_down(lab):
     lab.start()
     lab.read_files(40)
@@ -160,6 +163,7 @@ def test_rotation_is_followed_while_running_and_while_down(lab):
     lab.stop()
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_malformed_lines_are_counted_skipped_and_warned_rate_limited(lab):
     lab.start()
     with open(lab.audit_log, "a") as fh:
@@ -177,6 +181,7 @@ def test_malformed_lines_are_counted_skipped_and_warned_rate_limited(lab):
     assert len(warnings) <= 3  # one summary per interval, not one per line
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_jsonlog_jmespath_alerts_with_count(lab):
     lab.start()
     rows = [
@@ -215,6 +220,7 @@ def utmp_record(user, line):
     return struct.pack(fmt, 7, 0, os.getpid(), line.encode(), b"ts/0", user.encode(), b"", *zeros, b"")
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_webhook_on_loopback_and_warning_on_the_users_terminal(tmp_path):
     server = http.server.HTTPServer(("127.0.0.1", 0), _Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -270,6 +276,7 @@ def check_config(lab):
         ({"paths": ["/nonexistent/pii"]}, "path /nonexistent/pii does not exist"),
     ],
 )
+@pytest.mark.control("6-5.agent_config")
 def test_check_config_refuses_bad_audit_dataset(lab, change, message):
     ok = check_config(lab)
     assert ok.returncode == 0 and "OK (2 data sets)" in ok.stdout
@@ -279,6 +286,7 @@ def test_check_config_refuses_bad_audit_dataset(lab, change, message):
     assert bad.returncode == 2 and message in bad.stderr
 
 
+@pytest.mark.control("6-5.agent_config")
 def test_check_config_refuses_bad_jmespath_and_broken_json(lab):
     cfg = dict(lab.cfg, datasets=[dict(lab.cfg["datasets"][1], user="actor[?")])
     lab.config.write_text(json.dumps(cfg))

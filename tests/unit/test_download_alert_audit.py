@@ -65,6 +65,7 @@ def by_id(findings):
     return {f["id"]: f for f in findings}
 
 
+@pytest.mark.control("6-5.agent_config")
 def test_agent_config_drops_empty_and_foreign_options():
     assert CFG["datasets"][0] == {
         "name": "citizens",
@@ -80,6 +81,7 @@ def test_agent_config_drops_empty_and_foreign_options():
     assert A.config_errors(CFG) == []
 
 
+@pytest.mark.control("6-5.agent_config")
 def test_config_errors_name_the_problem():
     bad = A.agent_config([dict(DATASETS[0], threshold=-1)], {}, "someday", 180)
     errors = A.config_errors(bad)
@@ -87,6 +89,7 @@ def test_config_errors_name_the_problem():
     assert "download_alert_reviewed_on must be a date YYYY-MM-DD, got 'someday'" in errors
 
 
+@pytest.mark.control("6-5.audit_rules_loaded")
 def test_audit_rules_and_loaded_check():
     rules = A.audit_rules(CFG["datasets"])
     assert rules == [
@@ -100,6 +103,7 @@ def test_audit_rules_and_loaded_check():
     assert len(A.rules_loaded(CFG["datasets"], [x.replace("/srv/pii", "/srv/pii-old") for x in AUDITCTL])) == 2
 
 
+@pytest.mark.control("6-5.audit_rules_loaded")
 def test_audit_rules_use_the_configured_min_auid():
     cfg = dict(CFG, min_auid=500)
     rules = A.audit_rules(cfg["datasets"], cfg["min_auid"])
@@ -114,6 +118,7 @@ def test_audit_rules_use_the_configured_min_auid():
 
 
 @pytest.mark.parametrize("value", ["1000\n-a never,exit", -1, 4294967295, "1000", True, 1.5])
+@pytest.mark.control("6-5.audit_rules_loaded")
 def test_min_auid_must_be_a_uid(value):
     errs = A.config_errors(dict(CFG, min_auid=value))
     assert "min_auid must be an integer 0..4294967294, got %r" % (value,) in errs
@@ -123,6 +128,7 @@ def test_min_auid_must_be_a_uid(value):
     "item",
     ["pgaudit'\nlog_min_messages = 'panic", "pgaudit,auto_explain", "../../tmp/evil", "", "pg audit", "pgaudit\n", 5],
 )
+@pytest.mark.control("6-5.pgaudit_active")
 def test_pg_preload_names_are_full_match_validated(item):
     errs = A.config_errors(CFG, ["pgaudit", item])
     assert errs == [
@@ -144,12 +150,16 @@ def test_pg_preload_names_are_full_match_validated(item):
         ({"log_destination": "syslog"}, "log_destination is 'syslog', the agent reads stderr"),
     ],
 )
+@pytest.mark.control("6-5.pgaudit_active")
 def test_pgaudit_depends_on_settings_as_postgresql_reports_them(change, problem):
     f = by_id(A.evaluate(observed(pg_settings=dict(PG_OK, **change)), {"config": CFG, "service": "s"}, "2026-11-28"))
     assert f["6-5.pgaudit_active"]["status"] == "fail"
     assert f["6-5.pgaudit_active"]["observed"]["problems"] == [problem]
 
 
+@pytest.mark.control(
+    "6-5.agent_running", "6-5.agent_config", "6-5.audit_rules_loaded", "6-5.pgaudit_active", "6-5.threshold_review"
+)
 def test_all_pass_when_compliant():
     f = by_id(A.evaluate(observed(), {"config": CFG, "service": "pii-download-alert.service"}, "2026-11-28"))
     assert {k: v["status"] for k, v in f.items()} == {
@@ -165,6 +175,9 @@ def test_all_pass_when_compliant():
     }
 
 
+@pytest.mark.control(
+    "6-5.agent_running", "6-5.agent_config", "6-5.audit_rules_loaded", "6-5.pgaudit_active", "6-5.threshold_review"
+)
 def test_failures_carry_evidence():
     drifted = dict(CFG, datasets=[dict(CFG["datasets"][0], threshold=5000), CFG["datasets"][1]])
     obs = observed(
@@ -191,6 +204,7 @@ def test_failures_carry_evidence():
     assert "2026-10-01" in review["observed"]
 
 
+@pytest.mark.control("6-5.agent_config", "6-5.audit_rules_loaded", "6-5.pgaudit_active")
 def test_fixed_container_and_not_applicable():
     pg_less = dict(CFG, datasets=CFG["datasets"][:1])
     obs = observed(config=pg_less, in_container=True, auditctl=None)

@@ -262,6 +262,7 @@ def run_with_kills(tmp, log, seed, kills):
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.control("6-5.agent_running")
 def test_kill_9_at_random_bytes_matches_the_oracle_and_an_uninterrupted_run(tmp_path, seed):
     log = generate(seed)
     datasets = {d["name"]: d for d in DATASETS}
@@ -293,6 +294,7 @@ def test_kill_9_at_random_bytes_matches_the_oracle_and_an_uninterrupted_run(tmp_
         assert b.audit.records == a.audit.records == log.count(b"\n")
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_per_field_and_any_field_order_are_parsed():
     p = dw.AuditParser(["pii_dl_citizens"])
     lines = []
@@ -307,6 +309,7 @@ def test_per_field_and_any_field_order_are_parsed():
     assert p.malformed == 0
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_unusable_records_are_counted_by_reason():
     p = dw.AuditParser(["pii_dl_citizens"])
     s1, s2, s3 = "1764306000.001:1", "1764306000.002:2", "1764306000.003:3"
@@ -329,6 +332,7 @@ def test_unusable_records_are_counted_by_reason():
     assert not p.pending and p.unusable["incomplete_group"] == 1
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_a_path_arriving_after_idle_is_not_lost():
     p = dw.AuditParser(["pii_dl_citizens"])
     stamp = "1764306000.001:1"
@@ -339,6 +343,7 @@ def test_a_path_arriving_after_idle_is_not_lost():
     assert [e[4] for e in ev] == ["fe:00:7"] and q.malformed == 0
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_released_on_idle_then_late_paths_count_once():
     p = dw.AuditParser(["pii_dl_citizens"])
     stamp = "1764306000.001:1"
@@ -353,6 +358,7 @@ def test_released_on_idle_then_late_paths_count_once():
 
 
 # ----------------------------------------------------------------------------- line cap, budget
+@pytest.mark.control("6-5.agent_running")
 def test_line_cap_counts_and_skips_and_never_buffers_more(tmp_path):
     p = tmp_path / "log"
     p.write_bytes(b"")
@@ -375,6 +381,7 @@ def test_line_cap_counts_and_skips_and_never_buffers_more(tmp_path):
     assert f.too_long == 2
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_a_96_mib_line_does_not_grow_the_agent_and_it_still_alerts(tmp_path):
     """As a real process on Debian's python3: the line is skipped, memory stays small."""
     from test_download_agent import Lab
@@ -401,6 +408,7 @@ def test_a_96_mib_line_does_not_grow_the_agent_and_it_still_alerts(tmp_path):
     assert [a["count"] for a in lab.alert_lines()] == [100]
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_global_entry_budget_evicts_least_recent_and_says_so(tmp_path):
     w = dw.SlidingWindows({"f": {"source": "audit", "threshold": 40, "window": 600}}, max_entries=100)
     for u in range(10):
@@ -422,6 +430,7 @@ def test_global_entry_budget_evicts_least_recent_and_says_so(tmp_path):
     assert re.search(r"^<4>memory budget reached \(max_keys=100000, max_entries=150\): dropped \d+ ", err, re.M), err
 
 
+@pytest.mark.control("6-5.agent_config")
 def test_threshold_above_the_budget_is_refused():
     cfg = {"max_entries": 50, "datasets": [dict(DATASETS[0], threshold=51)]}
     errs = dw.validate_config(cfg, check_paths=False)
@@ -430,6 +439,7 @@ def test_threshold_above_the_budget_is_refused():
     ]
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_emptied_windows_are_dropped_on_save():
     w = dw.SlidingWindows({"f": {"source": "audit", "threshold": 5, "window": 10}})
     w.add("f", "old", 100.0, 1, "1:1")
@@ -438,6 +448,7 @@ def test_emptied_windows_are_dropped_on_save():
 
 
 # ----------------------------------------------------------------------------- escaping
+@pytest.mark.control("6-5.agent_running")
 def test_escape_covers_every_control_character():
     for c in [*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029]:
         out = dw.escape("a%sb" % chr(c))
@@ -446,6 +457,7 @@ def test_escape_covers_every_control_character():
     assert dw.escape("山田 太郎") == "山田 太郎"
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_jsonlog_user_name_cannot_forge_a_journal_entry(tmp_path):
     """A user name "mallory\\n<0>..." from a jsonlog source: the agent's stderr (the journal,
     <N> priority prefixes) and the native journal datagram keep it on one line/field."""
@@ -497,6 +509,7 @@ def test_jsonlog_user_name_cannot_forge_a_journal_entry(tmp_path):
     ],
     ids=["broken-json", "not-an-object", "old-short-window", "negative-pos", "string-offset", "future-version"],
 )
+@pytest.mark.control("6-5.agent_running")
 def test_corrupt_or_unknown_state_is_set_aside_and_the_agent_starts_clean(tmp_path, content):
     from test_download_agent import Lab
 
@@ -515,6 +528,7 @@ def test_corrupt_or_unknown_state_is_set_aside_and_the_agent_starts_clean(tmp_pa
     assert json.loads((tmp_path / "state.json").read_text())["version"] == 2
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_real_kill_9_mid_run_neither_loses_nor_repeats(tmp_path):
     """The real process, SIGKILLed at random moments while the log grows."""
     log = generate(11, events=500)
@@ -548,6 +562,7 @@ def test_real_kill_9_mid_run_neither_loses_nor_repeats(tmp_path):
 
 
 # ----------------------------------------------------------------------------- packaging (point 12)
+@pytest.mark.control("6-5.agent_running")
 def test_the_role_ships_every_module_of_the_package_and_the_agent_runs_from_it(tmp_path):
     """The files install.yml copies, laid out as on an endpoint, without the collection on
     the path: the agent imports its sliding_window package from the directory next to it."""
@@ -581,6 +596,7 @@ def test_the_role_ships_every_module_of_the_package_and_the_agent_runs_from_it(t
 @pytest.mark.parametrize(
     ("field", "value"), [("name", "citizens\n"), ("key", "pii_dl_x\n"), ("key", "a\n-a never,exit")]
 )
+@pytest.mark.control("6-5.audit_rules_loaded")
 def test_names_that_reach_audit_rules_are_full_matched(field, value):
     ds = dict(DATASETS[0], **{field: value})
     errs = dw.validate_config({"datasets": [ds]}, check_paths=False)

@@ -103,6 +103,7 @@ def pg():
         yield c
 
 
+@pytest.mark.control("6-5.agent_running", "6-5.pgaudit_active")
 def test_select_5000_rows_alerts_with_count_5000_and_other_user_none(pg, tmp_path):
     lab = Lab(tmp_path)
     citizens_db(lab, pg["log"], threshold=1000, window=60)
@@ -153,6 +154,7 @@ def pg_json():
         yield c
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_jsonlog_cannot_be_forged_by_a_fake_line_or_an_open_quote(pg_json, tmp_path):
     """clerk tries both attacks on the free-text log: (1) a fake AUDIT line blaming intern for
     900,000 rows, inside a multi-line statement and a RAISE LOG; (2) a RAISE LOG opening a

@@ -46,6 +46,7 @@ def run_role(tmp_path, datasets, reviewed_on="2026-10-01", extra=None):
         ([dict(GOOD, paths=["/nonexistent/pii-data"])], "do not exist on this host: /nonexistent/pii-data"),
     ],
 )
+@pytest.mark.control("6-5.agent_config")
 def test_role_refuses_bad_config_before_any_change(tmp_path, datasets, message):
     out = run_role(tmp_path, datasets)
     text = out.stdout + out.stderr
@@ -54,6 +55,7 @@ def test_role_refuses_bad_config_before_any_change(tmp_path, datasets, message):
     assert "Install |" not in text  # stopped before the first task that could change the host
 
 
+@pytest.mark.control("6-5.pgaudit_active")
 def test_role_refuses_a_pg_preload_item_that_would_inject_settings(tmp_path):
     pg = {
         "name": "db",
@@ -71,6 +73,7 @@ def test_role_refuses_a_pg_preload_item_that_would_inject_settings(tmp_path):
     assert "Install |" not in text
 
 
+@pytest.mark.control("6-5.threshold_review")
 def test_role_refuses_bad_review_date(tmp_path):
     out = run_role(tmp_path, [GOOD], reviewed_on="next spring")
     assert out.returncode != 0

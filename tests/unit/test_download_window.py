@@ -74,6 +74,7 @@ event = st.tuples(
     st.integers(min_value=1, max_value=25),
     st.integers(min_value=1, max_value=15),
 )
+@pytest.mark.control("6-5.agent_running")
 def test_windows_match_brute_force_oracle(raw, f_threshold, f_window, r_threshold, r_window):
     datasets = {
         "files": {"source": "audit", "threshold": f_threshold, "window": f_window},
@@ -89,6 +90,7 @@ def test_windows_match_brute_force_oracle(raw, f_threshold, f_window, r_threshol
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 30)), max_size=150), st.integers(1, 6))
+@pytest.mark.control("6-5.agent_running")
 def test_window_state_survives_dump_and_load(raw, threshold):
     """A restart in the middle (dump -> JSON -> load) gives the same alerts as no restart."""
     import json
@@ -116,6 +118,7 @@ def test_window_state_survives_dump_and_load(raw, threshold):
     assert got == whole
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_bulk_export_raises_one_alert_and_rearms_after_drain():
     datasets = {"files": {"source": "audit", "threshold": 100, "window": 60}}
     w = dw.SlidingWindows(datasets)
@@ -131,6 +134,7 @@ def test_bulk_export_raises_one_alert_and_rearms_after_drain():
     assert sum(1 for a in again if a) == 1
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_rereading_the_same_file_counts_once():
     w = dw.SlidingWindows({"files": {"source": "audit", "threshold": 3, "window": 60}})
     assert not any(w.add("files", "u", 1.0 + i, 1, "8:1") for i in range(50))
@@ -138,6 +142,7 @@ def test_rereading_the_same_file_counts_once():
     assert w.add("files", "u", 61.0, 1, "8:3")["count"] == 3
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_max_keys_evicts_least_recently_active():
     w = dw.SlidingWindows({"rows": {"source": "jsonlog", "threshold": 10, "window": 60}}, max_keys=100)
     for i in range(250):
@@ -146,6 +151,7 @@ def test_max_keys_evicts_least_recently_active():
     assert ("rows", "user249") in w.keys and ("rows", "user0") not in w.keys
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_sum_window_entry_cap_merges_but_keeps_the_count():
     w = dw.SlidingWindows({"rows": {"source": "jsonlog", "threshold": 1000, "window": 60}}, max_entries_per_key=10)
     hits = [w.add("rows", "u", float(i) / 10, 1) for i in range(999)]
@@ -187,6 +193,7 @@ def feed_all(parser, lines):
     return out
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_audit_parser_real_format_enriched():
     p = dw.AuditParser(["pii_dl_citizens"])
     ev = feed_all(p, audit_event(4521, "/srv/pii/f001.csv", 1311))
@@ -194,12 +201,14 @@ def test_audit_parser_real_format_enriched():
     assert not p.pending and p.malformed == 0
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_audit_parser_raw_format_has_no_names():
     lines = [line.split(GS)[0] for line in audit_event(7, "/srv/pii/a", 99)]
     ev = feed_all(dw.AuditParser(["pii_dl_citizens"]), lines)
     assert ev == [("pii_dl_citizens", 1001, None, 1764306000.007, "fe:00:99")]
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_audit_parser_skips_what_is_not_a_file_read_by_a_user():
     p = dw.AuditParser(["pii_dl_citizens"])
     lines = (
@@ -213,6 +222,7 @@ def test_audit_parser_skips_what_is_not_a_file_read_by_a_user():
     assert not p.pending
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_audit_parser_interleaved_noise_and_malformed_lines():
     p = dw.AuditParser(["pii_dl_citizens"])
     a, b = audit_event(10, "/srv/pii/a", 1), audit_event(11, "/srv/pii/b", 2)
@@ -230,6 +240,7 @@ def test_audit_parser_interleaved_noise_and_malformed_lines():
     assert p.malformed == 1  # the line that is not a record; the truncated SYSCALL never matches
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_audit_parser_eoe_and_flush_complete_groups_without_path_count():
     p = dw.AuditParser(["pii_dl_citizens"])
     lines = audit_event(20, "/srv/pii/a", 5)
@@ -241,6 +252,7 @@ def test_audit_parser_eoe_and_flush_complete_groups_without_path_count():
     assert [e[4] for e in p.flush()] == ["fe:00:5"]
 
 
+@pytest.mark.control("6-5.audit_rules_loaded")
 def test_audit_key_derived_from_name():
     assert dw.audit_key({"name": "tax-records"}) == "pii_dl_tax_records"
     assert dw.audit_key({"name": "x", "key": "custom"}) == "custom"
@@ -253,6 +265,7 @@ PG = (
 )
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_pgaudit_parser_real_format_with_rows():
     e = dw.PgauditParser().feed(PG)
     assert e["user"] == "clerk" and e["db"] == "pii" and e["rows"] == 5000
@@ -260,6 +273,7 @@ def test_pgaudit_parser_real_format_with_rows():
     assert e["time"] == datetime.datetime(2026, 11, 28, 5, 0, 0, 123000, datetime.UTC).timestamp()
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_pgaudit_parser_line_as_postgresql_15_wrote_it():
     # copied from the log of the real server in test_download_pgaudit.py
     line = (
@@ -276,6 +290,7 @@ def test_pgaudit_parser_line_as_postgresql_15_wrote_it():
     )
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_pgaudit_parser_multiline_statement_and_no_rows():
     p = dw.PgauditParser()
     first = (
@@ -291,6 +306,7 @@ def test_pgaudit_parser_multiline_statement_and_no_rows():
     assert p.malformed == 0
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_pgaudit_dataset_counts_reads_of_its_tables_once_per_statement():
     ds = dw.PgauditDataset({"name": "c", "database": "pii", "tables": ["citizens"]})
     e = dw.PgauditParser().feed(PG)
@@ -304,6 +320,7 @@ def test_pgaudit_dataset_counts_reads_of_its_tables_once_per_statement():
 
 
 # ----------------------------------------------------------------------------- jsonlog
+@pytest.mark.control("6-5.agent_running")
 def test_jsonlog_dataset_jmespath():
     ds = dw.JsonlogDataset(
         {
@@ -351,6 +368,7 @@ GOOD = {
 }
 
 
+@pytest.mark.control("6-5.agent_config")
 def test_validate_config_accepts_good_config():
     assert dw.validate_config(GOOD, exists=lambda p: True) == []
 
@@ -369,12 +387,14 @@ def test_validate_config_accepts_good_config():
         ({"name": "Bad Name"}, "name must match"),
     ],
 )
+@pytest.mark.control("6-5.agent_config")
 def test_validate_config_refuses_bad_jsonlog_dataset(change, message):
     cfg = dict(GOOD, datasets=[dict(GOOD["datasets"][2], **change)])
     errors = dw.validate_config(cfg, exists=lambda p: True)
     assert any(message in e for e in errors), errors
 
 
+@pytest.mark.control("6-5.agent_config")
 def test_validate_config_refuses_missing_paths_and_bad_globals():
     errors = dw.validate_config(GOOD, exists=lambda p: p != "/srv/pii")
     assert errors == ["datasets[0] (citizens): path /srv/pii does not exist"]
@@ -388,6 +408,7 @@ def test_validate_config_refuses_missing_paths_and_bad_globals():
     assert dw.validate_config(dict(GOOD, datasets=[])) == ["datasets must be a non-empty list"]
 
 
+@pytest.mark.control("6-5.threshold_review")
 def test_review_status_staleness():
     today = datetime.date(2026, 11, 28)
     assert dw.review_status("2026-06-01", 180, today) == (True, 180, "2026-11-28")
@@ -395,6 +416,7 @@ def test_review_status_staleness():
     assert dw.review_status("2027-01-01", 180, today)[0] is False  # a date in the future is not a review
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_alert_text_names_everything():
     text = dw.alert_text(
         {

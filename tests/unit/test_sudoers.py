@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -119,6 +120,7 @@ def summary(text, accounts):
     return S.summarize(S.root_grants(parsed, accounts))
 
 
+@pytest.mark.control("6-6.sudoers_grants")
 def test_debian_default_root_and_sudo_group():
     got = summary(DEBIAN, [A("root", 0, {"root"}, {0}), acct("alice", groups=["sudo"]), acct("eve")])
     assert set(got) == {"root", "alice"}
@@ -128,6 +130,7 @@ def test_debian_default_root_and_sudo_group():
     assert parsed["entries"][-1]["kind"] == "includedir" and parsed["entries"][-1]["target"] == "/etc/sudoers.d"
 
 
+@pytest.mark.control("6-6.sudoers_grants")
 def test_rhel_wheel_aliases_and_commented_nopasswd():
     got = summary(RHEL, [acct("w", groups=["wheel"]), acct("s", groups=["sys"])])
     assert got["w"]["all"] and not got["w"]["nopasswd_all"]  # the NOPASSWD line is a comment
@@ -135,6 +138,7 @@ def test_rhel_wheel_aliases_and_commented_nopasswd():
     assert "/sbin/iptables" in got["s"]["commands"] and "/usr/bin/yum" in got["s"]["commands"]
 
 
+@pytest.mark.control("6-6.sudoers_grants")
 def test_manpage_examples():
     names = ["millert", "bostley", "jack", "lisa", "operator", "joe", "pete", "bob", "jim", "fred"]
     names += ["john", "jen", "jill", "steve", "matt", "will", "nobodyelse"]
@@ -161,6 +165,7 @@ def test_manpage_examples():
     assert [d["binding"] for d in defaults] == ["", ">", ":", ":", "@", "!"]
 
 
+@pytest.mark.control("6-6.sudoers_grants")
 def test_user_items_uid_gid_nonunix_group_and_negation_last_match_wins():
     text = "\n".join(
         [
@@ -191,6 +196,7 @@ def test_user_items_uid_gid_nonunix_group_and_negation_last_match_wins():
     assert got["eve"]["commands"] == ["/bin/c"]  # !eve then ALL: the last match (ALL) wins
 
 
+@pytest.mark.control("6-6.sudoers_grants")
 def test_negated_alias_that_denies_a_user_matches_that_user():
     # Found by the differential fuzz against the real sudo (tests/vm): FZADM denies fzb, so
     # '!FZADM' allows fzb (sudo negates the alias's verdict), and fza stays excluded.
@@ -199,6 +205,7 @@ def test_negated_alias_that_denies_a_user_matches_that_user():
     assert set(got) == {"fzb"} and got["fzb"]["commands"] == ["/bin/sh"]
 
 
+@pytest.mark.control("6-6.sudoers_grants")
 def test_runas_forms_and_tag_carry_over():
     text = "\n".join(
         [
@@ -225,6 +232,7 @@ def test_runas_forms_and_tag_carry_over():
     assert got["e"]["nopasswd_all"]
 
 
+@pytest.mark.control("6-6.sudoers_grants")
 def test_comments_quotes_escapes_and_continuations():
     text = (
         'Defaults lecture_file="/etc/a # not a comment"\n'
@@ -243,6 +251,7 @@ def test_comments_quotes_escapes_and_continuations():
     assert got["carol"]["commands"] == ["/bin/echo a:b", "/bin/true"]
 
 
+@pytest.mark.control("6-6.sudoers_grants")
 def test_includes_dirs_relative_paths_skipped_names_and_loops():
     fs = S.OverlayFS(
         {
@@ -264,12 +273,14 @@ def test_includes_dirs_relative_paths_skipped_names_and_loops():
     assert got["b"]["sources"] == ["/etc/sudoers.d/20-b:1"] and got["b"]["nopasswd_all"]
 
 
+@pytest.mark.control("6-6.sudoers_grants")
 def test_overlay_deletion_hides_a_dropin():
     base = S.OverlayFS({"/etc/sudoers": "#includedir /etc/sudoers.d\n", "/etc/sudoers.d/a": "a ALL=ALL\n"}, S._NoFS())
     after = S.OverlayFS({"/etc/sudoers.d/a": None}, base=base)
     assert S.parse_file("/etc/sudoers", after)["files"] == ["/etc/sudoers"]
 
 
+@pytest.mark.control("6-6.sudoers_grants")
 def test_syntax_errors_are_reported_with_location_not_raised():
     parsed = S.parse_text("alice ALL=(ALL ALL\nbob\nUser_Alias lower = x\ncarol ALL=(ALL) ALL\n")
     assert [e["line"] for e in parsed["errors"]] == [1, 2, 3]
@@ -316,6 +327,7 @@ def test_fuzz_arbitrary_text_never_crashes(text):
 
 @settings(max_examples=300, deadline=None)
 @given(sudoers_files)
+@pytest.mark.control("6-6.sudoers_grants")
 def test_fuzz_generated_sudoers_parse_and_plain_all_grants_are_seen(text):
     parsed = S.parse_text(text)
     assert parsed["errors"] == []

@@ -50,6 +50,7 @@ def decide(interfaces, mode="prohibit", entries=(), **switches):
 @pytest.mark.parametrize("audio", [False, True])
 @pytest.mark.parametrize("serial", [False, True])
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.control("6-17.usbguard_rules", "6-17.device_classes")
 def test_generated_rules_are_accepted_by_usbguard(tmp_path, mode, audio, serial):
     text = render_rules(mode, [], allow_audio=audio, allow_serial=serial)
     f = tmp_path / "r.conf"
@@ -66,6 +67,7 @@ def test_generated_rules_are_accepted_by_usbguard(tmp_path, mode, audio, serial)
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("interfaces", [KBD, CCID, KBD_WITH_CCID, ["09:00:00"]])
+@pytest.mark.control("6-17.device_classes")
 def test_keyboards_hubs_and_smartcard_readers_are_allowed_in_every_mode(mode, interfaces):
     assert decide(interfaces, mode) == "allow"
 
@@ -75,11 +77,13 @@ def test_keyboards_hubs_and_smartcard_readers_are_allowed_in_every_mode(mode, in
     "interfaces",
     [KBD_WITH_STORAGE, CCID_WITH_STORAGE, STICK, MTP, RNDIS, RNDIS_CDC, ECM, NCM, ADB, FTDI, AUDIO, ACM],
 )
+@pytest.mark.control("6-17.device_classes")
 def test_every_recording_or_transfer_class_is_blocked_unregistered(mode, interfaces):
     # Judged by all interfaces: a keyboard or reader with a storage interface stays blocked.
     assert decide(interfaces, mode) == "block"
 
 
+@pytest.mark.control("6-17.device_classes")
 def test_audio_and_serial_follow_their_switch_but_never_carry_storage():
     assert decide(AUDIO, allow_audio=True) == "allow" and decide(ACM, allow_serial=True) == "allow"
     assert decide(HEADSET_WITH_STORAGE, allow_audio=True) == "block"
@@ -90,6 +94,7 @@ def test_audio_and_serial_follow_their_switch_but_never_carry_storage():
     assert decide(ACM, allow_audio=True) == "block" and decide(AUDIO, allow_serial=True) == "block"
 
 
+@pytest.mark.control("6-17.smartphone_blocked")
 def test_a_registered_phone_is_allowed_with_all_its_functions():
     phone = {"id": "1234:5678", "serial": "S1", "label": "PHONE-1", "kind": "smartphone"}
     for interfaces in (MTP + ADB, RNDIS, NCM):
@@ -97,6 +102,7 @@ def test_a_registered_phone_is_allowed_with_all_its_functions():
         assert decide(interfaces, "prohibit", [phone]) == "block"
 
 
+@pytest.mark.control("6-17.device_classes")
 def test_device_classes_of_a_device_are_all_its_interfaces():
     assert usb_classes.usb_classes(KBD_WITH_STORAGE) == ["mass_storage", "hid"]
     assert usb_classes.usb_classes(RNDIS) == ["phone_network"]
@@ -120,6 +126,7 @@ def fake_sysfs(root: Path, mmc=False, tb_level=None, fw=False, bt=False) -> Path
     return root
 
 
+@pytest.mark.control("6-17.device_classes")
 def test_other_buses_absent_are_closed(tmp_path):
     found = usb_classes.other_buses(str(fake_sysfs(tmp_path)))
     assert {k: (v["present"], v["open"]) for k, v in found.items()} == {
@@ -130,17 +137,20 @@ def test_other_buses_absent_are_closed(tmp_path):
     }
 
 
+@pytest.mark.control("6-17.device_classes")
 def test_other_buses_present_are_reported_open(tmp_path):
     found = usb_classes.other_buses(str(fake_sysfs(tmp_path, mmc=True, tb_level="none", fw=True, bt=True)))
     assert all(v["present"] and v["open"] for v in found.values()), found
     assert found["sd_mmc"]["evidence"] == ["mmc0"] and found["thunderbolt"]["evidence"] == {"domain0": "none"}
 
 
+@pytest.mark.control("6-17.device_classes")
 def test_thunderbolt_with_user_authorization_is_not_open(tmp_path):
     found = usb_classes.other_buses(str(fake_sysfs(tmp_path, tb_level="user")))
     assert found["thunderbolt"] == {"present": True, "open": False, "evidence": {"domain0": "user"}}
 
 
+@pytest.mark.control("6-17.device_classes")
 def test_matrix_covers_every_class_of_the_clause_and_the_docs_table_is_generated_from_it():
     keys = [c["key"] for c in usb_classes.CLASSES]
     assert keys == [

@@ -16,6 +16,7 @@ STICK = {"id": "46f4:0001", "serial": "AGENCY0002", "hash": "h=", "storage": Tru
 KBD = {"id": "0627:0001", "serial": "42", "storage": False, "smartphone": False, "name": "kbd"}
 
 
+@pytest.mark.control("6-17.device_register")
 def test_validate_names_entry_and_value():
     with pytest.raises(AnsibleFilterError, match=r"usb_storage_devices\[0\] \(label 'PC-USB-0001'.*'46f4-0001'"):
         usb_register_validate([dict(A, id="46f4-0001")], "2026-11-28")
@@ -49,6 +50,7 @@ def test_validate_checks_the_roles_mode_and_switches_in_the_same_pass():
     assert [e["label"] for e in ok["active"]] == ["PC-USB-0001"]
 
 
+@pytest.mark.control("6-17.device_register")
 def test_replace_in_one_step_and_revoke():
     b = {"id": "46f4:0001", "serial": "AGENCY0002", "label": "PC-USB-0002", "owner": None}
     new = usb_register_update([A], "replace", device=b, serial="AGENCY0001", today="2026-11-28")
@@ -70,12 +72,14 @@ def test_replace_in_one_step_and_revoke():
         ({"action": "delete"}, "usb_action 'delete'"),
     ],
 )
+@pytest.mark.control("6-17.device_register")
 def test_update_refuses_bad_input(kwargs, needle):
     with pytest.raises(AnsibleFilterError) as exc:
         usb_register_update([A], today="2026-11-28", **kwargs)
     assert needle in str(exc.value)
 
 
+@pytest.mark.control("6-17.device_register")
 def test_pick_device():
     assert usb_pick_device([KBD, STICK], register=[A]) == {
         "id": "46f4:0001",
@@ -104,12 +108,14 @@ def test_pick_device():
         ({"IPCAllowedGroups": "root\nwheel"}, "IPCAllowedGroups"),
     ],
 )
+@pytest.mark.control("6-17.usbguard_daemon_config")
 def test_daemon_settings_are_validated_on_the_controller(settings, needle):
     with pytest.raises(AnsibleFilterError) as err:
         usb_register_validate([A], "2026-11-28", daemon_settings=settings)
     assert "usb_storage_daemon_settings" in str(err.value) and needle in str(err.value)
 
 
+@pytest.mark.control("6-17.usbguard_daemon_config")
 def test_daemon_settings_inside_the_usbguard_directory_pass():
     out = usb_register_validate([A], "2026-11-28", daemon_settings={"RuleFolder": "/etc/usbguard/rules.d/"})
     assert [e["label"] for e in out["active"]] == [A["label"]]

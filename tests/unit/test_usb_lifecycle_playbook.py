@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.usb_register_file import parse, render
@@ -43,6 +44,7 @@ def entries(register: Path) -> list[dict]:
     return parse(register.read_text(), str(register))
 
 
+@pytest.mark.control("6-17.device_register")
 def test_enrol_then_revoke_and_refusals(tmp_path):
     register = tmp_path / "usb_devices.yml"
     register.write_text(yaml.safe_dump({"usb_storage_devices": [A]}))
@@ -91,6 +93,7 @@ def snapshot(directory: Path) -> dict[str, bytes]:
     return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.control("6-17.device_register")
 def test_template_payloads_through_enrol_replace_revoke_run_nothing(tmp_path):
     marker = tmp_path / "PWNED"
     touch = "{{ lookup('pipe', 'touch %s') }}" % marker
@@ -120,6 +123,7 @@ def test_template_payloads_through_enrol_replace_revoke_run_nothing(tmp_path):
         assert snapshot(tmp_path) == before  # the register unchanged, no backup, nothing else written
 
 
+@pytest.mark.control("6-17.device_register")
 def test_register_file_is_inert_when_ansible_loads_it(tmp_path):
     marker = tmp_path / "PWNED"
     touch = "{{ lookup('pipe', 'touch %s') }}" % marker
@@ -147,6 +151,7 @@ def test_register_file_is_inert_when_ansible_loads_it(tmp_path):
     assert "usb_storage_devices[1] (label 'L2', serial 'N2'): owner %r is not accepted" % touch in failure(proc)
 
 
+@pytest.mark.control("6-17.device_register")
 def test_register_file_with_other_keys_typo_first_register_and_backup(tmp_path):
     # A register inside the file holding every other setting is refused, not rewritten.
     settings = {"usb_storage_mode": "agency_issued_only", "usb_storage_devices": [A], "ntp_server": "ntp.example"}
@@ -178,6 +183,7 @@ def test_register_file_with_other_keys_typo_first_register_and_backup(tmp_path):
     assert entries(typo)[0]["state"] == "revoked"
 
 
+@pytest.mark.control("6-17.device_register")
 def test_bad_usb_storage_input_refused_before_the_register_changes(tmp_path):
     inv, register = inventory(tmp_path, yaml.safe_dump({"usb_storage_devices": [A]}))
     before = snapshot(tmp_path)

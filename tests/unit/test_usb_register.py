@@ -23,6 +23,7 @@ def entry(**kw):
     return base
 
 
+@pytest.mark.control("6-17.device_register")
 def test_active_inactive_split_and_normalisation():
     res = validate_register(
         [
@@ -55,6 +56,7 @@ def test_active_inactive_split_and_normalisation():
         (entry(serial=" X "), "serial ' X '"),
     ],
 )
+@pytest.mark.control("6-17.device_register")
 def test_bad_entries_are_refused_naming_entry_and_value(bad, needle):
     with pytest.raises(RegisterError) as exc:
         validate_register([entry(serial="OK", label="OK"), bad], TODAY)
@@ -63,6 +65,7 @@ def test_bad_entries_are_refused_naming_entry_and_value(bad, needle):
     assert needle in msg
 
 
+@pytest.mark.control("6-17.device_register")
 def test_duplicate_serial_refused_in_any_state():
     with pytest.raises(
         RegisterError, match=r"usb_storage_devices\[1\].*already registered as usb_storage_devices\[0\]"
@@ -70,11 +73,13 @@ def test_duplicate_serial_refused_in_any_state():
         validate_register([entry(state="revoked"), entry(label="other")], TODAY)
 
 
+@pytest.mark.control("6-17.device_register")
 def test_duplicate_label_refused():
     with pytest.raises(RegisterError, match="label 'PC-USB-0001' is already used"):
         validate_register([entry(), entry(serial="X2")], TODAY)
 
 
+@pytest.mark.control("6-17.device_register")
 def test_missing_serial_refused_unless_model_wide_opt_in():
     e = entry()
     del e["serial"]
@@ -85,6 +90,7 @@ def test_missing_serial_refused_unless_model_wide_opt_in():
     assert "model-wide" in res.warnings[0]
 
 
+@pytest.mark.control("6-17.device_register")
 def test_hash_alone_identifies_a_device():
     e = entry(hash="A" * 43 + "=")
     del e["serial"]
@@ -93,11 +99,13 @@ def test_hash_alone_identifies_a_device():
     assert res.warnings == []
 
 
+@pytest.mark.control("6-17.device_register")
 def test_not_a_list():
     with pytest.raises(RegisterError, match="must be a list"):
         validate_register({"id": "x"}, TODAY)
 
 
+@pytest.mark.control("6-17.device_register")
 def test_enrol_replace_revoke_lifecycle():
     reg = enrol([], entry(owner="tanaka", groups=["office"]), TODAY)
     reg = replace(reg, "AGENCY0001", {"id": "46f4:0001", "serial": "AGENCY0002", "label": "PC-USB-0002"}, TODAY)
@@ -148,6 +156,7 @@ INJECTIONS = [
 
 @pytest.mark.parametrize("field", ["serial", "label", "owner", "notes", "revoked_reason", "replaced_by", "replaces"])
 @pytest.mark.parametrize("value", INJECTIONS)
+@pytest.mark.control("6-17.device_register")
 def test_register_text_refuses_templates_quotes_and_line_breaks(field, value):
     with pytest.raises(RegisterError) as err:
         validate_register([entry(**{field: value})], TODAY)
@@ -155,6 +164,7 @@ def test_register_text_refuses_templates_quotes_and_line_breaks(field, value):
 
 
 @pytest.mark.parametrize("bad", [10, 12.5, True, ["A"], {"a": 1}])
+@pytest.mark.control("6-17.device_register")
 def test_register_strings_must_be_strings(bad):
     # `serial: 0012` unquoted is the integer 10 in YAML 1.1: the rule would match another stick.
     with pytest.raises(RegisterError, match=r"usb_storage_devices\[0\].*serial .* not a string"):
@@ -162,12 +172,14 @@ def test_register_strings_must_be_strings(bad):
 
 
 @pytest.mark.parametrize("group", ["office\n", "a b", "{{x}}", "", "-x"])
+@pytest.mark.control("6-17.device_register")
 def test_register_groups_are_inventory_group_names(group):
     with pytest.raises(RegisterError, match=r"usb_storage_devices\[0\].*groups entry"):
         validate_register([entry(groups=[group])], TODAY)
 
 
 @pytest.mark.parametrize("value", ["46f4:0001\n", "46f4:00011", " 46f4:0001"])
+@pytest.mark.control("6-17.device_register")
 def test_vid_pid_and_hash_are_full_matches(value):
     with pytest.raises(RegisterError, match="is not a VID:PID"):
         validate_register([entry(id=value)], TODAY)
@@ -175,6 +187,7 @@ def test_vid_pid_and_hash_are_full_matches(value):
         validate_register([entry(hash="A" * 43 + "=\n")], TODAY)
 
 
+@pytest.mark.control("6-17.device_register")
 def test_register_text_accepts_real_serials_labels_and_owners():
     ok = entry(serial="0401 23-AB_cd.ef:9/+{x}", label="PC-USB-0001 (総務課)", owner="田中 太郎", notes="spare {x}")
     res = validate_register([ok], TODAY)

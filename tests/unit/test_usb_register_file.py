@@ -32,6 +32,7 @@ def args(**kw):
     return base
 
 
+@pytest.mark.control("6-17.device_register")
 def test_render_tags_every_string_unsafe_and_parses_back():
     entries = [dict(A, groups=["office", "hq"], expires_on=datetime.date(2027, 3, 31))]
     text = regfile.render(entries)
@@ -46,6 +47,7 @@ def test_render_tags_every_string_unsafe_and_parses_back():
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
+@pytest.mark.control("6-17.device_register")
 def test_render_keeps_a_payload_literal(payload):
     # Even a string that escaped validation is a quoted !unsafe scalar, read back unchanged.
     text = regfile.render([dict(A, serial=payload)])
@@ -66,6 +68,7 @@ def test_render_keeps_a_payload_literal(payload):
     ],
 )
 @pytest.mark.parametrize("payload", PAYLOADS)
+@pytest.mark.control("6-17.device_register")
 def test_inputs_with_templates_quotes_or_newlines_are_refused(name, action, extra, payload):
     errors = regfile.check_inputs(args(usb_action=action, **dict(extra, **{name: payload})))
     assert any(e.startswith("%s %r is not accepted" % (name, payload)) for e in errors), errors
@@ -85,11 +88,13 @@ def test_inputs_with_templates_quotes_or_newlines_are_refused(name, action, extr
         ({"usb_kind": "floppy"}, "usb_kind 'floppy' is not one of"),
     ],
 )
+@pytest.mark.control("6-17.device_register")
 def test_input_errors_name_the_variable(given, needle):
     assert any(needle in e for e in regfile.check_inputs(args(**given))), regfile.check_inputs(args(**given))
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
+@pytest.mark.control("6-17.device_register")
 def test_a_device_read_from_the_enrolment_host_is_validated_too(payload):
     # The serial comes from the stick itself: a crafted stick must not reach the file.
     devices = [{"id": "0781:5581", "serial": payload, "storage": True, "name": "x"}]
@@ -98,6 +103,7 @@ def test_a_device_read_from_the_enrolment_host_is_validated_too(payload):
         regfile.update([A], args(usb_new_serial=None, usb_enrolment_host="h"), device, TODAY)
 
 
+@pytest.mark.control("6-17.device_register")
 def test_update_enrol_replace_revoke():
     new = regfile.update([A], args(usb_groups=["office"]), None, TODAY)
     assert new[1] == {
@@ -120,6 +126,7 @@ def test_update_enrol_replace_revoke():
     assert (rev[0]["state"], rev[0]["revoked_reason"]) == ("revoked", "lost")
 
 
+@pytest.mark.control("6-17.device_register")
 def test_read_refuses_a_file_with_other_keys(tmp_path):
     f = tmp_path / "all.yml"
     f.write_text(yaml.safe_dump({"usb_storage_mode": "prohibit", "usb_storage_devices": [A], "ntp": "x"}))
@@ -127,6 +134,7 @@ def test_read_refuses_a_file_with_other_keys(tmp_path):
         regfile.read(str(f), first=False)
 
 
+@pytest.mark.control("6-17.device_register")
 def test_read_missing_file_only_when_first(tmp_path):
     f = tmp_path / "usb_device.yml"
     with pytest.raises(regfile.RegisterFileError, match=r"does not exist.*usb_register_first=true"):
@@ -148,6 +156,7 @@ def test_read_missing_file_only_when_first(tmp_path):
         ("usb_storage_devices: !!python/object:os.system x\n", "is not valid YAML"),
     ],
 )
+@pytest.mark.control("6-17.device_register")
 def test_read_refuses_other_shapes(tmp_path, text, needle):
     f = tmp_path / "r.yml"
     f.write_text(text)
@@ -155,6 +164,7 @@ def test_read_refuses_other_shapes(tmp_path, text, needle):
         regfile.read(str(f), first=False)
 
 
+@pytest.mark.control("6-17.device_register")
 def test_write_keeps_a_backup_ansible_skips(tmp_path):
     f = tmp_path / "usb_devices.yml"
     f.write_text("usb_storage_devices: []\n")

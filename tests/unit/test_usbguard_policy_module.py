@@ -84,6 +84,7 @@ def status(result, control):
     return next(f["status"] for f in result["findings"] if f["id"] == control)
 
 
+@pytest.mark.control("6-17.usbguard_rules")
 def test_check_mode_writes_nothing_and_shows_the_diff(lab):
     before = tree(lab)
     res = run(lab, check=True)
@@ -95,6 +96,7 @@ def test_check_mode_writes_nothing_and_shows_the_diff(lab):
     assert status(res, "6-17.usbguard_rules") == "fail"
 
 
+@pytest.mark.control("6-17.usbguard_rules", "6-17.usbguard_daemon_config", "6-17.usbguard_service")
 def test_apply_then_idempotent(lab):
     res = run(lab)
     assert res["changed"] is True and not res.get("failed"), res
@@ -130,6 +132,7 @@ def test_apply_then_idempotent(lab):
     }
 
 
+@pytest.mark.control("6-17.storage_driver_disabled")
 def test_prohibit_writes_modprobe_dropin_and_other_modes_remove_it(lab):
     res = run(lab, mode="prohibit")
     dropin = lab / "modprobe.d" / "pii-guard-usb-storage.conf"
@@ -143,6 +146,7 @@ def test_prohibit_writes_modprobe_dropin_and_other_modes_remove_it(lab):
     assert status(res, "6-17.smartphone_blocked") == "fail"  # audit_only blocks nothing, says so
 
 
+@pytest.mark.control("6-17.device_register")
 def test_bad_register_fails_before_writing(lab):
     before = tree(lab)
     res = run(lab, devices=[A, dict(A, label="PC-USB-0002")])
@@ -168,6 +172,7 @@ def test_a_rules_file_the_parser_refuses_puts_every_written_file_back(lab):
     assert [Path(b).name.split(".")[0] for b in res["backups"]] == ["usbguard-daemon"]
 
 
+@pytest.mark.control("6-17.device_register")
 def test_revoked_and_expired_are_reported_not_rendered(lab):
     devices = [
         A,
@@ -182,6 +187,7 @@ def test_revoked_and_expired_are_reported_not_rendered(lab):
 
 
 @pytest.mark.parametrize("where", ["etc", "outside", "symlink", "rulefile"])
+@pytest.mark.control("6-17.usbguard_rules")
 def test_rule_sources_outside_the_usbguard_directory_are_refused(lab, where):
     # exclusive mode removes every other file of RuleFolder and empties RuleFile: pointed at
     # /etc (or the usbguard directory itself) it deleted shadow, usbguard-daemon.conf, rules.conf.
@@ -215,6 +221,7 @@ def test_rule_sources_outside_the_usbguard_directory_are_refused(lab, where):
         assert tree(lab) == before | {"etc/usbguard-daemon.conf": tree(lab)["etc/usbguard-daemon.conf"]}
 
 
+@pytest.mark.control("6-17.usbguard_rules")
 def test_diff_never_shows_a_foreign_files_content(lab):
     res = run(lab, check=True)
     diff = json.dumps(res["diff"])
@@ -226,6 +233,7 @@ def test_diff_never_shows_a_foreign_files_content(lab):
 @pytest.mark.parametrize(
     "setting", [{"ImplicitPolicyTarget": "allow"}, {"PresentDevicePolicy": "allow"}, {"PresentDevicePolicy": "keep"}]
 )
+@pytest.mark.control("6-17.usbguard_daemon_config")
 def test_daemon_settings_that_defeat_the_clause_are_refused(lab, setting):
     before = tree(lab)
     res = run(lab, daemon_settings=setting)
@@ -234,6 +242,7 @@ def test_daemon_settings_that_defeat_the_clause_are_refused(lab, setting):
     assert tree(lab) == before
 
 
+@pytest.mark.control("6-17.device_classes")
 def test_device_classes_finding_reports_every_row_and_fails_on_an_open_sd_slot(lab):
     (lab / "sys" / "class" / "mmc_host" / "mmc0").mkdir(parents=True)
     (lab / "sys" / "bus" / "thunderbolt" / "devices" / "domain0").mkdir(parents=True)
@@ -255,6 +264,7 @@ def test_device_classes_finding_reports_every_row_and_fails_on_an_open_sd_slot(l
     assert f["observed"]["mass_storage"]["policy"].startswith("allowed; reported")  # audit_only says so
 
 
+@pytest.mark.control("6-17.usbguard_rules", "6-17.device_classes")
 def test_smartcard_readers_are_in_the_always_allowed_rule(lab):
     res = run(lab, mode="prohibit", allow_audio=True)
     rules = (lab / "etc" / "rules.d" / "50-pii-guard.conf").read_text()

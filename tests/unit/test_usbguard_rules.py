@@ -58,11 +58,13 @@ def dev(**kw):
     return base
 
 
+@pytest.mark.control("6-17.usbguard_rules")
 def test_prohibit_renders_only_hid_and_hubs():
     text = render_rules("prohibit", reg(dev()))
     assert rule_lines(text) == [HID_HUB_RULE]
 
 
+@pytest.mark.control("6-17.usbguard_rules", "6-17.device_register")
 def test_agency_issued_only_renders_register_after_hid():
     # The register refuses quotes, backslashes and non-ASCII in serials (test_usb_register.py);
     # the renderer still escapes them, for entries that reach it by another way.
@@ -75,15 +77,18 @@ def test_agency_issued_only_renders_register_after_hid():
     ]
 
 
+@pytest.mark.control("6-17.usbguard_rules")
 def test_audit_only_ends_with_catch_all_allow():
     assert rule_lines(render_rules("audit_only", reg(dev())))[-1] == "allow"
 
 
+@pytest.mark.control("6-17.usbguard_rules")
 def test_unknown_mode_refused():
     with pytest.raises(PolicyError, match="usb_storage_mode 'open' is not one of"):
         render_rules("open", [])
 
 
+@pytest.mark.control("6-17.usbguard_rules", "6-17.device_register")
 def test_revoked_and_expired_never_rendered():
     entries = validate_register(
         [dev(), dev(serial="R", label="L2", state="revoked"), dev(serial="E", label="L3", expires_on="2026-06-01")],
@@ -93,6 +98,7 @@ def test_revoked_and_expired_never_rendered():
     assert '"R"' not in text and '"E"' not in text and '"AGENCY0001"' in text
 
 
+@pytest.mark.control("6-17.device_register")
 def test_select_entries_groups_and_kinds():
     active = reg(
         dev(),
@@ -110,6 +116,7 @@ def test_select_entries_groups_and_kinds():
     assert {e["label"] for e in rendered} == {"L1", "phone", "dvd", "server-only"}
 
 
+@pytest.mark.control("6-17.smartphone_blocked")
 def test_smartphone_switch():
     assert SMARTPHONE_RULE not in render_rules("agency_issued_only", [])
     assert rule_lines(render_rules("agency_issued_only", [], block_smartphones=False))[-1] == SMARTPHONE_RULE
@@ -129,6 +136,7 @@ LIST_DEVICES = """\
 """
 
 
+@pytest.mark.control("6-17.connected_devices")
 def test_parse_list_devices_and_policy_expectation():
     devs = parse_list_devices(LIST_DEVICES)
     assert [d["number"] for d in devs] == [1, 5, 6, 7]
@@ -141,6 +149,7 @@ def test_parse_list_devices_and_policy_expectation():
     assert expected_target("prohibit", enrolled, active) == "block"
 
 
+@pytest.mark.control("6-17.usbguard_daemon_config")
 def test_daemon_conf_render_keeps_comments_and_replaces_keys():
     text = "# hello\nImplicitPolicyTarget=allow\nRuleFolder=/etc/usbguard/rules.d/\nImplicitPolicyTarget=keep\n"
     out = render_conf(text, {"ImplicitPolicyTarget": "block", "AuditBackend": "LinuxAudit"})
@@ -161,6 +170,7 @@ def test_daemon_conf_render_keeps_comments_and_replaces_keys():
         ({"IPCAllowedGroups": "root; rm"}, "'root;'"),
     ],
 )
+@pytest.mark.control("6-17.usbguard_daemon_config")
 def test_daemon_settings_validation(settings, needle):
     with pytest.raises(PolicyError) as exc:
         validate_daemon_settings(settings)
@@ -168,6 +178,7 @@ def test_daemon_settings_validation(settings, needle):
 
 
 @needs_parser
+@pytest.mark.control("6-17.usbguard_rules")
 def test_real_parser_accepts_every_mode():
     active = reg(dev(), dev(serial="x y", label="L2"))
     for mode in ("prohibit", "agency_issued_only", "audit_only"):
@@ -209,6 +220,7 @@ def registers(draw):
 @needs_parser
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(entries=registers(), mode=st.sampled_from(["prohibit", "agency_issued_only", "audit_only"]))
+@pytest.mark.control("6-17.usbguard_rules")
 def test_every_generated_policy_is_accepted_by_usbguard(entries, mode):
     result = validate_register(entries, TODAY)
     rendered, _ = select_entries(result.active, [], block_optical=False)
@@ -229,5 +241,6 @@ def test_every_generated_policy_is_accepted_by_usbguard(entries, mode):
 
 
 @given(st.text(max_size=30))
+@pytest.mark.control("6-17.usbguard_rules")
 def test_escape_roundtrip(s):
     assert unescape(escape(s)[1:-1]) == s

@@ -36,6 +36,7 @@ HOST = state(
 APPROVED = ["AGENCY\\PC-Admins", ".\\opadmin"]
 
 
+@pytest.mark.control("6-6.win_administrators_members")
 def test_members_become_approved_plus_connecting_account_by_sid_under_the_local_name() -> None:
     p = wa.plan(APPROVED, HOST, OP)
     assert p["membership"] == {
@@ -51,6 +52,7 @@ def test_members_become_approved_plus_connecting_account_by_sid_under_the_local_
     ]
 
 
+@pytest.mark.control("6-6.win_administrators_members", "6-6.win_builtin_administrator", "6-6.win_uac", "6-6.win_laps")
 def test_compliant_host_needs_no_call() -> None:
     done = state(
         members=[
@@ -67,6 +69,7 @@ def test_compliant_host_needs_no_call() -> None:
     assert [f["status"] for f in wa.findings(p, [], laps, False, False)] == ["pass"] * 4
 
 
+@pytest.mark.control("6-6.win_builtin_administrator")
 def test_guard_refuses_when_connecting_as_the_rid500_account_it_would_disable() -> None:
     op = {"sid": RID500["sid"], "account_name": "Administrator", "domain_name": "PC"}
     with pytest.raises(LockoutError) as e:
@@ -80,11 +83,13 @@ def test_guard_refuses_when_connecting_as_the_rid500_account_it_would_disable() 
     ]
 
 
+@pytest.mark.control("6-6.win_administrators_members")
 def test_guard_refuses_an_unknown_connecting_account() -> None:
     with pytest.raises(LockoutError, match="connecting account is unknown"):
         wa.plan(APPROVED, HOST, {})
 
 
+@pytest.mark.control("6-6.win_administrators_members")
 def test_self_removal_opt_in_drops_an_unapproved_operator() -> None:
     p = wa.plan(APPROVED, HOST, OP, allow_self_removal=True)
     assert OP["sid"] in [m["sid"] for m in p["to_remove"]]
@@ -108,6 +113,7 @@ def test_bad_input_is_refused_naming_variable_and_value(approved, name, message)
     assert message in str(e.value)
 
 
+@pytest.mark.control("6-6.win_administrators_members")
 def test_an_approved_name_the_host_cannot_resolve_is_refused() -> None:
     host = state(members=[(OP["sid"], "AGENCY\\ansible-op")], approved=[("AGENCY\\Nobody", None)])
     with pytest.raises(wa.PlanError) as e:
@@ -117,6 +123,7 @@ def test_an_approved_name_the_host_cannot_resolve_is_refused() -> None:
     )
 
 
+@pytest.mark.control("6-6.win_administrators_members")
 def test_sids_are_accepted_as_approved_members_and_group_must_be_544() -> None:
     host = state(members=[(OP["sid"], "x")], approved=[])
     p = wa.plan([DOM + "-1201"], host, OP)
@@ -138,6 +145,7 @@ def no_laps():
     return [{"item": path, "exists": False} for _label, path in wa.LAPS_ROOTS]
 
 
+@pytest.mark.control("6-6.win_uac")
 def test_uac_changes_and_findings() -> None:
     reads = [reg(wa.UAC_PATH, EnableLUA=1, ConsentPromptBehaviorAdmin=5, PromptOnSecureDesktop=1), *no_laps()]
     reads.append({"item": wa.PENDING_KEY, "exists": False})
@@ -161,6 +169,7 @@ sids = st.sampled_from([DOM + "-%d" % n for n in range(1100, 1110)] + [LOC + "-%
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(sids, unique=True), st.lists(sids, min_size=1, unique=True), sids, st.booleans())
+@pytest.mark.control("6-6.win_administrators_members")
 def test_plan_is_always_approved_plus_operator_and_never_locks_out(current, approved, op_sid, self_removal) -> None:
     host = state(members=[(s, None) for s in current], approved=[(s, s) for s in approved])
     op = {"sid": op_sid, "account_name": "op", "domain_name": "D"}
@@ -208,6 +217,7 @@ LOCAL_USERS = [
 ]
 
 
+@pytest.mark.control("6-6.win_laps")
 def test_laps_first_root_with_any_setting_wins_and_lower_roots_are_ignored() -> None:
     # The CSP root holds one unrelated setting: it is the active root, its BackupDirectory
     # takes the default 0 (disabled), and the GPO root's BackupDirectory=2 is never merged.
@@ -223,6 +233,7 @@ def test_laps_first_root_with_any_setting_wins_and_lower_roots_are_ignored() -> 
     assert f["status"] == "fail" and f["observed"]["active_root"] == "windows_laps_csp"
 
 
+@pytest.mark.control("6-6.win_laps")
 def test_laps_empty_key_is_skipped_and_gpo_root_counts() -> None:
     reads = laps_reads(windows_laps_gpo={"BackupDirectory": 2, "AdministratorAccountName": "opadmin"})
     r = wa.laps_status(reads, LOCAL_USERS, BUILTIN_DISABLED)
@@ -231,6 +242,7 @@ def test_laps_empty_key_is_skipped_and_gpo_root_counts() -> None:
     assert r["problems"] == []
 
 
+@pytest.mark.control("6-6.win_laps")
 def test_laps_managing_the_rid500_account_this_role_disables_fails() -> None:
     reads = laps_reads(windows_laps_gpo={"BackupDirectory": 1})
     r = wa.laps_status(reads, LOCAL_USERS, BUILTIN_DISABLED)
@@ -245,6 +257,7 @@ def test_laps_managing_the_rid500_account_this_role_disables_fails() -> None:
     ("name", "problem"),
     [("ghost", "does not exist on this host"), ("oldadmin", "which is disabled")],
 )
+@pytest.mark.control("6-6.win_laps")
 def test_laps_named_account_must_exist_and_be_enabled(name, problem) -> None:
     r = wa.laps_status(
         laps_reads(windows_laps_csp={"BackupDirectory": 2, "AdministratorAccountName": name}),
@@ -254,6 +267,7 @@ def test_laps_named_account_must_exist_and_be_enabled(name, problem) -> None:
     assert any(problem in p for p in r["problems"]) and r["managed_account"]["usable"] is False
 
 
+@pytest.mark.control("6-6.win_laps")
 def test_laps_legacy_root_only_when_no_windows_laps_root_and_its_account_name() -> None:
     legacy = {"AdmPwdEnabled": 1, "AdminAccountName": "opadmin"}
     r = wa.laps_status(laps_reads(legacy_admpwd=legacy), LOCAL_USERS, BUILTIN_DISABLED)
@@ -264,6 +278,7 @@ def test_laps_legacy_root_only_when_no_windows_laps_root_and_its_account_name() 
     assert shadowed["active_root"] == "windows_laps_local" and shadowed["enabled"] is False
 
 
+@pytest.mark.control("6-6.win_laps")
 def test_laps_automatic_account_management_new_account() -> None:
     r = wa.laps_status(
         laps_reads(
@@ -279,6 +294,7 @@ def test_laps_automatic_account_management_new_account() -> None:
     assert r["managed_account"] == {"kind": "automatic", "name": "WLapsAdmin", "usable": True} and r["enabled"]
 
 
+@pytest.mark.control("6-6.win_laps")
 def test_no_laps_policy_at_all() -> None:
     r = wa.laps_status(laps_reads(), LOCAL_USERS, BUILTIN_DISABLED)
     assert r["active_root"] is None and r["problems"] == ["no LAPS policy under any policy root"]
@@ -297,6 +313,7 @@ def group(sid, name, members=None, resolved=True, error=None, scope="domain"):
     }
 
 
+@pytest.mark.control("6-6.win_administrators_members")
 def test_operator_through_a_nested_group_keeps_that_path_and_is_not_added_directly() -> None:
     da = group(DOM + "-512", "AGENCY\\Domain Admins", [OP["sid"]])
     host = dict(HOST, members=[{"sid": RID500["sid"], "name": "PC\\Administrator"}, da])
@@ -308,12 +325,14 @@ def test_operator_through_a_nested_group_keeps_that_path_and_is_not_added_direct
     assert p["nested_groups"][0]["members"] == [{"sid": OP["sid"], "name": OP["sid"]}]
 
 
+@pytest.mark.control("6-6.win_administrators_members")
 def test_direct_operator_stays_direct_even_when_also_nested() -> None:
     host = dict(HOST, members=[{"sid": OP["sid"], "name": "op"}, group(DOM + "-512", "DA", [OP["sid"]])])
     p = wa.plan(APPROVED, host, dict(OP, groups=[DOM + "-512"]))
     assert p["operator"]["via"] == "direct" and DOM + "-512" in [m["sid"] for m in p["to_remove"]]
 
 
+@pytest.mark.control("6-6.win_administrators_members")
 def test_operator_with_no_path_is_added_directly() -> None:
     host = dict(HOST, members=[{"sid": RID500["sid"], "name": "x"}])
     p = wa.plan(APPROVED, host, dict(OP, groups=[DOM + "-513"]))
@@ -335,6 +354,7 @@ def approved_state(pc_admins):
         ),
     ],
 )
+@pytest.mark.control("6-6.win_administrators_members")
 def test_an_empty_or_unresolvable_approved_domain_group_does_not_count_as_an_admin(entry, why) -> None:
     host = approved_state(entry)
     with pytest.raises(LockoutError, match="no approved administrator would keep admin rights"):
@@ -349,11 +369,13 @@ def test_an_empty_or_unresolvable_approved_domain_group_does_not_count_as_an_adm
     assert f["evidence"][key] == ["AGENCY\\PC-Admins"]
 
 
+@pytest.mark.control("6-6.win_administrators_members")
 def test_a_resolvable_approved_group_with_members_counts() -> None:
     p = wa.plan(["AGENCY\\PC-Admins"], approved_state(group(DOM + "-1201", "AGENCY\\PC-Admins", [DOM + "-1301"])), OP)
     assert p["approved_groups"][0]["resolved"] and p["unresolvable"] == []
 
 
+@pytest.mark.control("6-6.win_administrators_members")
 def test_unresolvable_nested_member_group_is_reported() -> None:
     bad = group(DOM + "-1401", "AGENCY\\Helpdesk", resolved=False, error="The server is not operational.")
     host = dict(HOST, members=[{"sid": OP["sid"], "name": "op"}, bad])
@@ -385,6 +407,7 @@ def uac_reads(enable_lua, marker=None):
     return reads
 
 
+@pytest.mark.control("6-6.win_uac")
 def test_enable_lua_change_is_pending_restart_not_fixed() -> None:
     calls, bad, pending = wa.uac_changes(uac_reads(0), "boot-1")
     assert pending is True
@@ -397,6 +420,7 @@ def test_enable_lua_change_is_pending_restart_not_fixed() -> None:
     assert f["status"] == "fail" and f["observed"].startswith("pending_restart") and f["evidence"]["pending_restart"]
 
 
+@pytest.mark.control("6-6.win_uac")
 def test_enable_lua_stays_pending_in_the_same_boot_and_clears_after_restart() -> None:
     assert wa.uac_changes(uac_reads(1, marker="boot-1"), "boot-1") == ([], [], True)
     calls, bad, pending = wa.uac_changes(uac_reads(1, marker="boot-1"), "boot-2")
@@ -404,11 +428,13 @@ def test_enable_lua_stays_pending_in_the_same_boot_and_clears_after_restart() ->
     assert calls == [{"path": wa.PENDING_KEY, "name": wa.C_UAC, "state": "absent"}]
 
 
+@pytest.mark.control("6-6.win_uac")
 def test_enable_lua_change_without_boot_time_is_an_error() -> None:
     with pytest.raises(wa.PlanError, match="boot time was not read"):
         wa.uac_changes(uac_reads(0), None)
 
 
+@pytest.mark.control("6-6.win_uac")
 def test_a_restart_record_without_the_boot_time_is_an_error_not_a_guess() -> None:
     with pytest.raises(wa.PlanError, match=r"needed to know whether 6-6\.win_uac is in effect"):
         wa.uac_changes(uac_reads(1, marker="boot-1"), None)

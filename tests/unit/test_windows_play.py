@@ -145,6 +145,12 @@ def usb_runs(tmp_path_factory):
     return runs
 
 
+@pytest.mark.control(
+    "6-17.win_removable_storage_policy",
+    "6-17.win_device_install_restrictions",
+    "6-17.win_usbstor_disabled",
+    "6-17.win_removable_audit",
+)
 def test_prohibit_makes_exactly_these_calls(usb_runs) -> None:
     run = usb_runs["prohibit"]
     assert regedits(run) == [
@@ -205,6 +211,7 @@ def test_second_run_is_idempotent_and_a_restart_completes_the_policy(usb_runs) -
     assert all(again.finding(c)["status"] == "pass" for c in USB_CONTROLS), again.findings
 
 
+@pytest.mark.control("6-17.win_device_install_restrictions", "6-17.device_register")
 def test_agency_issued_only_after_prohibit_gates_on_the_registered_usbstor_id(usb_runs) -> None:
     run = usb_runs["agency"]
     assert regedits(run) == [
@@ -233,6 +240,7 @@ def test_agency_issued_only_after_prohibit_gates_on_the_registered_usbstor_id(us
     assert ev["allow_instance_ids"] == [A_DISK] and "USBSTOR disk node is refused" in ev["unregistered_stick"]
 
 
+@pytest.mark.control("6-17.win_device_install_restrictions", "6-17.device_register")
 def test_replacing_a_by_b_swaps_the_allowed_instance_id(usb_runs) -> None:
     run = usb_runs["replace"]
     assert regedits(run) == [
@@ -242,6 +250,7 @@ def test_replacing_a_by_b_swaps_the_allowed_instance_id(usb_runs) -> None:
     assert reg_values(run.state, DIR + "\\AllowInstanceIDs") == {"1": B_DISK}
 
 
+@pytest.mark.control("6-17.win_removable_storage_policy", "6-17.win_device_classes")
 def test_audit_only_removes_every_block(usb_runs) -> None:
     run = usb_runs["audit_only"]
     calls = regedits(run)
@@ -307,6 +316,7 @@ MATRIX_ROWS = [
 
 
 @pytest.mark.parametrize("row", MATRIX_ROWS)
+@pytest.mark.control("6-17.win_device_classes")
 def test_every_matrix_row_is_applied_as_recorded(usb_runs, row) -> None:
     for name in ("prohibit", "agency"):
         run = usb_runs[name]
@@ -318,6 +328,7 @@ def test_every_matrix_row_is_applied_as_recorded(usb_runs, row) -> None:
     assert bt["status"] == "fail" and "not set" in bt["observed"]  # read and reported, never written
 
 
+@pytest.mark.control("6-17.win_device_classes")
 def test_matrix_switches_change_their_rows(tmp_path) -> None:
     hv = usb_vars(
         "agency_issued_only",
@@ -346,6 +357,7 @@ def test_a_storage_class_cannot_be_approved(tmp_path) -> None:
 PHONE = {"id": "04e8:6860", "serial": "R58M123", "label": "PHONE-1", "issued_on": "2026-01-05", "kind": "smartphone"}
 
 
+@pytest.mark.control("6-17.smartphone_blocked")
 def test_registering_one_phone_keeps_every_other_phone_denied(tmp_path) -> None:
     run = winhost.play(tmp_path, "usb.yml", usb_vars("agency_issued_only", [A, PHONE]), winhost.fresh_state())
     assert run.rc == 0, run.out[-4000:]
@@ -354,6 +366,7 @@ def test_registering_one_phone_keeps_every_other_phone_denied(tmp_path) -> None:
     assert reg_list(run.state, "AllowInstanceIDs") == [A_DISK, "USB\\VID_04E8&PID_6860\\R58M123"]
 
 
+@pytest.mark.control("6-17.win_usbstor_disabled")
 def test_start_set_by_other_hardening_is_never_re_enabled(tmp_path) -> None:
     state = winhost.fresh_state()
     for svc in ("usbstor", "uaspstor"):
@@ -368,6 +381,7 @@ def test_start_set_by_other_hardening_is_never_re_enabled(tmp_path) -> None:
     assert [s["set_by_this_role"] for s in services] == [False, False]
 
 
+@pytest.mark.control("6-17.win_preinstalled_devices")
 def test_devices_installed_before_the_policy_are_a_finding(tmp_path) -> None:
     state = winhost.fresh_state()
     state["pnp"] = [
@@ -400,6 +414,7 @@ def test_opt_in_reboot_for_pending_policies(tmp_path) -> None:
     assert winhost.play(tmp_path, "usb.yml", usb_vars("prohibit", [A]), winhost.fresh_state()).of("win_reboot") == []
 
 
+@pytest.mark.control("6-17.win_device_install_restrictions", "6-17.win_usbstor_disabled")
 def test_check_mode_reports_drift_and_writes_nothing(tmp_path) -> None:
     state = winhost.fresh_state()
     run = winhost.play(tmp_path, "usb.yml", usb_vars("agency_issued_only", [A]), copy.deepcopy(state), "--check")
@@ -451,6 +466,7 @@ def admin_runs(tmp_path_factory):
     return first, again
 
 
+@pytest.mark.control("6-6.win_administrators_members", "6-6.win_builtin_administrator", "6-6.win_uac")
 def test_administrators_set_by_sid_rid500_renamed_and_disabled_uac_enforced(admin_runs) -> None:
     run, _ = admin_runs
     (membership,) = run.of("win_group_membership")
@@ -481,6 +497,7 @@ def test_administrators_set_by_sid_rid500_renamed_and_disabled_uac_enforced(admi
     assert run.finding("6-6.win_laps")["status"] == "fail"
 
 
+@pytest.mark.control("6-6.win_administrators_members", "6-6.win_builtin_administrator", "6-6.win_uac")
 def test_admin_second_run_is_idempotent(admin_runs) -> None:
     _, again = admin_runs
     assert again.writes() == []
@@ -490,6 +507,7 @@ def test_admin_second_run_is_idempotent(admin_runs) -> None:
     ] == ["pass"] * 3
 
 
+@pytest.mark.control("6-6.win_builtin_administrator")
 def test_guard_refuses_to_lock_out_the_connecting_rid500_account(tmp_path) -> None:
     state = winhost.fresh_state()
     state["whoami"]["account"] = {
@@ -511,6 +529,7 @@ def test_unresolvable_approved_member_fails_before_any_write(tmp_path) -> None:
     assert run.writes() == []
 
 
+@pytest.mark.control("6-6.win_administrators_members", "6-6.win_uac")
 def test_admin_check_mode_reports_drift_without_writes(tmp_path) -> None:
     state = winhost.fresh_state()
     run = winhost.play(tmp_path, "admin.yml", ADMIN_VARS, copy.deepcopy(state), "--check")
@@ -599,6 +618,7 @@ def test_membership_change_runs_after_security_policy_and_uac(admin_runs) -> Non
     assert writes.index("win_group_membership") > max(i for i, m in enumerate(writes) if m != "win_group_membership")
 
 
+@pytest.mark.control("6-6.win_administrators_members")
 def test_operator_admin_through_domain_admins_keeps_that_path(tmp_path) -> None:
     state = winhost.fresh_state()
     group = state["groups"]["S-1-5-32-544"]
@@ -634,6 +654,7 @@ def enable_lua_off():
     return state
 
 
+@pytest.mark.control("6-6.win_uac")
 def test_enable_lua_change_reports_pending_restart_until_the_host_restarts(tmp_path) -> None:
     first = winhost.play(tmp_path, "admin.yml", ADMIN_VARS, enable_lua_off())
     assert first.rc == 0, first.out[-4000:]
@@ -655,6 +676,7 @@ def test_enable_lua_change_reports_pending_restart_until_the_host_restarts(tmp_p
     assert winhost.play(tmp_path, "admin.yml", ADMIN_VARS, after.state).writes() == []
 
 
+@pytest.mark.control("6-6.win_uac")
 def test_opt_in_reboot_restarts_once_for_enable_lua(tmp_path) -> None:
     hv = dict(ADMIN_VARS, admin_privileges_windows_reboot=True)
     run = winhost.play(tmp_path, "admin.yml", hv, enable_lua_off())

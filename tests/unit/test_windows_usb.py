@@ -84,6 +84,7 @@ SC = [wu.SETUP["SmartCardReader"], wu.SETUP["SmartCard"]]
 
 
 # ----------------------------------------------------------------------------- per mode
+@pytest.mark.control("6-17.win_device_classes")
 def test_prohibit_denies_every_recording_class_and_keeps_input_hubs_and_smartcards() -> None:
     planned, reads, _d = converge("prohibit", [A])
     assert values_of(reads, wu.RSD) == {"Deny_All": 1}
@@ -114,6 +115,7 @@ def test_prohibit_denies_every_recording_class_and_keeps_input_hubs_and_smartcar
     assert wu.diff(planned, reads, BOOT)["changes"] == []
 
 
+@pytest.mark.control("6-17.win_device_install_restrictions", "6-17.device_register")
 def test_agency_issued_only_follows_scenario_5_usbstor_instance_id_of_the_registered_stick() -> None:
     devices = [A, REVOKED, EXPIRED, dict(B, id="8564:1000")]
     planned, reads, _ = converge("agency_issued_only", devices, extra_instance_ids=IDS_AB)
@@ -136,6 +138,7 @@ def test_agency_issued_only_follows_scenario_5_usbstor_instance_id_of_the_regist
     assert "USBSTOR disk node is refused" in f[wu.C_INSTALL]["evidence"]["unregistered_stick"]
 
 
+@pytest.mark.control("6-17.win_device_install_restrictions")
 def test_registered_stick_without_usbstor_id_is_refused_and_said_so() -> None:
     planned = wu.plan("agency_issued_only", [A], TODAY)
     assert planned["instance_ids"] == []
@@ -152,6 +155,7 @@ def test_registered_stick_without_usbstor_id_is_refused_and_said_so() -> None:
         ({"vendor": " JetFlash", "product": "Transcend 16GB  ", "revision": "1100"}, "X1", None),
     ],
 )
+@pytest.mark.control("6-17.win_device_install_restrictions")
 def test_usbstor_instance_id_derivation(inquiry, serial, expected) -> None:
     got = wu.usbstor_instance_id(inquiry, serial)
     assert wu.INSTANCE_ID_RE.fullmatch(got)
@@ -161,6 +165,7 @@ def test_usbstor_instance_id_derivation(inquiry, serial, expected) -> None:
     assert " " not in got
 
 
+@pytest.mark.control("6-17.win_removable_storage_policy", "6-17.win_device_install_restrictions")
 def test_switching_modes_cleans_up_and_audit_only_blocks_nothing() -> None:
     _, reads, _ = converge("prohibit", [A])
     planned, reads, d = converge("agency_issued_only", [A], reads, extra_instance_ids=IDS)
@@ -180,6 +185,7 @@ def test_switching_modes_cleans_up_and_audit_only_blocks_nothing() -> None:
     assert wu.diff(planned, reads, "later")["changes"] == []
 
 
+@pytest.mark.control("6-17.win_usbstor_disabled")
 def test_usbstor_start_set_by_other_hardening_is_left_alone() -> None:
     planned = wu.plan("agency_issued_only", [A], TODAY)
     reads = empty_reads(planned)
@@ -196,6 +202,7 @@ def test_usbstor_start_set_by_other_hardening_is_left_alone() -> None:
     assert values_of(back, wu.SERVICES + "\\USBSTOR") == {"Start": 4}
 
 
+@pytest.mark.control("6-17.win_usbstor_disabled")
 def test_prohibit_records_and_restores_exactly_the_start_it_found() -> None:
     planned = wu.plan("prohibit", [], TODAY)
     reads = empty_reads(planned)
@@ -211,6 +218,7 @@ def test_prohibit_records_and_restores_exactly_the_start_it_found() -> None:
     assert values_of(back, wu.SERVICES + "\\USBSTOR") == {"Start": 3}
 
 
+@pytest.mark.control("6-17.win_device_install_restrictions", "6-17.device_register")
 def test_replacing_a_by_b_moves_the_allow_entry_and_drops_stale_list_values() -> None:
     ids = {"PC-USB-0001": [INQ], "PC-USB-0009": [INQ]}
     _, reads, _ = converge(
@@ -226,6 +234,7 @@ def test_replacing_a_by_b_moves_the_allow_entry_and_drops_stale_list_values() ->
 PHONE = {"id": "04e8:6860", "serial": "R58M123", "label": "PHONE-1", "issued_on": "2026-01-05", "kind": "smartphone"}
 
 
+@pytest.mark.control("6-17.smartphone_blocked")
 def test_registering_one_phone_does_not_lift_the_wpd_deny_for_every_phone() -> None:
     _, reads, _ = converge("agency_issued_only", [A, PHONE], extra_instance_ids=IDS)
     # Removable Storage Access cannot exempt one phone: its class deny is lifted...
@@ -243,6 +252,7 @@ def test_registering_one_phone_does_not_lift_the_wpd_deny_for_every_phone() -> N
         assert values_of(reads, wu.RSD + "\\" + cls) == {"Deny_Read": 1, "Deny_Write": 1}
 
 
+@pytest.mark.control("6-17.win_device_classes", "6-17.smartphone_blocked")
 def test_switches_optical_smartphones_audio_serial() -> None:
     _, reads, _ = converge(
         "agency_issued_only", [A], block_optical=False, block_smartphones=False, allow_audio=False, allow_serial=False
@@ -261,6 +271,7 @@ def test_switches_optical_smartphones_audio_serial() -> None:
             wu.plan("agency_issued_only", [A], TODAY, **{var: "yes"})
 
 
+@pytest.mark.control("6-17.win_device_classes")
 def test_smartcard_readers_and_approved_classes_stay_installable_in_every_enforcing_mode() -> None:
     scanner = "{6bdd1fc6-810f-11d0-bec7-08002be2092f}"  # Image (scanners)
     for mode in ("prohibit", "agency_issued_only"):
@@ -308,6 +319,7 @@ def test_bad_input_is_refused_naming_variable_and_value(kwargs, message) -> None
     assert message in str(e.value)
 
 
+@pytest.mark.control("6-17.win_device_install_restrictions", "6-17.device_register")
 def test_a_register_serial_windows_cannot_keep_is_not_rendered_into_an_instance_id() -> None:
     # '*' is printable ASCII the register accepts, but no part of a Windows instance ID.
     odd = dict(A, serial="AB*X")
@@ -338,6 +350,7 @@ def test_a_missing_read_is_an_error_not_a_silent_pass() -> None:
         wu.diff(planned, empty_reads(planned)[1:], BOOT)
 
 
+@pytest.mark.control("6-17.win_removable_audit")
 def test_audit_uses_the_localised_name_read_by_guid() -> None:
     planned = wu.plan("audit_only", [], TODAY)
     current = dict(AUDIT_OK)
@@ -404,6 +417,7 @@ def test_findings_shape_and_audit_only() -> None:
     assert quiet[wu.C_STORAGE] == quiet[wu.C_CLASSES] == quiet[wu.C_PREINSTALLED] == "not_applicable"
 
 
+@pytest.mark.control("6-17.win_device_classes")
 def test_class_matrix_finding_has_one_row_per_class_with_mechanism() -> None:
     keys = [r["key"] for r in wu.CLASS_MATRIX]
     assert keys == [
@@ -442,6 +456,7 @@ def test_class_matrix_finding_has_one_row_per_class_with_mechanism() -> None:
     assert got["optical"] is False and got["audio"] is True and got["smartcard_reader"] is False
 
 
+@pytest.mark.control("6-17.win_preinstalled_devices")
 def test_devices_installed_before_the_policy_are_reported_where_windows_keeps_them() -> None:
     planned = wu.plan("agency_issued_only", [A], TODAY, extra_instance_ids=IDS)
     present = [
@@ -487,6 +502,7 @@ def test_devices_installed_before_the_policy_are_reported_where_windows_keeps_th
         (None, "audit_only", True, "not_applicable"),
     ],
 )
+@pytest.mark.control("6-17.win_bluetooth_file_transfer")
 def test_bluetooth_file_transfer_is_read_and_reported(allowed, mode, block, status) -> None:
     planned = wu.plan(mode, [], TODAY, block_smartphones=block)
     reads = empty_reads(planned)
@@ -517,6 +533,9 @@ entry = st.fixed_dictionaries(
     st.lists(entry, max_size=6, unique_by=lambda e: e["serial"]),
     st.lists(st.sampled_from(wu.MODES), min_size=1, max_size=4),
     st.sampled_from([3, 4]),
+)
+@pytest.mark.control(
+    "6-17.win_removable_storage_policy", "6-17.win_device_install_restrictions", "6-17.win_usbstor_disabled"
 )
 def test_any_sequence_of_modes_converges_and_is_idempotent(entries, modes, start) -> None:
     """Whatever was applied before, one run reaches the plan and a second run changes nothing;

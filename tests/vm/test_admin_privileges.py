@@ -104,6 +104,7 @@ def test_seeded_privileges_work_before_apply(seeded):
     assert sh(seeded, "id -u", user="root", check=False).stdout.strip() == "0"  # root SSH works now
 
 
+@pytest.mark.control("6-6.admin_group_members")
 def test_play_that_would_remove_the_operator_fails_and_changes_nothing(seeded):
     before = digest(seeded)
     started = time.monotonic()
@@ -116,6 +117,7 @@ def test_play_that_would_remove_the_operator_fails_and_changes_nothing(seeded):
     assert digest(seeded) == before
 
 
+@pytest.mark.control("6-6.temporary_grants")
 def test_lockout_with_a_temporary_grant_stops_before_the_expiry_timer_is_written(seeded):
     # With grants, the role writes the expiry script and units before the module run; the
     # guard's check-mode pre-run must refuse first, or those files would be left behind.
@@ -166,20 +168,24 @@ def test_apply(seeded):
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
 
 
+@pytest.mark.control("6-6.sudo_nopasswd")
 def test_operator_connection_and_passwordless_sudo_still_work(seeded):
     assert sh(seeded, "sudo -n id -u", fresh=True).stdout.strip() == "0"
 
 
+@pytest.mark.control("6-6.sudoers_grants")
 def test_approved_admin_can_sudo(seeded):
     assert sudo_as(seeded, "alice").stdout.strip() == "0"
 
 
+@pytest.mark.control("6-6.admin_group_members")
 def test_removed_group_member_cannot_sudo(seeded):
     res = sudo_as(seeded, "intruder")
     assert res.returncode != 0 and "not in the sudoers file" in res.stderr
     assert sorted(sh(seeded, "getent group sudo").stdout.strip().split(":")[3].split(",")) == ["alice", "labop"]
 
 
+@pytest.mark.control("6-6.sudoers_grants")
 def test_quarantined_dropin_grant_no_longer_works(seeded):
     res = sudo_as(seeded, "dropper")
     assert res.returncode != 0 and "not in the sudoers file" in res.stderr
@@ -187,12 +193,14 @@ def test_quarantined_dropin_grant_no_longer_works(seeded):
     assert "dropper ALL=(ALL) NOPASSWD: ALL" in q
 
 
+@pytest.mark.control("6-6.root_ssh_login")
 def test_root_ssh_login_refused(seeded):
     res = sh(seeded, "id -u", user="root", check=False)
     assert res.returncode == 255 and "Permission denied" in res.stderr
     assert "permitrootlogin no" in sh(seeded, "sudo sshd -T").stdout
 
 
+@pytest.mark.control("6-6.privileged_use_logging")
 def test_privileged_use_is_logged_by_sudo_and_auditd(seeded):
     assert sudo_as(seeded, "alice", "/usr/bin/true").returncode == 0
     log = sh(seeded, "sudo cat /var/log/sudo.log").stdout
@@ -203,6 +211,7 @@ def test_privileged_use_is_logged_by_sudo_and_auditd(seeded):
     assert "auid=alice" in events
 
 
+@pytest.mark.control("6-6.temporary_grants")
 def test_temporary_grant_works_before_expiry(seeded):
     if time.time() > STATE["until_epoch"] - 5:
         pytest.skip("apply took longer than the grant's lifetime; expiry is still checked below")
@@ -247,6 +256,7 @@ def _parser_allows(text: str, user, probe: str) -> bool:
     max_examples=3, deadline=None, database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck)
 )
 @given(batch=fz_files)
+@pytest.mark.control("6-6.sudoers_grants")
 def test_parser_never_reports_less_than_real_sudo(seeded, batch):
     """Generated sudoers files, judged by the real sudo (`sudo -l -U u -u root CMD`) in the VM."""
     sh(
@@ -296,6 +306,7 @@ def test_parser_never_reports_less_than_real_sudo(seeded, batch):
     assert not misses, misses[:3]
 
 
+@pytest.mark.control("6-6.temporary_grants")
 def test_expired_temporary_grant_removed_by_the_timer_alone(seeded):
     """No Ansible run and no manual call: the minutely timer must remove the grant."""
     deadline = STATE["until_epoch"] + 80

@@ -107,6 +107,7 @@ def lab(vm):
     )
 
 
+@pytest.mark.control("6-5.agent_running", "6-5.audit_rules_loaded", "6-5.threshold_review")
 def test_audit_mode_on_a_fresh_host_changes_nothing_and_fails(lab, tmp_path):
     before = digest(lab)
     _out, f = play(lab, tmp_path, check=True, pii_guard_audit=True)
@@ -116,6 +117,9 @@ def test_audit_mode_on_a_fresh_host_changes_nothing_and_fails(lab, tmp_path):
     assert digest(lab) == before
 
 
+@pytest.mark.control(
+    "6-5.agent_running", "6-5.agent_config", "6-5.audit_rules_loaded", "6-5.pgaudit_active", "6-5.threshold_review"
+)
 def test_apply_loads_rules_and_starts_the_agent(lab, tmp_path):
     _out, f = play(lab, tmp_path)
     assert {k: v["status"] for k, v in f.items()} == {
@@ -130,6 +134,7 @@ def test_apply_loads_rules_and_starts_the_agent(lab, tmp_path):
     assert sh(lab, "systemctl show -p User --value pii-download-alert").stdout.strip() == "pii-dlalert"
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_120_files_raise_exactly_one_alert_within_seconds_with_terminal_warning(lab):
     # clerk also has an interactive session (a pty, recorded in utmp) that should get the warning
     term = subprocess.Popen(
@@ -161,6 +166,7 @@ def test_120_files_raise_exactly_one_alert_within_seconds_with_terminal_warning(
     assert "user clerk read 100 records of data set citizens" in output
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_50_files_raise_no_alert(lab):
     read_files(lab, "intern", 1, 50)
     time.sleep(6)
@@ -171,6 +177,7 @@ def test_50_files_raise_no_alert(lab):
     assert len(windows[("citizens", "intern")][5]) == 50
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_restart_midway_still_alerts_at_the_right_count(lab):
     read_files(lab, "temp", 1, 60, where="/srv/pii-archive")
     time.sleep(3)
@@ -187,6 +194,9 @@ def test_restart_midway_still_alerts_at_the_right_count(lab):
     assert len(journal(lab, "temp")) == 1
 
 
+@pytest.mark.control(
+    "6-5.agent_running", "6-5.agent_config", "6-5.audit_rules_loaded", "6-5.pgaudit_active", "6-5.threshold_review"
+)
 def test_reapply_changes_nothing_and_audit_passes(lab, tmp_path):
     out, f = play(lab, tmp_path, check=True, pii_guard_audit=True)
     assert re.search(r"vm\s+: ok=\d+\s+changed=0 ", out.stdout), out.stdout[-2000:]

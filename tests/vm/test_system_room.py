@@ -54,6 +54,7 @@ def applied(vm):
         )
 
 
+@pytest.mark.control("7-1.console_login_audit")
 def test_first_run_fixes_and_loads_the_rules_in_the_kernel(applied) -> None:
     vm, (_, items) = applied
     f = console(items)
@@ -66,6 +67,7 @@ def test_first_run_fixes_and_loads_the_rules_in_the_kernel(applied) -> None:
     assert pam == "1"
 
 
+@pytest.mark.control("7-1.console_login_audit")
 def test_a_tty_login_leaves_audit_records_under_the_role_keys(applied) -> None:
     vm, _ = applied
     # Read audit.log itself: ausearch -k found no matches in these ENRICHED records here.
@@ -80,6 +82,7 @@ def test_a_tty_login_leaves_audit_records_under_the_role_keys(applied) -> None:
     assert 'comm="login"' in last and 'exe="/usr/bin/login"' in last, last
 
 
+@pytest.mark.control("7-1.console_login_audit")
 def test_second_run_and_check_mode_change_nothing_and_pass(applied) -> None:
     vm, _ = applied
     again, items = apply(vm)
@@ -88,6 +91,7 @@ def test_second_run_and_check_mode_change_nothing_and_pass(applied) -> None:
     assert console(items)["status"] == "pass" and changed(check.stdout) == 0
 
 
+@pytest.mark.control("7-1.console_login_audit")
 def test_rules_lost_from_the_kernel_are_reported_then_reloaded(applied) -> None:
     vm, _ = applied
     # The file is in place but the kernel no longer holds its rules (an admin ran auditctl -D).

@@ -115,6 +115,7 @@ def leave_audit_only(vm):
     apply(vm, "audit_only")
 
 
+@pytest.mark.control("6-17.device_classes")
 def test_smartcard_reader_and_keyboard_stay_authorized_in_every_mode(vm, plug):
     plug.add("ccid1", driver="usb-ccid", bus="xhci.0")
     plug.add("kbd2", driver="usb-kbd", bus="xhci.0")
@@ -128,6 +129,7 @@ def test_smartcard_reader_and_keyboard_stay_authorized_in_every_mode(vm, plug):
     assert "0b:00:00" in listed(vm, CCID)["with-interface"]
 
 
+@pytest.mark.control("6-17.device_classes", "6-17.smartphone_blocked")
 def test_usb_tethering_gives_no_network_interface_when_blocked(vm, plug):
     apply(vm, "prohibit")
     vm.qmp("netdev_add", type="user", id="tether1", restrict=True)  # reaches nothing
@@ -141,6 +143,7 @@ def test_usb_tethering_gives_no_network_interface_when_blocked(vm, plug):
     assert wait_for("usb network interface", lambda: usb_netdevs(vm))
 
 
+@pytest.mark.control("6-17.device_classes")
 def test_audio_follows_its_switch_and_serial_chip_stays_blocked(vm, plug):
     apply(vm, "prohibit")
     try:

@@ -95,6 +95,7 @@ def test_bad_input_fails_before_the_host_is_touched(vm):
     assert digest(vm) == before
 
 
+@pytest.mark.control("6-17.usbguard_service", "6-17.usbguard_rules", "6-17.device_register", "6-17.smartphone_blocked")
 def test_agency_issued_only(vm, plugged):
     apply(vm, "agency_issued_only", [A])
     assert vm.ssh("systemctl is-active usbguard").stdout.strip() == "active"
@@ -127,6 +128,7 @@ def test_agency_issued_only(vm, plugged):
     assert digest(vm) == before
 
 
+@pytest.mark.control("6-17.usbguard_rules", "6-17.storage_driver_disabled")
 def test_prohibit_refuses_the_enrolled_stick(vm, plugged):
     apply(vm, "prohibit", [A])
     wait_for("AGENCY0001 blocked", lambda: (by_serial(vm, "AGENCY0001") or {}).get("target") == "block")
@@ -139,6 +141,7 @@ def test_prohibit_refuses_the_enrolled_stick(vm, plugged):
     assert vm.ssh("grep -c '^usb_storage ' /proc/modules", check=False).stdout.strip() == "0"
 
 
+@pytest.mark.control("6-17.device_register")
 def test_replace_a_by_b_with_the_lifecycle_playbook(vm, plugged, tmp_path):
     register = tmp_path / "usb_devices.yml"
     register.write_text(yaml.safe_dump({"usb_storage_devices": [A]}))
@@ -174,6 +177,7 @@ def test_replace_a_by_b_with_the_lifecycle_playbook(vm, plugged, tmp_path):
     assert '"AGENCY0002"' in rules and "AGENCY0001" not in rules
 
 
+@pytest.mark.control("6-17.usbguard_rules")
 def test_audit_only_blocks_nothing(vm, plugged):
     apply(vm, "audit_only", [])
     for serial in ("AGENCY0001", "AGENCY0002", "PRIVATE9999"):

@@ -45,6 +45,7 @@ def test_runs_on_the_release_under_test(host):
     assert psql(host, "SHOW server_version").split(".")[0] == PG
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_agent_runs_unprivileged(host):
     svc = host.service("pii-download-alert")
     assert svc.is_enabled and svc.is_running
@@ -57,6 +58,7 @@ def test_agent_runs_unprivileged(host):
     assert set(groups) == {"pii-dlalert", "adm", "tty"}
 
 
+@pytest.mark.control("6-5.agent_config", "6-5.audit_rules_loaded", "6-5.pgaudit_active")
 def test_config_rules_and_unit_files(host):
     cfg = host.file("/etc/pii-download-alert/config.json")
     assert cfg.user == "root" and cfg.group == "pii-dlalert" and cfg.mode == 0o640
@@ -93,6 +95,7 @@ def _q(s):
     return "'" + s.replace("'", "'\"'\"'") + "'"
 
 
+@pytest.mark.control("6-5.agent_running", "6-5.pgaudit_active")
 def test_pgaudit_select_of_5000_rows_alerts_once_with_count(host):
     assert psql(host, "SHOW pgaudit.log_rows") == "on"
     assert psql(host, "SHOW log_destination") == "jsonlog"
@@ -116,6 +119,7 @@ def test_pgaudit_select_of_5000_rows_alerts_once_with_count(host):
     assert entries[-1]["PRIORITY"] == "1" and entries[-1]["PII_COUNT"] == "5000" and entries[-1]["PII_USER"] == "clerk"
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_jsonlog_export_alerts_with_jmespath(host):
     lines = [
         {"kind": "export", "actor": {"name": "clerk"}, "records": list(range(6))},
@@ -129,6 +133,7 @@ def test_jsonlog_export_alerts_with_jmespath(host):
     assert [(a["user"], a["count"], a["threshold"]) for a in alerts] == [("clerk", 12, 10)]
 
 
+@pytest.mark.control("6-5.agent_running")
 def test_state_checkpoint_is_private(host):
     time.sleep(6)  # one checkpoint interval after the alerts
     st = host.file("/var/lib/pii-download-alert/state.json")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 RULES = "/etc/audit/rules.d/60-pii-guard-console.rules"
 
 
+@pytest.mark.control("7-1.console_login_audit")
 def test_login_records_are_watched(host) -> None:
     f = host.file(RULES)
     assert f.exists and f.user == "root" and f.mode == 0o640
@@ -16,6 +19,7 @@ def test_login_records_are_watched(host) -> None:
     assert host.package("auditd").is_installed
 
 
+@pytest.mark.control("7-1.console_login_audit")
 def test_console_logins_get_tty_audit_once(host) -> None:
     pam = host.file("/etc/pam.d/login").content_string.splitlines()
     tty = [ln for ln in pam if "pam_tty_audit.so" in ln and not ln.lstrip().startswith("#")]
@@ -23,6 +27,7 @@ def test_console_logins_get_tty_audit_once(host) -> None:
     assert tty == ["session    optional   pam_tty_audit.so enable=*"]
 
 
+@pytest.mark.control("7-1.strict_media_policy")
 def test_storage_media_prohibited(host) -> None:
     modprobe = host.file("/etc/modprobe.d/pii-guard-usb-storage.conf").content_string
     assert "install usb-storage /bin/false" in modprobe and "install uas /bin/false" in modprobe

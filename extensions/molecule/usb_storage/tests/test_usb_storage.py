@@ -56,6 +56,7 @@ def rule_lines(text: str) -> list[str]:
     return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
 
 
+@pytest.mark.control("6-17.usbguard_rules")
 def test_rules_file_mode_owner_and_content(state):
     assert state["rules_stat"] == {"mode": 0o600, "uid": 0}
     assert rule_lines(state["rules"]) == [
@@ -65,20 +66,24 @@ def test_rules_file_mode_owner_and_content(state):
     ]
 
 
+@pytest.mark.control("6-17.device_register")
 def test_revoked_expired_and_other_groups_never_rendered(state):
     for serial in ("LOST0002", "OLD0003", "ROOM0005"):
         assert serial not in state["rules"]
 
 
+@pytest.mark.control("6-17.usbguard_rules")
 def test_rules_accepted_by_usbguard_parser_on_host(state):
     assert state["parser"]["rc"] == 0, state["parser"]
 
 
+@pytest.mark.control("6-17.usbguard_rules")
 def test_no_other_rule_source(state):
     assert rule_lines(state["rule_file"]) == []
     assert state["rule_dir"] == ["50-pii-guard.conf"]
 
 
+@pytest.mark.control("6-17.usbguard_daemon_config")
 def test_daemon_config(state):
     assert state["conf_stat"] == {"mode": 0o600, "uid": 0}
     keys = dict(ln.split("=", 1) for ln in state["conf"].splitlines() if "=" in ln and not ln.lstrip().startswith("#"))
@@ -91,6 +96,7 @@ def test_daemon_config(state):
     assert keys["RuleFolder"] == "/etc/usbguard/rules.d/"
 
 
+@pytest.mark.control("6-17.usbguard_service")
 def test_service_left_alone_without_usb_bus(state):
     # A container has no /sys/bus/usb: usbguard-daemon exits at once there, so the module
     # reports the service not_applicable and does not start it (the VM tests prove the
@@ -100,6 +106,7 @@ def test_service_left_alone_without_usb_bus(state):
     assert state["active"] != "active"
 
 
+@pytest.mark.control("6-17.usbguard_service")
 def test_installed_without_the_daemon_ever_starting(state):
     # prepare.yml purged usbguard; the role installed it with service starts held back
     # (policy-rc.d, removed again), so no start was attempted before the rules existed.
@@ -107,5 +114,6 @@ def test_installed_without_the_daemon_ever_starting(state):
     assert "Start" not in state["journal"], state["journal"]
 
 
+@pytest.mark.control("6-17.storage_driver_disabled")
 def test_no_modprobe_dropin_outside_prohibit(state):
     assert state["modprobe"] is False
