@@ -75,7 +75,7 @@ source:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.usbguard import (
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.usbguard import (
     device_row,
     listed_device_row,
     parse_list_devices,

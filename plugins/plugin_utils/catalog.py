@@ -13,7 +13,7 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import clause_of, clause_sort_key
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common.findings import clause_of, clause_sort_key
 
 REQUIRED = ("id", "clause", "title_ja", "title_en", "platforms", "severity", "check", "remediation", "references")
 PLATFORMS = ("linux", "windows", "controller")

@@ -20,7 +20,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import (
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common.findings import (
     STATUSES,
     FindingError,
     clause_sort_key,

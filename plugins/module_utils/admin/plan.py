@@ -27,8 +27,10 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import admin_policy, root_equivalent, sudoers
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import compliance, finding
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import policy as admin_policy
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import root_equivalent
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import sudoers
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common.findings import compliance, finding
 
 LOGGING_FILE = "pii_guard_logging"
 AUDIT_KEY = "pii_guard_root_cmd"

@@ -34,7 +34,7 @@ __metaclass__ = type
 import datetime
 import re
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import sudoers
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import sudoers
 
 
 class LockoutError(ValueError):

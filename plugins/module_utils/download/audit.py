@@ -17,8 +17,8 @@ import json
 import posixpath
 import re
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import download_window as dw
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import finding
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.download import window as dw
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common.findings import finding
 
 DATASET_KEYS = ("name", "source", "threshold", "window", "paths", "key", "database", "tables", "log")
 JSONLOG_KEYS = ("user", "count", "time", "filter")

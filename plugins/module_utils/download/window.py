@@ -10,7 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.sliding_window.config import (
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.download.sliding_window.config import (
     AUID_UNSET,
     DEFAULTS,
     HAS_JMESPATH,
@@ -27,16 +27,16 @@ from ansible_collections.pii_guard.safeguards.plugins.module_utils.sliding_windo
     review_status,
     validate_config,
 )
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.sliding_window.sources.audit import (
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.download.sliding_window.sources.audit import (
     UNUSABLE_REASONS,
     AuditParser,
 )
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.sliding_window.sources.jsonlog import (
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.download.sliding_window.sources.jsonlog import (
     JsonlogDataset,
     UnusableRecord,
     parse_time,
 )
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.sliding_window.sources.pgaudit import (
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.download.sliding_window.sources.pgaudit import (
     PG_LINE_RE,
     PgauditDataset,
     PgauditJsonParser,
@@ -45,7 +45,7 @@ from ansible_collections.pii_guard.safeguards.plugins.module_utils.sliding_windo
     pgaudit_parser,
     table_matches,
 )
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.sliding_window.window import (
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.download.sliding_window.window import (
     SlidingWindows,
 )
 

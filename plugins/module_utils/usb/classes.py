@@ -54,7 +54,7 @@ CLASSES = [
         "switch": "usb_storage_block_optical",
         "mechanism": "usbguard rule",
         "finding": "6-17.device_register, 6-17.connected_devices",
-        "proof": "unit: rendered rules (tests/unit/test_usbguard_rules.py)",
+        "proof": "unit: rendered rules (tests/unit/module_utils/usb/test_usbguard.py)",
         "patterns": ("08:02:*", "08:05:*"),
     },
     {

@@ -23,7 +23,7 @@ __metaclass__ = type
 import datetime
 import re
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.dates import iso_date
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common.dates import iso_date
 
 # Every pattern is used with fullmatch (``$`` would accept a trailing newline).
 ID_RE = re.compile(r"[0-9a-fA-F]{4}:[0-9a-fA-F]{4}")

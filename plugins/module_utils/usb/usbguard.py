@@ -15,12 +15,12 @@ import hashlib
 import os
 import re
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_classes import (
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.classes import (
     ALWAYS_ALLOWED,
     allowed_patterns,
     usb_classes,
 )
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register import applies_to
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.register import applies_to
 
 MODES = ("prohibit", "agency_issued_only", "audit_only")
 

@@ -23,8 +23,8 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin_policy import LockoutError, guard
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import compliance, finding
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin.policy import LockoutError, guard
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common.findings import compliance, finding
 
 ADMINISTRATORS_SID = "S-1-5-32-544"
 UAC_PATH = "HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Policies\\System"

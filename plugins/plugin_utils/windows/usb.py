@@ -38,15 +38,15 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import compliance, finding
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common.findings import compliance, finding
 
 # One PlanError for both Windows planners (the restart bookkeeping is shared).
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.windows_admin import (
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.windows.admin import (
     PENDING_KEY,
     PlanError,
     pending_restart,
 )
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register import (
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.register import (
     RegisterError,
     applies_to,
     jsonable,

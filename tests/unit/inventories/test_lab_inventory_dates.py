@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import audit_registers as R
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import download_window as W
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import usb_register as U
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.download import window as W
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb import register as U
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.registers import outsourcing, system_room
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 AHEAD = 400
 VARS = (
     "{{ {'today': pii_guard_lab_today, 'groups': groups, 'room': system_room_register | default(None),"
@@ -62,13 +62,13 @@ def check(hosts: dict[str, dict], day: datetime.date) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     first = next(iter(hosts.values()))
     groups = first["groups"]
-    contractors = R.outsourcing_findings(first["contractors"], {}, groups, groups["all"], day.isoformat())
+    contractors = outsourcing.outsourcing_findings(first["contractors"], {}, groups, groups["all"], day.isoformat())
     assert contractors["errors"] == []
     out["8-x organisation"] = [f["status"] for f in contractors["organisation"]]
     out["8-x hosts"] = [h + " " + f["status"] for h, fs in contractors["hosts"].items() for f in fs]
     for _host, v in sorted(hosts.items()):
         if v["room"] is not None:
-            room = R.room_evaluate(v["room"], day.isoformat())
+            room = system_room.room_evaluate(v["room"], day.isoformat())
             assert room["errors"] == []
             out.setdefault("7-1", []).extend(f["status"] for f in room["findings"])
         if v["reviewed_on"] is not None:

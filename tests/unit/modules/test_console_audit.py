@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 MODULE = ROOT / "plugins" / "modules" / "console_audit.py"
 RULES = (ROOT / "roles" / "system_room" / "files" / "console.rules").read_text(encoding="utf-8")
 PAM = "auth       requisite  pam_nologin.so\nsession    required   pam_env.so\n"

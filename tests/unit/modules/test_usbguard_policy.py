@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 MODULE = ROOT / "plugins" / "modules" / "usbguard_policy.py"
 PARSER = shutil.which("usbguard-rule-parser")
 pytestmark = pytest.mark.skipif(PARSER is None, reason="usbguard-rule-parser missing: run tools/apt-deps.sh")

@@ -14,7 +14,7 @@ import yaml
 
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.usb_register_file import parse, render
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 A = {"id": "46f4:0001", "serial": "AGENCY0001", "label": "PC-USB-0001", "owner": "tanaka", "issued_on": "2026-04-01"}
 
 
@@ -57,7 +57,7 @@ def test_enrol_then_revoke_and_refusals(tmp_path):
     old = entries(register)[0]
     assert (old["state"], old["revoked_reason"]) == ("revoked", "lost")
 
-    # Refused: malformed VID:PID (duplicates and the other refusals: test_usb_filters.py);
+    # Refused: malformed VID:PID (duplicates and the other refusals: tests/unit/filter/test_usb_register.py);
     # the file is left as it was.
     before = register.read_text()
     proc = play(register, usb_action="enrol", usb_new_id="781:5581", usb_new_serial="X3", usb_label="PC-USB-0003")

@@ -20,7 +20,7 @@ import pytest
 
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import bundle as B
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 VERIFY = [sys.executable, "-m", "ansible_collections.pii_guard.safeguards.plugins.plugin_utils.bundle", "verify"]
 
 PLAY = """

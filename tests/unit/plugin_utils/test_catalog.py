@@ -9,9 +9,9 @@ import sys
 
 import yaml
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import catalog
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import catalog
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[3]
 # The clauses of the 2014 revision (../shared/GUIDELINE.md) that the collection implements.
 GUIDELINE_CLAUSES = {"6-5", "6-6", "6-17", "7-1", "8-4", "8-5", "8-6"}
 

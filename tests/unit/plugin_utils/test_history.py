@@ -8,14 +8,14 @@ from html.parser import HTMLParser
 
 import jsonschema
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import catalog
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import findings as F
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import report as R
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common import findings as F
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import bundle as B
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import catalog
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import history as H
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import report as R
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import report_html as HTML
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[3]
 SCHEMA = json.loads((ROOT / "meta" / "report.schema.json").read_text(encoding="utf-8"))
 CAT = catalog.load()
 

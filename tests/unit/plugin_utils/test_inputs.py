@@ -7,8 +7,9 @@ import datetime
 import pytest
 
 from ansible_collections.pii_guard.safeguards.plugins.filter.input_errors import input_errors
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import admin_policy, audit_registers
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import policy as admin_policy
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import inputs as I
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.registers import system_room
 
 
 @pytest.mark.parametrize(
@@ -36,7 +37,7 @@ def test_integers_from_the_command_line() -> None:
 def test_register_ages_accept_command_line_strings() -> None:
     # -e system_room_footage_review_max_age_days=31 arrives as "31".
     reg = {"room": "B1", "camera_coverage": True, "footage_reviewed_on": "2026-11-20", "inspections": []}
-    out = audit_registers.room_evaluate(reg, "2026-11-28", "31", "92")
+    out = system_room.room_evaluate(reg, "2026-11-28", "31", "92")
     assert not out["errors"], out
 
 

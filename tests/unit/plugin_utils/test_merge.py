@@ -21,7 +21,7 @@ from junitparser import JUnitXml
 
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import bundle as B
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 SLICE_PLAY = """
 - name: Audited hosts of one slice

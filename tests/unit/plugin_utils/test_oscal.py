@@ -10,10 +10,10 @@ from test_report import RUN as REPORT_RUN
 from trestle.oscal.assessment_results import AssessmentResults
 from trestle.oscal.component import ComponentDefinition
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import catalog
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import findings as F
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import report as R
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common import findings as F
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import catalog
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import oscal as O
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import report as R
 
 # The run section of test_report, plus the controller the OSCAL party names.
 RUN = {**REPORT_RUN, "controller": "ctl"}

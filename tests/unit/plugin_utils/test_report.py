@@ -1,4 +1,4 @@
-"""The auditors' report (plugins/module_utils/report.py): JSON Schema, JUnit, HTML, CSV."""
+"""The auditors' report (plugins/plugin_utils/report.py): JSON Schema, JUnit, HTML, CSV."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from junitparser import Error, Failure, JUnitXml, Skipped
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import catalog
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import findings as F
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import report as R
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common import findings as F
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import catalog
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import report as R
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import report_html as HTML
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[3]
 SCHEMA = json.loads((ROOT / "meta" / "report.schema.json").read_text(encoding="utf-8"))
 CAT = catalog.load()
 RUN = {

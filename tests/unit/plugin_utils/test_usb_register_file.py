@@ -1,6 +1,6 @@
 """plugin_utils/usb_register_file.py: the register file of playbooks/usb_devices.yml
 (read, !unsafe rendering, input checks, lifecycle) without Ansible runs
-(those are in test_usb_lifecycle_playbook.py)."""
+(those are in tests/unit/playbooks/test_usb_devices.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register import RegisterError
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.register import RegisterError
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import usb_register_file as regfile
 
 TODAY = datetime.date(2026, 11, 28)

@@ -3,7 +3,7 @@
 Both plugins run through ansible-playbook against a host whose WinRM address is a closed port
 on 127.0.0.1: the plan comes back without any connection, `changed` is false, and each kind of
 bad input ends as a failed task whose message names it (planner exceptions caught by the base,
-input errors returned by the plugin). The full role plays: test_windows_play.py.
+input errors returned by the plugin). The full role plays: tests/unit/roles/test_windows_tasks.py.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 import subprocess
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEV = {"id": "0781:5581", "serial": "AGENCY0001", "label": "PC-USB-0001", "issued_on": "2026-04-01"}
 PLAYBOOK = """---
 - name: Windows plan action plugins, without a Windows host

@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "windows"))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "windows"))
 import winhost
 
 RSD = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\RemovableStorageDevices"

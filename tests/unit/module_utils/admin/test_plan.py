@@ -9,10 +9,10 @@ import datetime
 
 import pytest
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import admin_plan as AP
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import admin_policy as P
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import root_equivalent as R
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import sudoers as S
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import plan as AP
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import policy as P
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import root_equivalent as R
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import sudoers as S
 
 NOW = datetime.datetime(2026, 11, 28, 6, 0, tzinfo=datetime.UTC)
 HOST = S.HostInfo("web1.lab.example", ["192.0.2.10/24", "2001:db8::10/64"])

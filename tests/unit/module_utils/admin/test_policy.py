@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import admin_policy as P
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import sudoers as S
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import policy as P
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import sudoers as S
 
 NOW = datetime.datetime(2026, 11, 28, 6, 0, tzinfo=datetime.UTC)
 

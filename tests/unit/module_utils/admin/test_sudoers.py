@@ -7,7 +7,7 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import sudoers as S
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import sudoers as S
 
 A = S.Account
 

@@ -1,10 +1,10 @@
-"""The one shape of findings (plugins/module_utils/findings.py)."""
+"""The one shape of findings (plugins/module_utils/common/findings.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import findings as F
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common import findings as F
 
 
 def test_clause_is_derived_from_id() -> None:

@@ -1,8 +1,8 @@
-"""module_utils/host.py: container detection shared by console_audit and download_alert_info."""
+"""module_utils/common/host.py: container detection shared by console_audit and download_alert_info."""
 
 from __future__ import annotations
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import host
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common import host
 
 
 class FakeModule:

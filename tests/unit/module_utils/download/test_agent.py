@@ -18,9 +18,9 @@ import threading
 import time
 
 import pytest
-from test_download_window import audit_event
+from test_window import audit_event
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[4]
 AGENT = ROOT / "roles" / "download_alert" / "files" / "pii-download-alert"
 PY = "/usr/bin/python3"
 

@@ -4,7 +4,7 @@ the kernel's field grammar, every unusable record counted by reason, an exact ch
 entry budget, escaped log fields and a corrupt state file set aside.
 
 The agent runs in-process here (loaded from roles/download_alert/files, as shipped) where a
-kill is "drop the process's memory, keep its files"; test_download_agent.py runs it as a
+kill is "drop the process's memory, keep its files"; test_agent.py runs it as a
 real process."""
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ import subprocess
 import time
 
 import pytest
-from test_download_window import GS, oracle
+from test_window import GS, oracle
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import download_window as dw
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.download import window as dw
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[4]
 AGENT = ROOT / "roles" / "download_alert" / "files" / "pii-download-alert"
 PY = "/usr/bin/python3"
 
@@ -164,7 +164,7 @@ TOKEN = re.compile(r'([A-Za-z0-9_]+)=("[^"]*"|\S+)')
 def oracle_alerts(log, datasets, min_auid=1000):
     """Independent of the agent's parser: every line split into its key=value tokens, grouped
     by serial, the events of each watched successful SYSCALL (in file order) counted by the
-    brute-force window oracle of test_download_window."""
+    brute-force window oracle of test_window."""
     groups, order = {}, []
     for line in log.decode().split("\n"):
         m = re.match(r"type=([A-Z_]+) msg=audit\(([0-9.]+):([0-9]+)\): (.*)$", line)
@@ -377,7 +377,7 @@ def test_line_cap_counts_and_skips_and_never_buffers_more(tmp_path):
 
 def test_a_96_mib_line_does_not_grow_the_agent_and_it_still_alerts(tmp_path):
     """As a real process on Debian's python3: the line is skipped, memory stays small."""
-    from test_download_agent import Lab
+    from test_agent import Lab
 
     lab = Lab(tmp_path)
     lab.start()
@@ -410,7 +410,7 @@ def test_global_entry_budget_evicts_least_recent_and_says_so(tmp_path):
     assert w.entries == sum(len(x.items) for x in w.keys.values()) == 90
     assert w.evicted_keys == 7 and list(w.keys) == [("f", "u7"), ("f", "u8"), ("f", "u9")]
     # the agent says so in the journal (stderr with a priority prefix)
-    from test_download_agent import Lab
+    from test_agent import Lab
 
     lab = Lab(tmp_path, max_entries=150)
     lab.start()
@@ -449,7 +449,7 @@ def test_escape_covers_every_control_character():
 def test_jsonlog_user_name_cannot_forge_a_journal_entry(tmp_path):
     """A user name "mallory\\n<0>..." from a jsonlog source: the agent's stderr (the journal,
     <N> priority prefixes) and the native journal datagram keep it on one line/field."""
-    from test_download_agent import Lab
+    from test_agent import Lab
 
     jsock = tmp_path / "journal.sock"
     rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -498,7 +498,7 @@ def test_jsonlog_user_name_cannot_forge_a_journal_entry(tmp_path):
     ids=["broken-json", "not-an-object", "old-short-window", "negative-pos", "string-offset", "future-version"],
 )
 def test_corrupt_or_unknown_state_is_set_aside_and_the_agent_starts_clean(tmp_path, content):
-    from test_download_agent import Lab
+    from test_agent import Lab
 
     lab = Lab(tmp_path)
     (tmp_path / "state.json").write_bytes(content)
@@ -556,7 +556,7 @@ def test_the_role_ships_every_module_of_the_package_and_the_agent_runs_from_it(t
     tasks = yaml.safe_load((ROOT / "roles" / "download_alert" / "tasks" / "install.yml").read_text())
     [copy] = [t for t in tasks if t["name"] == "Install | agent program and its sliding_window package"]
     shipped = {i["dest"]: i["src"] for i in copy["loop"]}
-    pkg = ROOT / "plugins" / "module_utils" / "sliding_window"
+    pkg = ROOT / "plugins" / "module_utils" / "download" / "sliding_window"
     modules = {"sliding_window/%s" % p.relative_to(pkg) for p in pkg.rglob("*.py")}
     assert modules == set(shipped) - {"pii-download-alert"}
     dest = tmp_path / "usr-lib"

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 
 import pytest
-from test_download_agent import AGENT, PY, Lab
+from test_agent import AGENT, PY, Lab
 
 PGBIN = pathlib.Path("/usr/lib/postgresql/15/bin")
 PGAUDIT = pathlib.Path("/usr/lib/postgresql/15/lib/pgaudit.so")

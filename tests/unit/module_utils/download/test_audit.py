@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import download_alert_audit as A
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import validate
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common.findings import validate
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.download import audit as A
 
 DATASETS = [
     {"name": "citizens", "source": "audit", "paths": ["/srv/pii"], "threshold": 100, "window": 60, "log": None},

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import download_window as dw
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.download import window as dw
 
 # ----------------------------------------------------------------------------- oracle
 
@@ -261,7 +261,7 @@ def test_pgaudit_parser_real_format_with_rows():
 
 
 def test_pgaudit_parser_line_as_postgresql_15_wrote_it():
-    # copied from the log of the real server in test_download_pgaudit.py
+    # copied from the log of the real server in test_agent_pgaudit.py
     line = (
         "2026-11-28 05:17:33.101 UTC [4071] clerk@pii LOG:  AUDIT: SESSION,1,1,READ,SELECT,TABLE,"
         "public.citizens,SELECT * FROM citizens,<not logged>,5000"

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 sys.path.insert(0, str(ROOT / ".cache" / "collections"))
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import download_window as dw  # noqa: E402
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.download import window as dw  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "auditd"
 METAS = sorted(FIXTURES.glob("debian*-auditd*.json"))

@@ -1,4 +1,4 @@
-"""The clause 6-17 device-class matrix (plugins/module_utils/usb_classes.py): the rules built from
+"""The clause 6-17 device-class matrix (plugins/module_utils/usb/classes.py): the rules built from
 it, checked by usbguard's own parser; per-class decisions (a device judged by all its
 interfaces); detection of the non-USB buses on a fake sysfs; the generated docs table."""
 
@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import usb_classes
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.usbguard import (
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb import classes as usb_classes
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.usbguard import (
     base_rule,
     expected_target,
     render_rules,
     rule_lines,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 PARSER = shutil.which("usbguard-rule-parser")
 MODES = ("prohibit", "agency_issued_only", "audit_only")
 

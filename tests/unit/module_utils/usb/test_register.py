@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register import (
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.register import (
     RegisterError,
     enrol,
     replace,

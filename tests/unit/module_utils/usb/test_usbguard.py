@@ -11,12 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register import (
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.register import (
     SERIAL_RE,
     TEXT_RE,
     validate_register,
 )
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.usbguard import (
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.usbguard import (
     HID_HUB_RULE,
     SMARTPHONE_RULE,
     PolicyError,
@@ -64,7 +64,7 @@ def test_prohibit_renders_only_hid_and_hubs():
 
 
 def test_agency_issued_only_renders_register_after_hid():
-    # The register refuses quotes, backslashes and non-ASCII in serials (test_usb_register.py);
+    # The register refuses quotes, backslashes and non-ASCII in serials (module_utils/usb/test_register.py);
     # the renderer still escapes them, for entries that reach it by another way.
     second = dict(reg(dev(serial="Q", label="L2", id="0781:5581"))[0], serial='Q"\\é')
     text = render_rules("agency_issued_only", [*reg(dev()), second])
@@ -176,7 +176,7 @@ def test_real_parser_accepts_every_mode():
 
 
 # Serials and labels: any text the register accepts (printable ASCII serials, printable labels
-# with non-ASCII letters; no quotes, backslash, Jinja delimiters: test_usb_register.py).
+# with non-ASCII letters; no quotes, backslash, Jinja delimiters: test_register.py).
 _serial = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=24).filter(
     SERIAL_RE.fullmatch
 )

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import findings as findings_mod
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import windows_admin as wa
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin_policy import LockoutError
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin.policy import LockoutError
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common import findings as findings_mod
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.windows import admin as wa
 
 DOM = "S-1-5-21-1004336348-1177238915-682003330"
 LOC = "S-1-5-21-3623811015-3361044348-30300820"

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import findings as findings_mod
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import windows_usb as wu
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register import RegisterError
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common import findings as findings_mod
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.register import RegisterError
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.windows import usb as wu
 
 TODAY = datetime.date(2026, 11, 28)
 A = {"id": "0781:5581", "serial": "AGENCY0001", "label": "PC-USB-0001", "issued_on": "2026-04-01"}

@@ -8,9 +8,9 @@ import pathlib
 import subprocess
 import sys
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import admin_policy as P
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import policy as P
 
-SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "roles/admin_privileges/files/pii_guard_sudo_expiry.py"
+SCRIPT = pathlib.Path(__file__).resolve().parents[4] / "roles/admin_privileges/files/pii_guard_sudo_expiry.py"
 spec = importlib.util.spec_from_file_location("pii_guard_sudo_expiry", SCRIPT)
 expiry = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(expiry)

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[4]
 
 GOOD = {"name": "citizens", "source": "audit", "paths": ["/"], "threshold": 100, "window": 60}
 JSONLOG = {"name": "exports", "source": "jsonlog", "log": "/tmp/app.jsonl", "user": "u", "count": "n"}
