@@ -14,7 +14,9 @@ __metaclass__ = type
 import json
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.registers import outsourcing, system_room
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.registers import outsourcing as outsourcing_register
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.registers import system_room as room_register
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.registers.tags import for_tags
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.inputs import InputError, as_bool
 
 
@@ -24,7 +26,7 @@ def _plain(value):
 
 
 def system_room_findings(register, today, footage_max_age_days=31, inspection_max_age_days=92):
-    return system_room.room_evaluate(_plain(register), str(today), footage_max_age_days, inspection_max_age_days)
+    return room_register.room_evaluate(_plain(register), str(today), footage_max_age_days, inspection_max_age_days)
 
 
 def strict_media_finding(usb_findings, mode, block_optical):
@@ -32,17 +34,17 @@ def strict_media_finding(usb_findings, mode, block_optical):
         block_optical = as_bool("system_room_block_optical", block_optical)
     except InputError as e:
         raise AnsibleFilterError(str(e))
-    return system_room.strict_media_finding(_plain(usb_findings), mode, block_optical)
+    return room_register.strict_media_finding(_plain(usb_findings), mode, block_optical)
 
 
 def outsourcing_findings(contractors, host_refs, groups, hosts, today, max_age_days=365):
-    return outsourcing.outsourcing_findings(
+    return outsourcing_register.outsourcing_findings(
         _plain(contractors), _plain(host_refs), _plain(groups), list(hosts), str(today), max_age_days
     )
 
 
 def findings_for_tags(items, tags):
-    return tags.for_tags(_plain(items), [str(t) for t in tags or []])
+    return for_tags(_plain(items), [str(t) for t in tags or []])
 
 
 class FilterModule(object):

@@ -96,7 +96,7 @@ def regex_literals() -> list[tuple[str, str]]:
 def test_the_scan_finds_the_patterns() -> None:
     found = regex_literals()
     assert len(found) >= 20, found
-    assert any("usb_register.py" in where for where, _ in found)
+    assert any("usb/register.py" in where for where, _ in found)
 
 
 @pytest.mark.parametrize(("where", "pattern"), regex_literals(), ids=lambda v: v if ":" in str(v) else None)
