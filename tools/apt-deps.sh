@@ -10,7 +10,7 @@
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 # fonts-ipafont-gothic: Japanese glyphs for the report screenshot (make demo).
-# gnupg, openssh-client: signing and verifying report bundles (tests/unit/test_report_bundle.py).
+# gnupg, openssh-client: signing and verifying report bundles (tests/unit/plugin_utils/test_bundle.py).
 PKGS=(podman runc debootstrap qemu-system-x86 qemu-utils e2fsprogs openssh-client sudo
       python3-venv git make ca-certificates procps chromium gnupg postgresql-15 postgresql-15-pgaudit
       python3-jmespath fonts-ipafont-gothic libusbguard1 libauparse0 libaudit1)

@@ -2,7 +2,7 @@
 """Write docs/REFUSALS.md ("what the collection refuses, and why") from the bad-input cases.
 
 The cases (tests/integration/bad_inputs_cases.py) are what test_bad_inputs.py runs against lab
-endpoints; this page is generated from them, and tests/unit/test_refusals_doc.py fails when the
+endpoints; this page is generated from them, and tests/unit/tools/test_refusals_doc.py fails when the
 committed page and the cases diverge. Usage: tools/refusals_doc.py [--check]
 """
 

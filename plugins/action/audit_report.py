@@ -20,9 +20,9 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.release import __version__ as ansible_version
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import catalog as catalog_mod
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import report as report_mod
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import FindingError
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import catalog as catalog_mod
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import report as report_mod
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common.findings import FindingError
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import bundle, history, merge, oscal, report_html
 
 COLLECTION_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))

@@ -12,7 +12,7 @@ __metaclass__ = type
 import datetime
 
 from ansible.plugins.action import ActionBase
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register import RegisterError
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.register import RegisterError
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import usb_register_file as regfile
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.windows_plan import plain
 

@@ -9,8 +9,8 @@ __metaclass__ = type
 # Documentation: plugins/modules/windows_admin_plan.py (ansible-doc reads module docs there).
 # Runs on the controller only: it never connects to the Windows host.
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import windows_admin
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin_policy import LockoutError
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.windows import admin as windows_admin
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin.policy import LockoutError
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.windows_plan import WindowsPlanAction, plain
 
 ARGSPEC = {

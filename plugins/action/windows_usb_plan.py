@@ -11,8 +11,8 @@ __metaclass__ = type
 
 import datetime
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import windows_usb
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register import RegisterError
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.windows import usb as windows_usb
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.register import RegisterError
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.windows_plan import WindowsPlanAction, plain
 
 ARGSPEC = {

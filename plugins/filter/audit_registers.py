@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters over the inventory registers (7-1 system room, 8-4/8-5/8-6 contractors).
 
-Thin wrappers: the logic and its tests live in plugins/module_utils/audit_registers.py.
+Thin wrappers: the logic lives in plugins/plugin_utils/registers/ (system_room.py, outsourcing.py,
+tags.py), its tests in tests/unit/plugin_utils/registers/.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -13,7 +14,9 @@ __metaclass__ = type
 import json
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import audit_registers as R
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.registers import outsourcing as outsourcing_register
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.registers import system_room as room_register
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.registers.tags import for_tags
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.inputs import InputError, as_bool
 
 
@@ -23,7 +26,7 @@ def _plain(value):
 
 
 def system_room_findings(register, today, footage_max_age_days=31, inspection_max_age_days=92):
-    return R.room_evaluate(_plain(register), str(today), footage_max_age_days, inspection_max_age_days)
+    return room_register.room_evaluate(_plain(register), str(today), footage_max_age_days, inspection_max_age_days)
 
 
 def strict_media_finding(usb_findings, mode, block_optical):
@@ -31,17 +34,17 @@ def strict_media_finding(usb_findings, mode, block_optical):
         block_optical = as_bool("system_room_block_optical", block_optical)
     except InputError as e:
         raise AnsibleFilterError(str(e))
-    return R.strict_media_finding(_plain(usb_findings), mode, block_optical)
+    return room_register.strict_media_finding(_plain(usb_findings), mode, block_optical)
 
 
 def outsourcing_findings(contractors, host_refs, groups, hosts, today, max_age_days=365):
-    return R.outsourcing_findings(
+    return outsourcing_register.outsourcing_findings(
         _plain(contractors), _plain(host_refs), _plain(groups), list(hosts), str(today), max_age_days
     )
 
 
 def findings_for_tags(items, tags):
-    return R.for_tags(_plain(items), [str(t) for t in tags or []])
+    return for_tags(_plain(items), [str(t) for t in tags or []])
 
 
 class FilterModule(object):

@@ -2,7 +2,7 @@
 # Copyright: pii_guard.safeguards contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters of clause 6-5 (download alerts): build and validate the agent config on the
-controller, render the audit rules. Thin wrappers over plugins/module_utils/download_alert_audit.py."""
+controller, render the audit rules. Thin wrappers over plugins/module_utils/download/audit.py."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -10,7 +10,7 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import download_alert_audit as A
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.download import audit as A
 
 
 def _plain(value):

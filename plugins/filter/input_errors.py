@@ -14,7 +14,9 @@ __metaclass__ = type
 import os
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import admin_policy, catalog, usbguard
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import policy as admin_policy
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import catalog
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb import usbguard
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import inputs
 
 USB_REGISTER_STRINGS = ("id", "serial", "hash", "label", "owner", "state", "kind")

@@ -14,8 +14,8 @@ import json
 
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.dates import iso_date
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register import (
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common.dates import iso_date
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.register import (
     RegisterError,
     enrol,
     jsonable,
@@ -23,7 +23,7 @@ from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register 
     revoke,
     validate_register,
 )
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.usbguard import MODES, settings_errors
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.usbguard import MODES, settings_errors
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.inputs import as_bool, collect
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.usb_register_file import (
     RegisterFileError,

@@ -225,8 +225,10 @@ import pwd
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import admin_plan, admin_policy, sudoers
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.common import hostfile
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import plan as admin_plan
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import policy as admin_policy
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import sudoers
 
 
 class Host:

@@ -91,9 +91,9 @@ import os
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import host
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.common import hostfile
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.audit_registers import console_audit_finding
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common import host
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.console.login_audit import console_audit_finding
 
 PAM_TTY_AUDIT = re.compile(r"^\s*session\s+\S+\s+pam_tty_audit\.so", re.M)
 AUDITD = ("/sbin/auditd", "/usr/sbin/auditd")

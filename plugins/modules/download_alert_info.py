@@ -89,8 +89,8 @@ import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import download_alert_audit as A
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import host
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.download import audit as A
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common import host
 
 PG_QUERY = (
     # current_setting() is what SHOW reports: the value PostgreSQL runs with, not the file's

@@ -76,7 +76,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.common import hostfile
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.usbguard import (
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.usbguard import (
     device_row,
     listed_device_row,
     parse_list_devices,

@@ -213,15 +213,15 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.common import hostfile
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.dates import iso_date
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import compliance, finding
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_classes import CLASSES, other_buses
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register import (
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common.dates import iso_date
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common.findings import compliance, finding
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.classes import CLASSES, other_buses
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.register import (
     RegisterError,
     jsonable,
     validate_register,
 )
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.usbguard import (
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.usbguard import (
     DAEMON_DEFAULTS,
     MODPROBE_TEXT,
     PolicyError,

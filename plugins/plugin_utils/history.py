@@ -18,7 +18,7 @@ import json
 import os
 import re
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import STATUSES
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common.findings import STATUSES
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import bundle
 
 RUN_DIR = re.compile(r"[0-9]{8}T[0-9]{6}Z(-[0-9]+)?")

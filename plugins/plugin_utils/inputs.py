@@ -19,7 +19,7 @@ import posixpath
 import re
 
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import clause_sort_key
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common.findings import clause_sort_key
 
 # Data sets' review dates further ahead than this are typos (2062 for 2026), not plans.
 MAX_FUTURE_REVIEW_DAYS = 366

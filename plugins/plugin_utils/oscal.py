@@ -18,8 +18,8 @@ __metaclass__ = type
 import json
 import uuid
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import clause_sort_key
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.report import ORGANISATION, xml_safe
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common.findings import clause_sort_key
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.report import ORGANISATION, xml_safe
 
 OSCAL_VERSION = "1.2.1"
 NS = "urn:pii-guard:safeguards"
@@ -133,7 +133,7 @@ def component_definition(catalog, version, when):
 
 
 def assessment_results(report):
-    """One OSCAL assessment-results document for a report document (module_utils/report.build)."""
+    """One OSCAL assessment-results document for a report document (plugin_utils/report.build)."""
     run = report["run"]
     start, end = run["started_at"], run.get("finished_at") or run["started_at"]
     run_uuid = _uuid("assessment-results", start, str(run.get("controller", "")), str(run.get("report_dir", "")))

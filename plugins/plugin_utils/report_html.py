@@ -19,8 +19,8 @@ import os
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.findings import STATUSES
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.report import (
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common.findings import STATUSES
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.report import (
     COLORS,
     STATUS_JA,
     signing_text,
@@ -188,7 +188,7 @@ def environment():
 
 
 def render(report):
-    """The HTML page for a report document (see module_utils/report.build)."""
+    """The HTML page for a report document (see plugin_utils/report.build)."""
     doc = _safe(report)
     s = doc["summary"]
     return (

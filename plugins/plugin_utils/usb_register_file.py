@@ -21,7 +21,7 @@ import time
 import yaml
 
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.common import hostfile
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb_register import (
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.register import (
     GROUP_RE,
     ID_RE,
     KINDS,

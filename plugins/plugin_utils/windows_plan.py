@@ -4,7 +4,7 @@
 """Shared base of the Windows plan action plugins (windows_admin_plan, windows_usb_plan).
 
 Both run on the controller only: they validate their arguments, compute the plan with the pure
-planners in plugins/module_utils/windows_*.py and return it; the roles apply it with upstream
+planners in plugins/plugin_utils/windows/*.py and return it; the roles apply it with upstream
 ansible.windows modules. A subclass sets ARGSPEC and PLAN_ERRORS and implements plan().
 """
 

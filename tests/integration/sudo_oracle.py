@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / ".cache" / "collections"))
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import sudoers as S  # noqa: E402
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import sudoers as S  # noqa: E402
 
 IMAGE = "localhost/pii-guard-lab:latest"
 HOSTNAME = "web1.lab.example"

@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
 import sudo_oracle as O  # noqa: E402
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import admin_plan as AP  # noqa: E402
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import admin_policy as P  # noqa: E402
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import sudoers as S  # noqa: E402
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import plan as AP  # noqa: E402
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import policy as P  # noqa: E402
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import sudoers as S  # noqa: E402
 
 pytestmark = pytest.mark.skipif(shutil.which("podman") is None, reason="podman is needed for the lab container")
 

@@ -96,7 +96,7 @@ def regex_literals() -> list[tuple[str, str]]:
 def test_the_scan_finds_the_patterns() -> None:
     found = regex_literals()
     assert len(found) >= 20, found
-    assert any("usb_register.py" in where for where, _ in found)
+    assert any("usb/register.py" in where for where, _ in found)
 
 
 @pytest.mark.parametrize(("where", "pattern"), regex_literals(), ids=lambda v: v if ":" in str(v) else None)
@@ -187,7 +187,8 @@ def test_unanchored_validators_are_used_only_with_fullmatch(key: str, pattern: r
 
 
 def test_validators_refuse_a_trailing_newline_end_to_end() -> None:
-    from ansible_collections.pii_guard.safeguards.plugins.module_utils import admin_policy, usbguard
+    from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import policy as admin_policy
+    from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb import usbguard
     from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import inputs
 
     assert admin_policy.valid_name("labop") and not admin_policy.valid_name("labop\n")

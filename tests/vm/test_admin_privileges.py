@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / ".cache" / "collections"))
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils import sudoers as S  # noqa: E402
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import sudoers as S  # noqa: E402
 from tests.lab.vm import run_playbook  # noqa: E402
 
 PLAY = "tests/vm/admin_privileges.yml"

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.usbguard import parse_list_devices
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.usbguard import parse_list_devices
 from tests.lab.vm import VMError, run_playbook
 
 PLAY = "tests/vm/usb_storage.yml"

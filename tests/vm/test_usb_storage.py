@@ -16,7 +16,7 @@ import time
 import pytest
 import yaml
 
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.usbguard import parse_list_devices
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.usbguard import parse_list_devices
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.usb_register_file import parse
 from tests.lab.vm import run_playbook
 

@@ -1,6 +1,6 @@
 """A fresh Windows-flavoured test host for the recorder, and a runner for the role plays.
 
-Used by tests/unit/test_windows_play.py. No Windows and no network: the inventory host has
+Used by tests/unit/roles/test_windows_tasks.py. No Windows and no network: the inventory host has
 WinRM connection variables pointing at 127.0.0.1, but the recorder (tests/windows/collections)
 replaces every ansible.windows / community.windows module and never connects.
 """

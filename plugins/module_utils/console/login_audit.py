@@ -1,0 +1,35 @@
+# -*- coding: utf-8 -*-
+# Copyright: pii_guard.safeguards contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The 7-1.console_login_audit finding, built on the host by the console_audit module."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common.findings import finding
+
+
+def console_audit_finding(files_compliant, rules_loaded, in_container, evidence=None, fixed=False):
+    """7-1.console_login_audit: the rules file and the PAM tty audit line in place, rules loaded.
+
+    ``rules_loaded`` is None where the kernel's audit cannot be queried (a container);
+    ``fixed``: this (non-check) run changed something to get there.
+    """
+    problems = []
+    for name, ok in sorted((files_compliant or {}).items()):
+        if not ok:
+            problems.append("%s not as required" % name)
+    if rules_loaded is False:
+        problems.append("login watch rules not loaded in the kernel (auditctl -l)")
+    if rules_loaded is None and not in_container:
+        problems.append("could not read the loaded audit rules")
+    ev = dict(evidence or {})
+    ev.update(files=files_compliant, rules_loaded=rules_loaded, in_container=in_container)
+    return finding(
+        "7-1.console_login_audit",
+        "fail" if problems else ("fixed" if fixed else "pass"),
+        observed="; ".join(problems) or "login records watched; tty input of console sessions audited",
+        expected="audit watch rules on login records loaded; pam_tty_audit on console logins",
+        evidence=ev,
+    )

@@ -1,0 +1,308 @@
+# -*- coding: utf-8 -*-
+# Copyright: pii_guard.safeguards contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Clause 6-5: build the agent config from role variables and evaluate the observed state of a
+host into findings (agent running, config, audit rules, pgaudit, threshold review).
+
+Pure: the download_alert_info module reads the host and hands the observations in.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import hashlib
+import json
+import posixpath
+import re
+
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.download import window as dw
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common.findings import finding
+
+DATASET_KEYS = ("name", "source", "threshold", "window", "paths", "key", "database", "tables", "log")
+JSONLOG_KEYS = ("user", "count", "time", "filter")
+PG_WANTED = {"pgaudit.log_rows": "on", "pgaudit.log_relation": "on"}
+# log_min_messages levels at which pgaudit's LOG-level entries are still written
+PG_LOG_LEVELS_WRITING_LOG = (
+    "debug5",
+    "debug4",
+    "debug3",
+    "debug2",
+    "debug1",
+    "info",
+    "notice",
+    "warning",
+    "error",
+    "log",
+)
+# A library name in shared_preload_libraries: a file name, optionally under $libdir.
+PG_LIBRARY_RE = re.compile(r"(?:\$libdir/)?[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}")
+
+
+def agent_config(datasets, channels, reviewed_on, review_interval_days, settings=None):
+    """The agent's JSON config from the role variables (empty/None options left out)."""
+    out_ds = []
+    for ds in datasets or []:
+        item = {}
+        for k in DATASET_KEYS + JSONLOG_KEYS:
+            v = ds.get(k)
+            if v in (None, "", []):
+                continue
+            if k in JSONLOG_KEYS and ds.get("source") != "jsonlog":
+                continue
+            item[k] = v
+        if item.get("source") == "audit":
+            item["key"] = dw.audit_key(item)
+        out_ds.append(item)
+    channels = channels or {}
+    hook = None
+    if channels.get("webhook_url"):
+        hook = {"url": channels["webhook_url"], "timeout": int(channels.get("webhook_timeout", 5))}
+    cfg = {
+        "datasets": out_ds,
+        "channels": {
+            "journal": bool(channels.get("journal", True)),
+            "session": bool(channels.get("session", True)),
+            "webhook": hook,
+        },
+        "reviewed_on": str(reviewed_on),
+        "review_interval_days": int(review_interval_days),
+    }
+    for k, v in (settings or {}).items():
+        if v not in (None, ""):
+            cfg[k] = v
+    return cfg
+
+
+def pg_preload_errors(preload):
+    """Problems with download_alert_pg_preload (written into a PostgreSQL conf.d file)."""
+    if not isinstance(preload, list):
+        return ["download_alert_pg_preload must be a list of library names, got %r" % (preload,)]
+    errors = []
+    for i, name in enumerate(preload):
+        if not (isinstance(name, str) and PG_LIBRARY_RE.fullmatch(name)):
+            errors.append(
+                "download_alert_pg_preload[%d]: %r is not a library name (letters, digits, _ . -, "
+                "optionally after $libdir/)" % (i, name)
+            )
+    return errors
+
+
+def config_errors(cfg, pg_preload=None):
+    """Controller-side validation (no filesystem checks; --check-config on the host does those)."""
+    errors = dw.validate_config(cfg, check_paths=False)
+    if pg_preload is not None:
+        errors.extend(pg_preload_errors(pg_preload))
+    try:
+        datetime.date.fromisoformat(str(cfg.get("reviewed_on")))
+    except ValueError:
+        errors.append("download_alert_reviewed_on must be a date YYYY-MM-DD, got %r" % (cfg.get("reviewed_on"),))
+    return sorted(set(errors))
+
+
+def required_paths(cfg):
+    """Paths that must exist on the host before the agent is deployed: every watched path of the
+    audit data sets and the directory of every followed log, each once, in config order."""
+    out = []
+    for ds in cfg.get("datasets") or []:
+        wanted = list(ds.get("paths") or []) if ds.get("source") == "audit" else []
+        if ds.get("log"):
+            wanted.append(posixpath.dirname(ds["log"]))
+        out.extend(p for p in wanted if p not in out)
+    return out
+
+
+def digest(cfg):
+    return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()
+
+
+def _watches(datasets):
+    """(key, path, arch) of every watch the audit data sets need (b64 and b32 syscalls)."""
+    for ds in datasets:
+        if ds.get("source") != "audit":
+            continue
+        key = dw.audit_key(ds)
+        for path in ds.get("paths") or []:
+            for arch in ("b64", "b32"):
+                yield key, path, arch
+
+
+def audit_rules(datasets, min_auid=1000):
+    """auditctl rule lines for the audit data sets (read opens by login users, auid >= min_auid)."""
+    min_auid = int(min_auid)
+    return [
+        "-a always,exit -F arch=%s -S open,openat,openat2 -F dir=%s -F perm=r "
+        "-F auid>=%d -F auid!=unset -k %s" % (arch, path, min_auid, key)
+        for key, path, arch in _watches(datasets)
+    ]
+
+
+def rules_loaded(datasets, auditctl_lines, min_auid=1000):
+    """Which (key, path, arch) watches are missing from ``auditctl -l`` output."""
+    missing = []
+    for key, path, arch in _watches(datasets):
+        want = ("arch=%s" % arch, "dir=%s " % path.rstrip("/"), "auid>=%d " % int(min_auid), "key=%s" % key)
+        if not any(all(w in line + " " for w in want) for line in auditctl_lines):
+            missing.append("%s %s %s" % (key, arch, path))
+    return missing
+
+
+def pg_log_destination(pg_datasets):
+    """The log destination the agent reads for pgaudit data sets: by the log file's suffix
+    (.json -> jsonlog, .csv -> csvlog, else the free-text stderr log)."""
+    logs = [d.get("log") or "" for d in pg_datasets]
+    if logs and all(x.endswith(".json") for x in logs):
+        return "jsonlog"
+    if logs and all(x.endswith(".csv") for x in logs):
+        return "csvlog"
+    return "stderr"
+
+
+def evaluate(observed, expected, today, changed=()):
+    """Findings for clause 6-5 from what the module observed.
+
+    observed: {enabled, active, config (dict or None), config_error, auditctl (list or None),
+    in_container, pg_settings (dict or None)}; expected: {config, service}; ``changed`` lists
+    control ids this run changed (compliant now + changed + not check mode -> fixed).
+    """
+    cfg = expected["config"]
+    datasets = cfg.get("datasets", [])
+    out = []
+
+    def status(cid, ok):
+        if not ok:
+            return "fail"
+        return "fixed" if cid in changed else "pass"
+
+    svc = {"service": expected["service"], "enabled": observed.get("enabled"), "active": observed.get("active")}
+    running = observed.get("enabled") == "enabled" and observed.get("active") == "active"
+    # records the agent read but could not use, per log and reason (from its state file)
+    evidence = dict(svc, unusable_records=observed.get("unusable_records"))
+    out.append(
+        finding(
+            "6-5.agent_running",
+            status("6-5.agent_running", running),
+            observed=svc,
+            expected={"enabled": "enabled", "active": "active"},
+            evidence=evidence,
+        )
+    )
+
+    seen = observed.get("config")
+    want_digest = digest(cfg)
+    seen_digest = digest(seen) if seen is not None else None
+    no_threshold = [
+        d.get("name") for d in (seen or {}).get("datasets", []) if not (d.get("threshold") and d.get("window"))
+    ]
+    problems = dw.validate_config(seen, check_paths=False) if seen is not None else ["config missing or unreadable"]
+    ok = seen_digest == want_digest and not problems and not no_threshold
+    out.append(
+        finding(
+            "6-5.agent_config",
+            status("6-5.agent_config", ok),
+            observed={"digest": seen_digest, "problems": problems, "error": observed.get("config_error")},
+            expected={"digest": want_digest},
+            evidence={
+                "thresholds": [
+                    {"dataset": d.get("name"), "threshold": d.get("threshold"), "window": d.get("window")}
+                    for d in (seen or cfg).get("datasets", [])
+                ],
+                "datasets_without_threshold": no_threshold,
+            },
+        )
+    )
+
+    audit_ds = [d for d in datasets if d.get("source") == "audit"]
+    min_auid = cfg.get("min_auid", dw.DEFAULTS["min_auid"])
+    if not audit_ds:
+        out.append(finding("6-5.audit_rules_loaded", "not_applicable", observed="no audit data sets"))
+    elif observed.get("in_container"):
+        out.append(
+            finding(
+                "6-5.audit_rules_loaded",
+                "not_applicable",
+                observed="container: the kernel audit subsystem is the host's",
+                expected=audit_rules(audit_ds, min_auid),
+            )
+        )
+    else:
+        lines = observed.get("auditctl")
+        missing = rules_loaded(audit_ds, lines or [], min_auid) if lines is not None else ["auditctl -l failed"]
+        out.append(
+            finding(
+                "6-5.audit_rules_loaded",
+                status("6-5.audit_rules_loaded", not missing),
+                observed={"missing": missing},
+                expected=audit_rules(audit_ds, min_auid),
+                evidence={"auditctl": [x for x in (lines or []) if "pii" in x or "dir=" in x][:50]},
+            )
+        )
+
+    pg_ds = [d for d in datasets if d.get("source") == "pgaudit"]
+    if not pg_ds:
+        out.append(finding("6-5.pgaudit_active", "not_applicable", observed="no pgaudit data sets"))
+    else:
+        settings = observed.get("pg_settings")
+        bad = []
+        if settings is None:
+            bad.append("PostgreSQL settings could not be read")
+        else:
+            if "pgaudit" not in [x.strip() for x in settings.get("shared_preload_libraries", "").split(",")]:
+                bad.append("shared_preload_libraries lacks pgaudit")
+            classes = [x.strip().lower() for x in settings.get("pgaudit.log", "").split(",")]
+            if not ({"read", "all"} & set(classes)):
+                bad.append("pgaudit.log does not cover read")
+            for k, v in PG_WANTED.items():
+                if settings.get(k) != v:
+                    bad.append("%s is %r, expected %r" % (k, settings.get(k), v))
+            # what pgaudit's entries depend on, as PostgreSQL reports it (pg_settings = SHOW)
+            level = settings.get("log_min_messages")
+            if level not in PG_LOG_LEVELS_WRITING_LOG:
+                bad.append("log_min_messages is %r: pgaudit's LOG entries are not written" % (level,))
+            dests = [x.strip() for x in (settings.get("log_destination") or "").split(",")]
+            wanted = pg_log_destination(pg_ds)
+            if wanted not in dests:
+                bad.append("log_destination is %r, the agent reads %s" % (settings.get("log_destination"), wanted))
+            if wanted in ("csvlog", "jsonlog") and settings.get("logging_collector") != "on":
+                bad.append("logging_collector is %r: %s needs it on" % (settings.get("logging_collector"), wanted))
+        out.append(
+            finding(
+                "6-5.pgaudit_active",
+                status("6-5.pgaudit_active", not bad),
+                observed={"problems": bad},
+                expected=dict(
+                    PG_WANTED,
+                    shared_preload_libraries="includes pgaudit",
+                    log_min_messages="log or lower",
+                    log_destination="includes %s" % pg_log_destination(pg_ds),
+                    **{"pgaudit.log": "read"},
+                ),
+                evidence={"settings": settings},
+            )
+        )
+
+    reviewed_on, interval = cfg.get("reviewed_on"), cfg.get("review_interval_days", 180)
+    try:
+        ok, age, due = dw.review_status(reviewed_on, interval, datetime.date.fromisoformat(str(today)))
+        ev = {"reviewed_on": reviewed_on, "review_interval_days": interval, "age_days": age, "due_on": due}
+        ev["today"] = str(today)
+        out.append(
+            finding(
+                "6-5.threshold_review",
+                "pass" if ok else "fail",
+                observed="reviewed on %s, %d days ago" % (reviewed_on, age),
+                expected="reviewed within the last %d days (due %s)" % (interval, due),
+                evidence=ev,
+            )
+        )
+    except (TypeError, ValueError):
+        out.append(
+            finding(
+                "6-5.threshold_review",
+                "fail",
+                observed="reviewed_on %r is not a date" % (reviewed_on,),
+                expected="a review date YYYY-MM-DD",
+            )
+        )
+    return out

@@ -1,0 +1,122 @@
+"""Controller-side input checks of the validation phase (plugins/plugin_utils/inputs.py, filter input_errors)."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from ansible_collections.pii_guard.safeguards.plugins.filter.input_errors import input_errors
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import policy as admin_policy
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import inputs as I
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.registers import system_room
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("false", False), ("no", False), ("0", False), ("True", True), ("yes", True), ("on", True)]
+)
+def test_booleans_from_the_command_line_are_coerced_like_argument_specs(text: str, value: bool) -> None:
+    assert I.as_bool("usb_storage_block_smartphones", text) is value
+
+
+@pytest.mark.parametrize("bad", ["maybe", "", [], {"a": 1}, 2.5])
+def test_non_booleans_are_refused_by_name(bad: object) -> None:
+    with pytest.raises(I.InputError, match="usb_storage_block_smartphones must be true or false, got"):
+        I.as_bool("usb_storage_block_smartphones", bad)
+
+
+def test_integers_from_the_command_line() -> None:
+    assert I.as_int("system_room_footage_review_max_age_days", "31", minimum=1) == 31
+    for bad in ("abc", "3.5", True, None, "31\n5"):
+        with pytest.raises(I.InputError, match="system_room_footage_review_max_age_days"):
+            I.as_int("system_room_footage_review_max_age_days", bad)
+    with pytest.raises(I.InputError, match="at least 1, got 0"):
+        I.as_int("x", 0, minimum=1)
+
+
+def test_register_ages_accept_command_line_strings() -> None:
+    # -e system_room_footage_review_max_age_days=31 arrives as "31".
+    reg = {"room": "B1", "camera_coverage": True, "footage_reviewed_on": "2026-11-20", "inspections": []}
+    out = system_room.room_evaluate(reg, "2026-11-28", "31", "92")
+    assert not out["errors"], out
+
+
+def test_register_strings_name_index_and_key() -> None:
+    errs = I.register_strings(
+        "usb_storage_devices", [{"serial": "A"}, {"serial": 10, "label": "x\ny"}], ("serial", "label")
+    )
+    assert errs == [
+        "usb_storage_devices[1].serial must be a string (quote it in YAML), got int 10",
+        'usb_storage_devices[1].label has a control character (newline?): "x\\ny"',
+    ]
+
+
+@pytest.mark.parametrize(
+    "path", ["/srv/pii/../../etc", "/srv//pii", "/srv/./pii", "srv/pii", "/srv/pii\n", "/srv/pii/.."]
+)
+def test_watched_paths_must_be_normalised(path: str) -> None:
+    errs = I.download_alert_errors([{"paths": [path]}], {}, "", "pii-dlalert")
+    assert errs and errs[0].startswith("download_alert_datasets[0].paths[0] must be"), errs
+
+
+def test_download_alert_inputs() -> None:
+    today = datetime.date(2026, 11, 30)
+    assert (
+        I.download_alert_errors(
+            [{"paths": ["/srv/pii", "/srv/pii/"]}], {"webhook_timeout": 5}, "2026-11-01", "pii-dlalert", today
+        )
+        == []
+    )
+    assert "privileged" in I.download_alert_errors([], {}, "", "root")[0]
+    assert "in the future" in I.download_alert_errors([], {}, "2062-11-01", "pii-dlalert", today)[0]
+    assert I.download_alert_errors([], {}, "2027-06-01", "pii-dlalert", today) == []  # a planned review, within a year
+    assert (
+        "webhook_timeout must be at least 1, got 0" in I.download_alert_errors([], {"webhook_timeout": 0}, "", "x")[0]
+    )
+    assert "webhook_url" in I.download_alert_errors([], {"webhook_url": "http://h/x\nY: 1"}, "", "x")[0]
+
+
+@pytest.mark.parametrize(
+    ("path", "ok"),
+    [
+        ("/etc/audit/rules.d/60-pii-guard-console.rules", True),
+        ("/etc/audit/audit.rules", False),
+        ("/etc/audit/rules.d/60-console.conf", False),
+        ("/etc/audit/rules.d/../audit.rules", False),
+        ("/etc/audit/rules.d/60.rules\n", False),
+    ],
+)
+def test_audit_rules_path(path: str, ok: bool) -> None:
+    assert (I.audit_rules_path_errors("system_room_audit_rules_path", path) == []) is ok
+
+
+def test_tags_refused_with_the_valid_list() -> None:
+    assert input_errors({"tags": ["all"]}, "tags") == []
+    assert input_errors({"tags": ["6-17", "7-1.console_login_audit", "always"]}, "tags") == []
+    (err,) = input_errors({"tags": ["6-71"]}, "tags")
+    assert err.startswith("--tags: 6-71 is not a clause") and "6-5, " in err and "7-1.strict_media_policy" in err
+
+
+def test_report_dir_under_a_file(tmp_path) -> None:
+    (err,) = input_errors({"pii_guard_audit_report_dir": "/dev/null/reports"}, "report")
+    assert '"/dev/null/reports"' in err and '"/dev/null" is not a directory' in err
+    assert input_errors({"pii_guard_audit_report_dir": str(tmp_path / "new" / "reports")}, "report") == []
+
+
+def test_clause_defeating_daemon_settings() -> None:
+    for key, value in (
+        ("ImplicitPolicyTarget", "allow"),
+        ("PresentDevicePolicy", "keep"),
+        ("AuthorizedDefault", "all"),
+    ):
+        (err,) = input_errors({"usb_storage_daemon_settings": {key: value}}, "usb_storage")
+        assert f"{key}={value} defeats clause 6-17" in err
+    assert input_errors({"usb_storage_daemon_settings": {"ImplicitPolicyTarget": "reject"}}, "usb_storage") == []
+
+
+def test_admin_until_9999_is_an_error_not_an_overflow() -> None:
+    grant = {"user": "labop", "until": "9999-12-31", "reason": "r", "ticket": "t"}
+    (err,) = admin_policy.validate(["labop"], [], ["sudo"], [grant], [])
+    assert err.startswith("admin_privileges_temporary[0].until: '9999-12-31' is not a date")
+    for until in ("9999-12-31T23:00:00-05:00", datetime.date(9999, 12, 31)):
+        assert admin_policy.parse_until(until) is None
