@@ -48,6 +48,16 @@ options:
     type: list
     elements: str
     default: [pii_guard_logins, pii_guard_session]
+extends_documentation_fragment:
+  - pii_guard.safeguards.attributes
+  - pii_guard.safeguards.attributes.POSIX
+attributes:
+  check_mode:
+    support: full
+    details: Writes no file and loads no rules; the finding says what would be fixed.
+  diff_mode:
+    support: full
+    details: The rules file and the PAM service file before and after.
 notes:
   - In a container the kernel audit belongs to the host; rules are written but not loaded or
     read there, and the finding records C(in_container).
