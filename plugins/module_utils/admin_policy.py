@@ -425,51 +425,78 @@ def plan_sudoers(
     exempt = set(exempt or ())
     nopw_ok = set(nopasswd_approved or []) | set(ALWAYS_APPROVED)
     out = {"comment": {}, "quarantine": [], "nopasswd": {}, "unapproved": [], "nopasswd_found": [], "limited_kept": []}
+    policy = dict(
+        aliases=aliases,
+        nopw_ok=nopw_ok,
+        approved_users=approved_users,
+        approved_groups=approved_groups,
+        uid_names=uid_names,
+        gid_names=gid_names,
+        host=host,
+        limited=limited,
+    )
     per_file = {}
     defaults_off = {}
     for e in parsed["entries"]:
         if e["file"] in exempt:
             continue
         where = {"file": e["file"], "line": e["line"], "text": e["text"]}
-        if e["kind"] == "defaults" and e["binding"] != "!" and _NOAUTH_RE.search(_defaults_tail(e)):
-            bound = _defaults_users(e)
-            if bound is None or not all(p in nopw_ok for p in bound):
-                out["nopasswd_found"].append(dict(where, principals=bound or ["ALL"], via="Defaults !authenticate"))
-                defaults_off.setdefault(e["file"], []).append((e["line"], e["end_line"]))
-            continue
-        if e["kind"] == "defaults" and e["binding"] == "!" and _NOAUTH_RE.search(_defaults_tail(e)):
-            out["nopasswd_found"].append(dict(where, principals=["ALL"], via="Defaults!command !authenticate"))
+        if e["kind"] == "defaults":
+            _police_defaults(e, where, nopw_ok, out, defaults_off)
+        elif e["kind"] == "userspec":
+            _police_userspec(e, where, policy, out, per_file.setdefault(e["file"], {"good": 0, "bad": []}))
+    _dispose(per_file, defaults_off, set(parsed.get("dropins") or []), out)
+    return out
+
+
+def _police_defaults(e, where, nopw_ok, out, defaults_off):
+    """A ``Defaults`` line that turns authentication off for someone not NOPASSWD-approved is switched off."""
+    if not _NOAUTH_RE.search(_defaults_tail(e)):
+        return
+    if e["binding"] != "!":
+        bound = _defaults_users(e)
+        if bound is None or not all(p in nopw_ok for p in bound):
+            out["nopasswd_found"].append(dict(where, principals=bound or ["ALL"], via="Defaults !authenticate"))
             defaults_off.setdefault(e["file"], []).append((e["line"], e["end_line"]))
+        return
+    out["nopasswd_found"].append(dict(where, principals=["ALL"], via="Defaults!command !authenticate"))
+    defaults_off.setdefault(e["file"], []).append((e["line"], e["end_line"]))
+
+
+def _police_userspec(e, where, policy, out, stats):
+    """Judge one user specification: unapproved root principals, and NOPASSWD on ALL on its own."""
+    aliases, host = policy["aliases"], policy["host"]
+    if not sudoers.entry_reaches_root(e, aliases, host):
+        # Not root here (another host's grant, or another runas): never quarantine it with the file.
+        stats["good"] += 1
+        return
+    principals = sudoers.user_principals(e, aliases)
+    bad = []
+    for p in principals:
+        if principal_approved(
+            p, policy["approved_users"], policy["approved_groups"], policy["uid_names"], policy["gid_names"]
+        ):
             continue
-        if e["kind"] != "userspec":
+        if _limited_covers(e, p, aliases, host, policy["limited"], policy["uid_names"]):
+            out["limited_kept"].append(dict(where, principal=p))
             continue
-        stats = per_file.setdefault(e["file"], {"good": 0, "bad": []})
-        if not sudoers.entry_reaches_root(e, aliases, host):
-            # Not root here (another host's grant, or another runas): never quarantine it with the file.
-            stats["good"] += 1
-            continue
-        principals = sudoers.user_principals(e, aliases)
-        bad = []
-        for p in principals:
-            if principal_approved(p, approved_users, approved_groups, uid_names, gid_names):
-                continue
-            if _limited_covers(e, p, aliases, host, limited, uid_names):
-                out["limited_kept"].append(dict(where, principal=p))
-                continue
-            bad.append(p)
-        if bad:
-            out["unapproved"].append(dict(where, principals=bad))
-            stats["bad"].append((e["line"], e["end_line"]))
-        else:
-            stats["good"] += 1
-        # Judged on its own, whether or not the line is also unapproved (issue 13, point 2).
-        if sudoers.entry_nopasswd_all(e, aliases, host):
-            not_ok = [p for p in principals if p not in nopw_ok]
-            if not_ok:
-                out["nopasswd_found"].append(dict(where, principals=not_ok, via="NOPASSWD"))
-                if not bad:
-                    out["nopasswd"].setdefault(e["file"], []).append((e["line"], e["end_line"]))
-    dropins = set(parsed.get("dropins") or [])
+        bad.append(p)
+    if bad:
+        out["unapproved"].append(dict(where, principals=bad))
+        stats["bad"].append((e["line"], e["end_line"]))
+    else:
+        stats["good"] += 1
+    # Judged on its own, whether or not the line is also unapproved (issue 13, point 2).
+    if sudoers.entry_nopasswd_all(e, aliases, host):
+        not_ok = [p for p in principals if p not in policy["nopw_ok"]]
+        if not_ok:
+            out["nopasswd_found"].append(dict(where, principals=not_ok, via="NOPASSWD"))
+            if not bad:
+                out["nopasswd"].setdefault(e["file"], []).append((e["line"], e["end_line"]))
+
+
+def _dispose(per_file, defaults_off, dropins, out):
+    """Quarantine a drop-in whose every root grant is unapproved; comment out bad lines elsewhere."""
     for path, stats in sorted(per_file.items()):
         if not stats["bad"]:
             continue
@@ -482,7 +509,6 @@ def plan_sudoers(
         if path not in out["quarantine"]:
             out["comment"].setdefault(path, []).extend(ranges)
             out["comment"][path].sort()
-    return out
 
 
 def _defaults_tail(e):

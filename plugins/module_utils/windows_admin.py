@@ -189,19 +189,7 @@ def plan(
     if _sid(group.get("sid")) != ADMINISTRATORS_SID or not group.get("name"):
         raise PlanError("the host did not report the group with SID %s (got %r)" % (ADMINISTRATORS_SID, group))
     resolved = dict((r.get("input"), r) for r in state.get("approved") or [])
-    approved_sids = []
-    approved_entries = {}
-    for a in approved:
-        r = resolved.get(a) or {}
-        if SID_RE.match(a):
-            r = dict(r, sid=r.get("sid") or a)
-        if not r.get("sid"):
-            raise PlanError(
-                "admin_privileges_windows_approved_members: %r does not resolve to an account on this host" % (a,)
-            )
-        approved_sids.append(_sid(r["sid"]))
-        approved_entries[_sid(r["sid"])] = r
-
+    approved_sids, approved_entries = _resolve_approved(approved, resolved)
     op = operator or {}
     op_sid = _sid(op.get("sid"))
     op_name = "%s\\%s" % (op.get("domain_name") or "", op.get("account_name") or "")
@@ -225,37 +213,20 @@ def plan(
     to_add = [s for s in after if s not in current]
     to_remove = [s for s in current if s not in after]
 
-    # Who still holds admin rights afterwards: a disabled RID-500 account holds none, and an
-    # approved group that is empty or whose members cannot be read gives rights to nobody we
-    # can name, so it does not count as "an approved admin keeps access".
-    effective = [
-        s
-        for s in after
-        if not (disable_builtin_admin and s == builtin_sid) and _grants_someone(approved_entries.get(s) or {})
-    ]
-    guard_op = None
-    if op_sid:
-        guard_op = op_sid if via != "group" else next((s for s in path if s in after), path[0])
-    problems = guard(guard_op, effective, approved_sids, allow_self_removal=allow_self_removal)
-    if not allow_self_removal and op_sid and op_sid == builtin_sid and builtin_admin_name:
-        problems.append(
-            "the connecting account %s is the built-in Administrator (RID 500), which this role renames to %r%s; "
-            "connect as an approved administrator instead"
-            % (op_name, builtin_admin_name, " and disables" if disable_builtin_admin else "")
-        )
-    if problems:
-        raise LockoutError("lock-out guard refused the change: " + "; ".join(problems))
-
+    _check_lockout(
+        (op_sid, op_name, via, path),
+        after,
+        approved_sids,
+        approved_entries,
+        builtin_sid,
+        builtin_admin_name,
+        disable_builtin_admin,
+        allow_self_removal,
+    )
     membership = None
     if to_add or to_remove:
         membership = {"name": group["name"], "members": after, "state": "pure"}
-
-    secpol = []
-    if builtin_admin_name and builtin.get("name") != builtin_admin_name:
-        secpol.append({"section": "System Access", "key": "NewAdministratorName", "value": builtin_admin_name})
-    if disable_builtin_admin and builtin.get("enabled"):
-        secpol.append({"section": "System Access", "key": "EnableAdminAccount", "value": "0"})
-
+    secpol = _secpol(builtin, builtin_admin_name, disable_builtin_admin)
     nested = [_expansion(m) for m in members if _is_group(m)]
     approved_groups = [_expansion(r) for r in approved_entries.values() if _is_group(r)]
     return {
@@ -280,6 +251,67 @@ def plan(
         "builtin_name_after": builtin_admin_name or builtin.get("name"),
         "secpol": secpol,
     }
+
+
+def _resolve_approved(approved, resolved):
+    """``(sids, {sid: entry})`` of the approved members as the host resolved them; PlanError for one it could not."""
+    approved_sids = []
+    approved_entries = {}
+    for a in approved:
+        r = resolved.get(a) or {}
+        if SID_RE.match(a):
+            r = dict(r, sid=r.get("sid") or a)
+        if not r.get("sid"):
+            raise PlanError(
+                "admin_privileges_windows_approved_members: %r does not resolve to an account on this host" % (a,)
+            )
+        approved_sids.append(_sid(r["sid"]))
+        approved_entries[_sid(r["sid"])] = r
+    return approved_sids, approved_entries
+
+
+def _check_lockout(
+    op,
+    after,
+    approved_sids,
+    approved_entries,
+    builtin_sid,
+    builtin_admin_name,
+    disable_builtin_admin,
+    allow_self_removal,
+):
+    """LockoutError when the planned membership would cut the connecting account ``op`` (sid, name, via, path) off."""
+    op_sid, op_name, via, path = op
+    # Who still holds admin rights afterwards: a disabled RID-500 account holds none, and an
+    # approved group that is empty or whose members cannot be read gives rights to nobody we
+    # can name, so it does not count as "an approved admin keeps access".
+    effective = [
+        s
+        for s in after
+        if not (disable_builtin_admin and s == builtin_sid) and _grants_someone(approved_entries.get(s) or {})
+    ]
+    guard_op = None
+    if op_sid:
+        guard_op = op_sid if via != "group" else next((s for s in path if s in after), path[0])
+    problems = guard(guard_op, effective, approved_sids, allow_self_removal=allow_self_removal)
+    if not allow_self_removal and op_sid and op_sid == builtin_sid and builtin_admin_name:
+        problems.append(
+            "the connecting account %s is the built-in Administrator (RID 500), which this role renames to %r%s; "
+            "connect as an approved administrator instead"
+            % (op_name, builtin_admin_name, " and disables" if disable_builtin_admin else "")
+        )
+    if problems:
+        raise LockoutError("lock-out guard refused the change: " + "; ".join(problems))
+
+
+def _secpol(builtin, builtin_admin_name, disable_builtin_admin):
+    """secedit settings for the RID-500 account: rename and disable as configured."""
+    secpol = []
+    if builtin_admin_name and builtin.get("name") != builtin_admin_name:
+        secpol.append({"section": "System Access", "key": "NewAdministratorName", "value": builtin_admin_name})
+    if disable_builtin_admin and builtin.get("enabled"):
+        secpol.append({"section": "System Access", "key": "EnableAdminAccount", "value": "0"})
+    return secpol
 
 
 def _dedupe(items):
@@ -363,13 +395,7 @@ def laps_status(reads, local_users=None, builtin=None):
     ``builtin`` is ``{sid, name, disabled_after}`` (the RID-500 account after this role's run).
     Returns ``{active_root, path, backup_directory, enabled, managed_account, problems, roots}``.
     """
-    roots = []
-    active = None
-    for label, path in LAPS_ROOTS:
-        props = _props(reads, path)
-        roots.append({"policy": label, "path": path, "values": sorted(v for v in props)})
-        if active is None and props:
-            active = (label, path, props)
+    roots, active = _laps_roots(reads)
     out = {
         "active_root": None,
         "path": None,
@@ -385,73 +411,90 @@ def laps_status(reads, local_users=None, builtin=None):
     label, path, props = active
     out.update(active_root=label, path=path)
     builtin = builtin or {}
-    users = local_users or []
-    if label == "legacy_admpwd":
-        enabled = _int((props.get("admpwdenabled") or {}).get("value")) == 1
-        out["backup_directory"] = "active_directory" if enabled else None
-        name = (props.get("adminaccountname") or {}).get("value")
-    else:
-        bd = _int((props.get("backupdirectory") or {}).get("value"))
-        bd = 0 if bd is None else bd  # a setting the active root lacks takes its default
-        enabled = bd in (1, 2)
-        out["backup_directory"] = {0: None, 1: "entra_id", 2: "active_directory"}.get(bd, "invalid:%s" % bd)
-        name = (props.get("administratoraccountname") or {}).get("value")
-        if _int((props.get("automaticaccountmanagementenabled") or {}).get("value")) == 1:
-            # Automatic account management (Windows 11 24H2 / Server 2025): target 0 = the
-            # built-in account, 1 = a new account named by NameOrPrefix (default WLapsAdmin)
-            # that LAPS creates itself.
-            target = _int((props.get("automaticaccountmanagementtarget") or {}).get("value"))
-            if target == 1:
-                prefix = (props.get("automaticaccountmanagementnameorprefix") or {}).get("value") or "WLapsAdmin"
-                out["enabled"] = enabled
-                out["managed_account"] = {"kind": "automatic", "name": prefix, "usable": True}
-                if not enabled:
-                    out["problems"].append(
-                        "BackupDirectory is %s in the active root %s: passwords are not backed up" % (bd, label)
-                    )
-                return out
-            name = None
+    enabled, name, bd, prefix = _laps_settings(label, props, out)
     out["enabled"] = enabled
+    if prefix is not None:
+        # LAPS creates and manages its own account (automatic account management, target 1).
+        out["managed_account"] = {"kind": "automatic", "name": prefix, "usable": True}
+        if not enabled:
+            out["problems"].append(
+                "BackupDirectory is %s in the active root %s: passwords are not backed up" % (bd, label)
+            )
+        return out
     if not enabled:
         out["problems"].append(
             "the active LAPS root is %s (%s) and it does not enable password backup; lower roots are ignored"
             % (label, path)
         )
-    if name:
-        wanted = str(name).lower()
-        acct = next((u for u in users if str(u.get("name") or "").rsplit("\\", maxsplit=1)[-1].lower() == wanted), None)
-        if acct is None:
-            out["managed_account"] = {"kind": "named", "name": name, "usable": False}
-            out["problems"].append("LAPS manages the account %r, which does not exist on this host" % (name,))
-        elif _sid(acct.get("sid")) == _sid(builtin.get("sid")):
-            out["managed_account"] = {
-                "kind": "builtin",
-                "name": name,
-                "sid": _sid(acct.get("sid")),
-                "usable": not builtin.get("disabled_after"),
-            }
-        else:
-            out["managed_account"] = {
-                "kind": "named",
-                "name": name,
-                "sid": _sid(acct.get("sid")),
-                "usable": bool(acct.get("enabled")),
-            }
-            if not acct.get("enabled"):
-                out["problems"].append("LAPS manages %r, which is disabled" % (name,))
-    else:
-        out["managed_account"] = {
-            "kind": "builtin",
-            "name": builtin.get("name"),
-            "sid": _sid(builtin.get("sid")),
-            "usable": not builtin.get("disabled_after"),
-        }
+    out["managed_account"] = _laps_account(name, local_users or [], builtin, out["problems"])
     if out["managed_account"]["kind"] == "builtin" and builtin.get("disabled_after"):
         out["problems"].append(
             "LAPS manages the built-in Administrator (RID 500), which this role disables: no usable account is managed "
             "(set AdministratorAccountName to an approved local admin account)"
         )
     return out
+
+
+def _laps_roots(reads):
+    """Every LAPS policy root with the values it holds, and the active one ``(label, path, props)`` (or None)."""
+    roots = []
+    active = None
+    for label, path in LAPS_ROOTS:
+        props = _props(reads, path)
+        roots.append({"policy": label, "path": path, "values": sorted(v for v in props)})
+        if active is None and props:
+            active = (label, path, props)
+    return roots, active
+
+
+def _laps_settings(label, props, out):
+    """``(enabled, account name, BackupDirectory, automatic account prefix or None)`` of the active root;
+    sets ``out["backup_directory"]``."""
+    if label == "legacy_admpwd":
+        enabled = _int((props.get("admpwdenabled") or {}).get("value")) == 1
+        out["backup_directory"] = "active_directory" if enabled else None
+        return enabled, (props.get("adminaccountname") or {}).get("value"), None, None
+    bd = _int((props.get("backupdirectory") or {}).get("value"))
+    bd = 0 if bd is None else bd  # a setting the active root lacks takes its default
+    enabled = bd in (1, 2)
+    out["backup_directory"] = {0: None, 1: "entra_id", 2: "active_directory"}.get(bd, "invalid:%s" % bd)
+    name = (props.get("administratoraccountname") or {}).get("value")
+    if _int((props.get("automaticaccountmanagementenabled") or {}).get("value")) == 1:
+        # Automatic account management (Windows 11 24H2 / Server 2025): target 0 = the
+        # built-in account, 1 = a new account named by NameOrPrefix (default WLapsAdmin)
+        # that LAPS creates itself.
+        target = _int((props.get("automaticaccountmanagementtarget") or {}).get("value"))
+        if target == 1:
+            prefix = (props.get("automaticaccountmanagementnameorprefix") or {}).get("value") or "WLapsAdmin"
+            return enabled, name, bd, prefix
+        name = None
+    return enabled, name, bd, None
+
+
+def _laps_account(name, users, builtin, problems):
+    """The account LAPS manages: the one named in its policy, else the built-in Administrator."""
+    if not name:
+        return {
+            "kind": "builtin",
+            "name": builtin.get("name"),
+            "sid": _sid(builtin.get("sid")),
+            "usable": not builtin.get("disabled_after"),
+        }
+    wanted = str(name).lower()
+    acct = next((u for u in users if str(u.get("name") or "").rsplit("\\", maxsplit=1)[-1].lower() == wanted), None)
+    if acct is None:
+        problems.append("LAPS manages the account %r, which does not exist on this host" % (name,))
+        return {"kind": "named", "name": name, "usable": False}
+    if _sid(acct.get("sid")) == _sid(builtin.get("sid")):
+        return {
+            "kind": "builtin",
+            "name": name,
+            "sid": _sid(acct.get("sid")),
+            "usable": not builtin.get("disabled_after"),
+        }
+    if not acct.get("enabled"):
+        problems.append("LAPS manages %r, which is disabled" % (name,))
+    return {"kind": "named", "name": name, "sid": _sid(acct.get("sid")), "usable": bool(acct.get("enabled"))}
 
 
 def findings(planned, uac_bad, laps, changed, check_mode, uac_pending=False):
