@@ -227,6 +227,26 @@ def validate(
                     "%s[%d]: %r is not a valid user or group name (expected e.g. 'alice': "
                     "lower-case letters, digits, '_', '.', '-')" % (var, i, n)
                 )
+    errors.extend(_admin_group_errors(admin_groups, existing_groups))
+    if sudo_logfile is not None and not valid_logfile(sudo_logfile):
+        errors.append(
+            "admin_privileges_sudo_logfile: %r is not a plain absolute path "
+            "(expected e.g. /var/log/sudo.log: letters, digits, '._@+-' and '/', no '..')" % (sudo_logfile,)
+        )
+    if expiry_schedule is not None and not valid_calendar(expiry_schedule):
+        errors.append(
+            "admin_privileges_expiry_schedule: %r is not a systemd calendar spec "
+            "(expected e.g. minutely, hourly or '*-*-* *:00/5:00' on one line)" % (expiry_schedule,)
+        )
+    for i, g in enumerate(temporary or []):
+        errors.extend(_temporary_errors("admin_privileges_temporary[%d]" % i, g, now))
+    errors.extend(validate_limited(limited))
+    return errors
+
+
+def _admin_group_errors(admin_groups, existing_groups):
+    """Admin groups the collection uses for something else, or (when the host's groups are known) missing."""
+    errors = []
     for i, g in enumerate(admin_groups or []):
         if g in RESERVED_GROUPS:
             errors.append(
@@ -239,37 +259,29 @@ def validate(
                 "(a typo would leave the real admin group unpoliced; leave the list empty for the "
                 "platform's admin groups that exist: %s)" % (i, g, ", ".join(DEFAULT_ADMIN_GROUPS))
             )
-    if sudo_logfile is not None and not valid_logfile(sudo_logfile):
+    return errors
+
+
+def _temporary_errors(where, g, now):
+    """Errors of one temporary grant ``{user, until, reason, ticket}``."""
+    if not isinstance(g, dict):
+        return ["%s: %r is not a mapping with user, until, reason, ticket" % (where, g)]
+    errors = []
+    if not valid_name(g.get("user")):
+        errors.append("%s.user: %r is not a valid user name" % (where, g.get("user")))
+    until = parse_until(g.get("until"))
+    if until is None:
         errors.append(
-            "admin_privileges_sudo_logfile: %r is not a plain absolute path "
-            "(expected e.g. /var/log/sudo.log: letters, digits, '._@+-' and '/', no '..')" % (sudo_logfile,)
+            "%s.until: %r is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, before 9999-12-31)"
+            % (where, g.get("until"))
         )
-    if expiry_schedule is not None and not valid_calendar(expiry_schedule):
-        errors.append(
-            "admin_privileges_expiry_schedule: %r is not a systemd calendar spec "
-            "(expected e.g. minutely, hourly or '*-*-* *:00/5:00' on one line)" % (expiry_schedule,)
-        )
-    for i, g in enumerate(temporary or []):
-        where = "admin_privileges_temporary[%d]" % i
-        if not isinstance(g, dict):
-            errors.append("%s: %r is not a mapping with user, until, reason, ticket" % (where, g))
-            continue
-        if not valid_name(g.get("user")):
-            errors.append("%s.user: %r is not a valid user name" % (where, g.get("user")))
-        until = parse_until(g.get("until"))
-        if until is None:
-            errors.append(
-                "%s.until: %r is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, before 9999-12-31)"
-                % (where, g.get("until"))
-            )
-        elif until <= now:
-            stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-            errors.append("%s.until: %r is in the past (now %s)" % (where, g.get("until"), stamp))
-        for k in ("reason", "ticket"):
-            v = g.get(k)
-            if not isinstance(v, str) or not v.strip() or not ONE_LINE_RE.fullmatch(v):
-                errors.append("%s.%s: %r must be a non-empty single line without control characters" % (where, k, v))
-    errors.extend(validate_limited(limited))
+    elif until <= now:
+        stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        errors.append("%s.until: %r is in the past (now %s)" % (where, g.get("until"), stamp))
+    for k in ("reason", "ticket"):
+        v = g.get(k)
+        if not isinstance(v, str) or not v.strip() or not ONE_LINE_RE.fullmatch(v):
+            errors.append("%s.%s: %r must be a non-empty single line without control characters" % (where, k, v))
     return errors
 
 

@@ -161,6 +161,7 @@ def operator_path(op_sid, op_groups, current):
     return "none", [op_sid] if op_sid else []
 
 
+# Over 60 lines only through its signature and the docstring of the host state it reads; the body is short steps.
 def plan(
     approved,
     state,
@@ -182,12 +183,7 @@ def plan(
     Raises PlanError on bad input and LockoutError when the result would lock the
     connecting account out; both before any change.
     """
-    errors = validate_inputs(approved, builtin_admin_name)
-    if errors:
-        raise PlanError("; ".join(errors))
-    group = state.get("group") or {}
-    if _sid(group.get("sid")) != ADMINISTRATORS_SID or not group.get("name"):
-        raise PlanError("the host did not report the group with SID %s (got %r)" % (ADMINISTRATORS_SID, group))
+    group = _checked_group(approved, builtin_admin_name, state)
     resolved = dict((r.get("input"), r) for r in state.get("approved") or [])
     approved_sids, approved_entries = _resolve_approved(approved, resolved)
     op = operator or {}
@@ -200,16 +196,8 @@ def plan(
     current = [_sid(m.get("sid")) for m in members]
     via, path = operator_path(op_sid, op.get("groups"), current)
 
-    after = list(approved_sids)
-    if op_sid and not allow_self_removal:
-        # Keep the operator's access path as it was: its own membership, or the group(s) it
-        # holds admin rights through; never turn a nested path into a new direct membership.
-        after.extend(s for s in path if s not in after)
-    after = _dedupe(after)
-    names = dict((_sid(m.get("sid")), m.get("name")) for m in members)
-    names.update((_sid(r.get("sid")), r.get("name") or r.get("input")) for r in resolved.values() if r.get("sid"))
-    if op_sid:
-        names.setdefault(op_sid, op_name)
+    after = _members_after(approved_sids, op_sid, path, allow_self_removal)
+    named = _namer(members, resolved, op_sid, op_name)
     to_add = [s for s in after if s not in current]
     to_remove = [s for s in current if s not in after]
 
@@ -227,30 +215,63 @@ def plan(
     if to_add or to_remove:
         membership = {"name": group["name"], "members": after, "state": "pure"}
     secpol = _secpol(builtin, builtin_admin_name, disable_builtin_admin)
+    return dict(
+        {
+            "group": {"sid": ADMINISTRATORS_SID, "name": group["name"]},
+            "operator": {"sid": op_sid, "name": op_name, "via": via, "path": named(path)},
+            "members_before": named(current),
+            "members_after": named(after),
+            "to_add": named(to_add),
+            "to_remove": named(to_remove),
+        },
+        **_group_expansions(members, approved_entries),
+        membership=membership,
+        builtin_admin={"sid": builtin_sid, "name": builtin.get("name"), "enabled": bool(builtin.get("enabled"))},
+        builtin_disabled_after=bool(disable_builtin_admin) or not builtin.get("enabled"),
+        builtin_name_after=builtin_admin_name or builtin.get("name"),
+        secpol=secpol,
+    )
+
+
+def _namer(members, resolved, op_sid, op_name):
+    """A function turning SIDs into ``[{sid, name}]`` with the names the host reported."""
+    names = dict((_sid(m.get("sid")), m.get("name")) for m in members)
+    names.update((_sid(r.get("sid")), r.get("name") or r.get("input")) for r in resolved.values() if r.get("sid"))
+    if op_sid:
+        names.setdefault(op_sid, op_name)
+    return lambda sids: [{"sid": s, "name": names.get(s)} for s in sids]
+
+
+def _group_expansions(members, approved_entries):
+    """Nested and approved groups as expanded on the host, and which of them cannot count."""
     nested = [_expansion(m) for m in members if _is_group(m)]
     approved_groups = [_expansion(r) for r in approved_entries.values() if _is_group(r)]
     return {
-        "group": {"sid": ADMINISTRATORS_SID, "name": group["name"]},
-        "operator": {
-            "sid": op_sid,
-            "name": op_name,
-            "via": via,
-            "path": [{"sid": s, "name": names.get(s)} for s in path],
-        },
-        "members_before": [{"sid": s, "name": names.get(s)} for s in current],
-        "members_after": [{"sid": s, "name": names.get(s)} for s in after],
-        "to_add": [{"sid": s, "name": names.get(s)} for s in to_add],
-        "to_remove": [{"sid": s, "name": names.get(s)} for s in to_remove],
         "nested_groups": nested,
         "approved_groups": approved_groups,
         "unresolvable": [g for g in nested + approved_groups if not g["resolved"]],
         "empty_approved_groups": [g for g in approved_groups if g["resolved"] and not g["members"]],
-        "membership": membership,
-        "builtin_admin": {"sid": builtin_sid, "name": builtin.get("name"), "enabled": bool(builtin.get("enabled"))},
-        "builtin_disabled_after": bool(disable_builtin_admin) or not builtin.get("enabled"),
-        "builtin_name_after": builtin_admin_name or builtin.get("name"),
-        "secpol": secpol,
     }
+
+
+def _checked_group(approved, builtin_admin_name, state):
+    """The Administrators group as the host reported it; PlanError on bad input or a wrong group."""
+    errors = validate_inputs(approved, builtin_admin_name)
+    if errors:
+        raise PlanError("; ".join(errors))
+    group = state.get("group") or {}
+    if _sid(group.get("sid")) != ADMINISTRATORS_SID or not group.get("name"):
+        raise PlanError("the host did not report the group with SID %s (got %r)" % (ADMINISTRATORS_SID, group))
+    return group
+
+
+def _members_after(approved_sids, op_sid, path, allow_self_removal):
+    after = list(approved_sids)
+    if op_sid and not allow_self_removal:
+        # Keep the operator's access path as it was: its own membership, or the group(s) it
+        # holds admin rights through; never turn a nested path into a new direct membership.
+        after.extend(s for s in path if s not in after)
+    return _dedupe(after)
 
 
 def _resolve_approved(approved, resolved):
@@ -499,8 +520,52 @@ def _laps_account(name, users, builtin, problems):
 
 def findings(planned, uac_bad, laps, changed, check_mode, uac_pending=False):
     """Findings for the four Windows 6-6 controls, in the common shape."""
+    return [
+        _members_finding(planned, changed, check_mode),
+        _builtin_finding(planned, changed, check_mode),
+        _uac_finding(uac_bad, changed, check_mode, uac_pending),
+        _laps_finding(laps or {}),
+    ]
+
+
+def _members_finding(planned, changed, check_mode):
     m_bad = bool(planned["membership"])
+    return compliance(
+        C_MEMBERS,
+        not m_bad,
+        m_bad and changed,
+        check_mode,
+        observed=[m["name"] or m["sid"] for m in planned["members_before"]],
+        expected=[m["name"] or m["sid"] for m in planned["members_after"]],
+        evidence={
+            "group_sid": ADMINISTRATORS_SID,
+            "group_name": planned["group"]["name"],
+            "members_before": planned["members_before"],
+            "to_add": planned["to_add"],
+            "to_remove": planned["to_remove"],
+            "connecting_account": planned["operator"],
+            "nested_groups": planned.get("nested_groups", []),
+            "approved_groups": planned.get("approved_groups", []),
+            "unresolvable_groups": [g["name"] or g["sid"] for g in planned.get("unresolvable", [])],
+            "empty_approved_groups": [g["name"] or g["sid"] for g in planned.get("empty_approved_groups", [])],
+        },
+    )
+
+
+def _builtin_finding(planned, changed, check_mode):
     b_bad = bool(planned["secpol"])
+    return compliance(
+        C_BUILTIN,
+        not b_bad,
+        b_bad and changed,
+        check_mode,
+        observed=planned["builtin_admin"],
+        expected="RID-500 account renamed and disabled",
+        evidence={"secedit": planned["secpol"]},
+    )
+
+
+def _uac_finding(uac_bad, changed, check_mode, uac_pending):
     uac = compliance(
         C_UAC,
         not uac_bad and not uac_pending,
@@ -520,56 +585,26 @@ def findings(planned, uac_bad, laps, changed, check_mode, uac_pending=False):
             expected=dict(UAC_VALUES),
             evidence={"path": UAC_PATH, "drift": uac_bad, "pending_restart": True, "restart_tracked_in": PENDING_KEY},
         )
-    laps = laps or {}
+    return uac
+
+
+def _laps_finding(laps):
     laps_ok = (
         bool(laps.get("enabled"))
         and bool((laps.get("managed_account") or {}).get("usable"))
         and not laps.get("problems")
     )
-    out = [
-        compliance(
-            C_MEMBERS,
-            not m_bad,
-            m_bad and changed,
-            check_mode,
-            observed=[m["name"] or m["sid"] for m in planned["members_before"]],
-            expected=[m["name"] or m["sid"] for m in planned["members_after"]],
-            evidence={
-                "group_sid": ADMINISTRATORS_SID,
-                "group_name": planned["group"]["name"],
-                "members_before": planned["members_before"],
-                "to_add": planned["to_add"],
-                "to_remove": planned["to_remove"],
-                "connecting_account": planned["operator"],
-                "nested_groups": planned.get("nested_groups", []),
-                "approved_groups": planned.get("approved_groups", []),
-                "unresolvable_groups": [g["name"] or g["sid"] for g in planned.get("unresolvable", [])],
-                "empty_approved_groups": [g["name"] or g["sid"] for g in planned.get("empty_approved_groups", [])],
-            },
-        ),
-        compliance(
-            C_BUILTIN,
-            not b_bad,
-            b_bad and changed,
-            check_mode,
-            observed=planned["builtin_admin"],
-            expected="RID-500 account renamed and disabled",
-            evidence={"secedit": planned["secpol"]},
-        ),
-        uac,
-        finding(
-            C_LAPS,
-            "pass" if laps_ok else "fail",
-            observed={
-                "active_root": laps.get("active_root"),
-                "backup_directory": laps.get("backup_directory"),
-                "managed_account": laps.get("managed_account"),
-            },
-            expected="the active LAPS root enables password backup for an account that exists and stays usable",
-            evidence={"problems": laps.get("problems", []), "roots": laps.get("roots", [])},
-        ),
-    ]
-    return out
+    return finding(
+        C_LAPS,
+        "pass" if laps_ok else "fail",
+        observed={
+            "active_root": laps.get("active_root"),
+            "backup_directory": laps.get("backup_directory"),
+            "managed_account": laps.get("managed_account"),
+        },
+        expected="the active LAPS root enables password backup for an account that exists and stays usable",
+        evidence={"problems": laps.get("problems", []), "roots": laps.get("roots", [])},
+    )
 
 
 __all__ = [

@@ -429,6 +429,7 @@ def _bool(var, val):
     return val
 
 
+# Over 60 lines only through its eleven keyword options and the plan document it returns; the body is short steps.
 def plan(
     mode,
     devices,
@@ -472,21 +473,8 @@ def plan(
     allow_dev = dev if agency else []
     values = _storage_values(rows, prohibit, registered)
     values += _install_values(enforce, agency, allow_classes, deny_classes, deny_ids, allow_inst, allow_dev)
-    lists = [
-        {"control": C_INSTALL, "path": DIR + "\\AllowInstanceIDs", "items": allow_inst or None},
-        {"control": C_INSTALL, "path": DIR + "\\AllowDeviceIDs", "items": allow_dev or None},
-        {"control": C_INSTALL, "path": DIR + "\\AllowDeviceClasses", "items": allow_classes or None},
-        {"control": C_INSTALL, "path": DIR + "\\DenyDeviceClasses", "items": deny_classes or None},
-        {"control": C_INSTALL, "path": DIR + "\\DenyDeviceIDs", "items": deny_ids or None},
-    ]
+    lists = _install_lists(allow_inst, allow_dev, allow_classes, deny_classes, deny_ids)
     services = [{"name": svc, "path": SERVICES + "\\" + svc, "disable": prohibit} for svc in ("USBSTOR", "UASPStor")]
-
-    read_keys = _unique(
-        [v["path"] for v in values]
-        + [lst["path"] for lst in lists]
-        + [s["path"] for s in services]
-        + [SERVICE_RECORD, PENDING_KEY, BLUETOOTH_POLICY]
-    )
     return {
         "mode": mode,
         "values": values,
@@ -495,7 +483,7 @@ def plan(
         "matrix": [rows[r["key"]] for r in CLASS_MATRIX],
         "block_bluetooth_obex": rows["bluetooth_obex"]["blocked"],
         "audit": [dict(s, audit_type=list(AUDIT_TYPES)) for s in AUDIT_SUBCATEGORIES],
-        "read_keys": read_keys,
+        "read_keys": _read_keys(values, lists, services),
         "register": {
             "active": [jsonable(e) for e in active],
             "not_for_this_host": [e["label"] for e in not_here],
@@ -509,6 +497,27 @@ def plan(
         "deny_ids": deny_ids,
         "allow_classes": allow_classes,
     }
+
+
+def _install_lists(allow_inst, allow_dev, allow_classes, deny_classes, deny_ids):
+    """The list keys of Device Installation Restrictions (None: the key is absent)."""
+    return [
+        {"control": C_INSTALL, "path": DIR + "\\AllowInstanceIDs", "items": allow_inst or None},
+        {"control": C_INSTALL, "path": DIR + "\\AllowDeviceIDs", "items": allow_dev or None},
+        {"control": C_INSTALL, "path": DIR + "\\AllowDeviceClasses", "items": allow_classes or None},
+        {"control": C_INSTALL, "path": DIR + "\\DenyDeviceClasses", "items": deny_classes or None},
+        {"control": C_INSTALL, "path": DIR + "\\DenyDeviceIDs", "items": deny_ids or None},
+    ]
+
+
+def _read_keys(values, lists, services):
+    """Every registry key the role reads before diffing, each once."""
+    return _unique(
+        [v["path"] for v in values]
+        + [lst["path"] for lst in lists]
+        + [s["path"] for s in services]
+        + [SERVICE_RECORD, PENDING_KEY, BLUETOOTH_POLICY]
+    )
 
 
 def _switches(block_smartphones, block_optical, allow_audio, allow_serial):
@@ -693,50 +702,9 @@ def diff(planned, reads, boot_time=None):
     changes, drift = [], []
     per_control = dict((c, []) for c in CONTROLS)
     for v in planned["values"]:
-        props = _read_key(reads, v["path"])[1]
-        have = props.get(v["name"].lower())
-        if v["state"] == "present":
-            if have is not None and _same(v, have):
-                continue
-            changes.append(
-                {"path": v["path"], "name": v["name"], "data": v["data"], "type": v["type"], "state": "present"}
-            )
-        else:
-            if have is None:
-                continue
-            changes.append({"path": v["path"], "name": v["name"], "state": "absent"})
-        d = {
-            "path": v["path"],
-            "name": v["name"],
-            "observed": _show(have),
-            "expected": None if v["state"] == "absent" else {"type": REG_TYPES[v["type"]], "value": v["data"]},
-        }
-        drift.append(d)
-        per_control[v["control"]].append(d)
+        _value_drift(v, reads, changes, drift, per_control)
     for lst in planned["lists"]:
-        exists, props = _read_key(reads, lst["path"])
-        if lst["items"] is None:
-            if exists:
-                changes.append({"path": lst["path"], "state": "absent", "delete_key": True})
-                d = {"path": lst["path"], "name": None, "observed": "key present", "expected": "key absent"}
-                drift.append(d)
-                per_control[lst["control"]].append(d)
-            continue
-        wanted = dict((str(i + 1), item) for i, item in enumerate(lst["items"]))
-        bad = []
-        for name, data in wanted.items():
-            have = props.get(name)
-            if have is None or not _same({"type": "string", "data": data}, have):
-                changes.append({"path": lst["path"], "name": name, "data": data, "type": "string", "state": "present"})
-                bad.append({"name": name, "observed": _show(have), "expected": data})
-        for lname, have in sorted(props.items()):
-            if lname not in wanted:
-                changes.append({"path": lst["path"], "name": have[0], "state": "absent"})
-                bad.append({"name": have[0], "observed": _show(have), "expected": None})
-        if bad:
-            d = {"path": lst["path"], "name": None, "observed": bad, "expected": lst["items"]}
-            drift.append(d)
-            per_control[lst["control"]].append(d)
+        _list_drift(lst, reads, changes, drift, per_control)
     services = _services(planned, reads, per_control, changes, drift)
     pending = []
     for control in RESTART_CONTROLS:
@@ -753,6 +721,55 @@ def diff(planned, reads, boot_time=None):
         "services": services,
         "bluetooth_allowed": None if bt is None else str(bt[2]),
     }
+
+
+def _value_drift(v, reads, changes, drift, per_control):
+    """The win_regedit call (appended to ``changes``) and drift record for one planned value, if it differs."""
+    props = _read_key(reads, v["path"])[1]
+    have = props.get(v["name"].lower())
+    if v["state"] == "present":
+        if have is not None and _same(v, have):
+            return
+        changes.append({"path": v["path"], "name": v["name"], "data": v["data"], "type": v["type"], "state": "present"})
+    else:
+        if have is None:
+            return
+        changes.append({"path": v["path"], "name": v["name"], "state": "absent"})
+    d = {
+        "path": v["path"],
+        "name": v["name"],
+        "observed": _show(have),
+        "expected": None if v["state"] == "absent" else {"type": REG_TYPES[v["type"]], "value": v["data"]},
+    }
+    drift.append(d)
+    per_control[v["control"]].append(d)
+
+
+def _list_drift(lst, reads, changes, drift, per_control):
+    """The same for one planned list key (numbered string values 1..n, nothing else)."""
+    exists, props = _read_key(reads, lst["path"])
+    if lst["items"] is None:
+        if exists:
+            changes.append({"path": lst["path"], "state": "absent", "delete_key": True})
+            d = {"path": lst["path"], "name": None, "observed": "key present", "expected": "key absent"}
+            drift.append(d)
+            per_control[lst["control"]].append(d)
+        return
+    wanted = dict((str(i + 1), item) for i, item in enumerate(lst["items"]))
+    bad = []
+    for name, data in wanted.items():
+        have = props.get(name)
+        if have is None or not _same({"type": "string", "data": data}, have):
+            changes.append({"path": lst["path"], "name": name, "data": data, "type": "string", "state": "present"})
+            bad.append({"name": name, "observed": _show(have), "expected": data})
+    for lname, have in sorted(props.items()):
+        if lname not in wanted:
+            changes.append({"path": lst["path"], "name": have[0], "state": "absent"})
+            bad.append({"name": have[0], "observed": _show(have), "expected": None})
+    if bad:
+        d = {"path": lst["path"], "name": None, "observed": bad, "expected": lst["items"]}
+        drift.append(d)
+        per_control[lst["control"]].append(d)
 
 
 def audit_drift(planned, current):
