@@ -48,6 +48,7 @@ def vm() -> Iterator[VM]:
     attach = os.environ.get("PII_GUARD_VM_ATTACH")
     if attach:
         machine = VM.attach(attach)
+        # The state now: the lab base state only while no test has changed this VM yet.
         machine.boot_state = read_boot_state(machine)
         yield machine
         machine.stop()
