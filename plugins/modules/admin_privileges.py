@@ -159,13 +159,16 @@ options:
     description: Only validate the options (nothing on the host is read or changed).
     type: bool
     default: false
+extends_documentation_fragment:
+  - pii_guard.safeguards.attributes
+  - pii_guard.safeguards.attributes.POSIX
 attributes:
   check_mode:
-    description: Reports what would change and writes nothing.
     support: full
+    details: Reports what would change (and the findings) and writes nothing.
   diff_mode:
-    description: Shows the sudoers file changes and admin group membership before and after.
     support: full
+    details: Shows the sudoers file changes and admin group membership before and after.
 notes:
   - Host lists are evaluated as sudo does, against this host's name, short name and
     non-loopback addresses; a grant for other hosts only is left alone. C(runas_default) is

@@ -105,17 +105,20 @@ options:
     elements: str
     default: [outsourcing_contractors, system_room_register, usb_storage_devices, admin_privileges_approved_users,
               admin_privileges_approved_groups, admin_privileges_temporary]
+extends_documentation_fragment:
+  - pii_guard.safeguards.attributes
+  - pii_guard.safeguards.attributes.CONTROLLER
 attributes:
   check_mode:
-    support: full
-    description: Writes the report on the controller in check mode as well; never touches managed hosts.
+    support: partial
+    details:
+      - Never touches managed hosts, but writes the report on the controller in check mode as well
+        (the auditor's run is a check-mode run and its report is the point).
   diff_mode:
     support: none
-    description: Writes new report files; there is nothing on a host to diff.
+    details: Writes new report files; there is nothing on a host to diff.
   platform:
-    support: full
-    platforms: all
-    description: Runs on the controller only (delegate it to localhost).
+    details: Runs on the controller only (delegate it to localhost).
 notes:
   - C(playbooks/audit.yml) calls it once (run_once, delegated to localhost) at the end of the run.
 """

@@ -52,6 +52,16 @@ options:
     description: Where the previous version of every changed file is copied (the collection's one backup directory).
     type: path
     default: /var/backups/pii_guard/console_audit
+extends_documentation_fragment:
+  - pii_guard.safeguards.attributes
+  - pii_guard.safeguards.attributes.POSIX
+attributes:
+  check_mode:
+    support: full
+    details: Writes no file and loads no rules; the finding says what would be fixed.
+  diff_mode:
+    support: full
+    details: The rules file and the PAM service file before and after.
 notes:
   - In a container the kernel audit belongs to the host; rules are written but not loaded or
     read there, and the finding records C(in_container).

@@ -48,6 +48,10 @@ options:
     type: list
     elements: str
     default: []
+extends_documentation_fragment:
+  - pii_guard.safeguards.attributes
+  - pii_guard.safeguards.attributes.POSIX
+  - pii_guard.safeguards.attributes.INFO_MODULE
 notes:
   - In a container the kernel audit subsystem belongs to the host, so the audit rules finding
     is C(not_applicable) there.

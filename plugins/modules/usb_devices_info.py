@@ -30,6 +30,10 @@ options:
     description: The sysfs USB device directory (tests point this elsewhere).
     type: path
     default: /sys/bus/usb/devices
+extends_documentation_fragment:
+  - pii_guard.safeguards.attributes
+  - pii_guard.safeguards.attributes.POSIX
+  - pii_guard.safeguards.attributes.INFO_MODULE
 notes:
   - Root hubs of the host controllers are listed too (interface 09:00:xx).
 """

@@ -74,8 +74,18 @@ options:
     description: Write the file (false only validates and returns the new register).
     type: bool
     default: false
-notes:
-  - Supports check mode (nothing is written) and diff mode (the register file before and after).
+extends_documentation_fragment:
+  - pii_guard.safeguards.attributes
+  - pii_guard.safeguards.attributes.CONTROLLER
+attributes:
+  check_mode:
+    support: full
+    details: Nothing is written.
+  diff_mode:
+    support: full
+    details: The register file before and after.
+  platform:
+    details: Runs on the controller, where the register file lives.
 """
 
 EXAMPLES = r"""

@@ -127,8 +127,16 @@ options:
     description: The sysfs directory of USB devices whose presence tells that the host has a USB bus.
     type: path
     default: /sys/bus/usb/devices
-notes:
-  - Supports check mode (nothing is written, the parser is fed the rules on its command line) and diff mode.
+extends_documentation_fragment:
+  - pii_guard.safeguards.attributes
+  - pii_guard.safeguards.attributes.POSIX
+attributes:
+  check_mode:
+    support: full
+    details: Nothing is written; the parser is fed the rules on its command line.
+  diff_mode:
+    support: full
+    details: The daemon configuration, rules, modprobe file and moved foreign files (by size and digest only).
 requirements:
   - usbguard (with C(usbguard-rule-parser)) and systemd on the target.
 """

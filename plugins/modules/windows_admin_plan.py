@@ -58,8 +58,18 @@ options:
     description: C(ansible.windows.win_reg_stat) results for RV(read_keys) (UAC and LAPS keys).
     type: list
     elements: dict
-notes:
-  - Supports check mode; it only computes.
+extends_documentation_fragment:
+  - pii_guard.safeguards.attributes
+  - pii_guard.safeguards.attributes.CONTROLLER
+attributes:
+  check_mode:
+    support: full
+    details: It only computes; nothing is changed on any host.
+  diff_mode:
+    support: none
+    details: Returns the planned changes as data (for the role's apply tasks), not as a diff.
+  platform:
+    details: Runs on the controller and never connects to the Windows host it plans for.
 """
 
 EXAMPLES = r"""

@@ -84,9 +84,20 @@ options:
   audit_current:
     description: "Current audit policy by subcategory GUID: C({GUID: {name, success, failure}})."
     type: dict
-notes:
-  - Supports check mode; it only computes. Findings are C(fail) for drift in check mode and C(fixed)
-    when the role goes on to apply the returned changes.
+extends_documentation_fragment:
+  - pii_guard.safeguards.attributes
+  - pii_guard.safeguards.attributes.CONTROLLER
+attributes:
+  check_mode:
+    support: full
+    details:
+      - It only computes. Findings are C(fail) for drift in check mode and C(fixed) when the role goes on
+        to apply the returned changes.
+  diff_mode:
+    support: none
+    details: Returns the registry changes as data (for the role's apply tasks), not as a diff.
+  platform:
+    details: Runs on the controller and never connects to the Windows host it plans for.
 """
 
 EXAMPLES = r"""

@@ -67,6 +67,21 @@ def _org_key(findings):
     return sorted(json.dumps(f, sort_keys=True) for f in findings)
 
 
+def _merge_hosts(slices):
+    """Every slice's hosts, findings, states and errors; a host in two slices is refused."""
+    owner, hosts, state, errors = {}, {}, {}, {}
+    for d, doc in slices:
+        for h in doc["hosts"]:
+            name = h["name"]
+            if name in owner:
+                raise MergeError("host %s is in two slices: %s and %s" % (name, owner[name], d))
+            owner[name] = d
+            hosts[name] = [_strip(f) for f in h.get("findings") or []]
+            state[name] = _STATE.get(h.get("state"), "not_audited")
+            errors[name] = list(h.get("errors") or [])
+    return hosts, state, errors
+
+
 def merge(slices):
     """``slices``: ``[(directory, report doc), ...]`` (two or more).
 
@@ -85,16 +100,7 @@ def merge(slices):
         "organisation-level findings",
         lambda doc: _org_key(doc.get("organisation", {}).get("findings") or []),
     )
-    owner, hosts, state, errors = {}, {}, {}, {}
-    for d, doc in slices:
-        for h in doc["hosts"]:
-            name = h["name"]
-            if name in owner:
-                raise MergeError("host %s is in two slices: %s and %s" % (name, owner[name], d))
-            owner[name] = d
-            hosts[name] = [_strip(f) for f in h.get("findings") or []]
-            state[name] = _STATE.get(h.get("state"), "not_audited")
-            errors[name] = list(h.get("errors") or [])
+    hosts, state, errors = _merge_hosts(slices)
     runs = [doc["run"] for _path, doc in slices]
     started = min(str(r["started_at"]) for r in runs)
     finished = max(str(r.get("finished_at") or r["started_at"]) for r in runs)

@@ -137,54 +137,79 @@ def assessment_results(report):
     run = report["run"]
     start, end = run["started_at"], run.get("finished_at") or run["started_at"]
     run_uuid = _uuid("assessment-results", start, str(run.get("controller", "")), str(run.get("report_dir", "")))
-    items, observations, findings = [], [], []
-    for h in report["hosts"]:
-        items.append(
-            {
-                "uuid": _uuid("host", h["name"]),
-                "description": "Audited host %s (audit %s)" % (_line(h["name"]), h["state"]),
-                "props": [_prop("audit-state", h["state"])],
-            }
-        )
+    items = [_inventory_item(h) for h in report["hosts"]]
     rows = [(h["name"], f) for h in report["hosts"] for f in h["findings"]]
     rows += [(ORGANISATION, f) for f in report["organisation"]["findings"]]
-    for host, f in rows:
-        obs_uuid = _uuid("observation", run_uuid, host, f["id"])
-        state, reason = STATE[f["status"]]
-        desc = "Observed: %s\n\nExpected: %s" % (_block(f.get("observed")) or "-", _block(f.get("expected")) or "-")
-        obs = {
-            "uuid": obs_uuid,
-            "title": _line("%s on %s" % (f["id"], host)),
-            "description": desc,
-            "props": [_prop("control-id", f["id"]), _prop("status", f["status"])],
-            "methods": ["TEST"],
-            "collected": end,
+    observations = [_observation(run_uuid, host, f, end) for host, f in rows]
+    findings = [_finding(run_uuid, host, f) for host, f in rows]
+    result = _result(run, report["summary"], run_uuid, start, end)
+    if items:
+        result["local-definitions"] = {"inventory-items": items}
+    if observations:
+        result["observations"] = observations
+        result["findings"] = findings
+    return {
+        "assessment-results": {
+            "uuid": run_uuid,
+            "metadata": _metadata("PII safeguards audit %s" % start, end, run.get("collection_version")),
+            "import-ap": {
+                "href": "urn:pii-guard:safeguards:assessment-plan:audit.yml",
+                "remarks": "The plan is playbooks/audit.yml over meta/controls.yml "
+                "(see the component-definition in the same report directory).",
+            },
+            "results": [result],
         }
-        if host != ORGANISATION:
-            obs["subjects"] = [{"subject-uuid": _uuid("host", host), "type": "inventory-item", "title": _line(host)}]
-        evidence = _block(f.get("evidence"))
-        if evidence:
-            obs["relevant-evidence"] = [{"description": evidence}]
-        observations.append(obs)
-        findings.append(
-            {
-                "uuid": _uuid("finding", run_uuid, host, f["id"]),
-                "title": _line("%s: %s %s" % (host, f["id"], f.get("title_en", ""))),
-                "description": "%s / %s" % (f.get("title_ja", ""), f.get("title_en", "")),
-                "props": [_prop("status", f["status"]), _prop("host", host)],
-                "target": {
-                    "type": "statement-id",
-                    "target-id": statement_id(f["id"]),
-                    "status": {"state": state, "reason": reason, "remarks": "status %s" % f["status"]},
-                },
-                "related-observations": [{"observation-uuid": obs_uuid}],
-            }
-        )
-    summary = report["summary"]
+    }
+
+
+def _inventory_item(h):
+    return {
+        "uuid": _uuid("host", h["name"]),
+        "description": "Audited host %s (audit %s)" % (_line(h["name"]), h["state"]),
+        "props": [_prop("audit-state", h["state"])],
+    }
+
+
+def _observation(run_uuid, host, f, end):
+    desc = "Observed: %s\n\nExpected: %s" % (_block(f.get("observed")) or "-", _block(f.get("expected")) or "-")
+    obs = {
+        "uuid": _uuid("observation", run_uuid, host, f["id"]),
+        "title": _line("%s on %s" % (f["id"], host)),
+        "description": desc,
+        "props": [_prop("control-id", f["id"]), _prop("status", f["status"])],
+        "methods": ["TEST"],
+        "collected": end,
+    }
+    if host != ORGANISATION:
+        obs["subjects"] = [{"subject-uuid": _uuid("host", host), "type": "inventory-item", "title": _line(host)}]
+    evidence = _block(f.get("evidence"))
+    if evidence:
+        obs["relevant-evidence"] = [{"description": evidence}]
+    return obs
+
+
+def _finding(run_uuid, host, f):
+    state, reason = STATE[f["status"]]
+    return {
+        "uuid": _uuid("finding", run_uuid, host, f["id"]),
+        "title": _line("%s: %s %s" % (host, f["id"], f.get("title_en", ""))),
+        "description": "%s / %s" % (f.get("title_ja", ""), f.get("title_en", "")),
+        "props": [_prop("status", f["status"]), _prop("host", host)],
+        "target": {
+            "type": "statement-id",
+            "target-id": statement_id(f["id"]),
+            "status": {"state": state, "reason": reason, "remarks": "status %s" % f["status"]},
+        },
+        "related-observations": [{"observation-uuid": _uuid("observation", run_uuid, host, f["id"])}],
+    }
+
+
+def _result(run, summary, run_uuid, start, end):
+    """The run's one result, without its observations and findings."""
     remarks = "Overall result: %s. %d hosts, %d findings." % (summary["result"], summary["hosts"], summary["findings"])
     if summary["incomplete_hosts"]:
         remarks += " Audit incomplete on: %s." % ", ".join(_line(h) for h in summary["incomplete_hosts"])
-    result = {
+    return {
         "uuid": _uuid("result", run_uuid),
         "title": "Audit run %s" % start,
         "description": "Verify-only run of playbooks/audit.yml (check mode); inventory %s, limit %s, tags %s."
@@ -203,21 +228,4 @@ def assessment_results(report):
             ]
         },
         "remarks": remarks,
-    }
-    if items:
-        result["local-definitions"] = {"inventory-items": items}
-    if observations:
-        result["observations"] = observations
-        result["findings"] = findings
-    return {
-        "assessment-results": {
-            "uuid": run_uuid,
-            "metadata": _metadata("PII safeguards audit %s" % start, end, run.get("collection_version")),
-            "import-ap": {
-                "href": "urn:pii-guard:safeguards:assessment-plan:audit.yml",
-                "remarks": "The plan is playbooks/audit.yml over meta/controls.yml "
-                "(see the component-definition in the same report directory).",
-            },
-            "results": [result],
-        }
     }

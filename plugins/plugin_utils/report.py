@@ -105,47 +105,13 @@ def build(hosts, catalog, run, organisation=None, host_state=None, host_errors=N
         items.sort(key=lambda f: (clause_sort_key(f["clause"]), f["id"]))
         for f in items:
             count(f)
-        errors = [
-            {"role": str(e.get("role", "")), "task": str(e.get("task", "")), "msg": str(e.get("msg", ""))}
-            for e in host_errors.get(name) or []
-        ]
-        state = host_state.get(name, "complete")
-        if state not in HOST_STATES:
-            raise FindingError("host %s has audit state %r, not one of %s" % (name, state, ", ".join(HOST_STATES)))
-        if errors and state == "complete":
-            state = "incomplete"
-        counts = _counts()
-        for f in items:
-            counts[f["status"]] += 1
-        failing = state != "complete" or any(f["status"] in FAILING for f in items)
-        host_docs.append(
-            {
-                "name": name,
-                "state": state,
-                "result": "fail" if failing else "pass",
-                "counts": counts,
-                "errors": errors,
-                "findings": items,
-            }
-        )
+        host_docs.append(_host_doc(name, items, host_state.get(name, "complete"), host_errors.get(name)))
     org = [_enrich(f, controls) for f in organisation or []]
     org.sort(key=lambda f: (clause_sort_key(f["clause"]), f["id"]))
     for f in org:
         count(f)
 
-    clause_docs = []
-    for clause in sorted(per_clause, key=clause_sort_key):
-        meta = clauses_meta.get(clause, {})
-        counts = per_clause[clause]
-        clause_docs.append(
-            {
-                "clause": clause,
-                "title_ja": meta.get("title_ja", ""),
-                "title_en": meta.get("title_en", ""),
-                "counts": counts,
-                "result": "fail" if any(counts[s] for s in FAILING) else "pass",
-            }
-        )
+    clause_docs = _clause_docs(per_clause, clauses_meta)
     incomplete = sorted(h["name"] for h in host_docs if h["state"] != "complete")
     failed = bool(incomplete) or any(totals[s] for s in FAILING)
     return {
@@ -162,6 +128,47 @@ def build(hosts, catalog, run, organisation=None, host_state=None, host_errors=N
         "hosts": host_docs,
         "organisation": {"findings": org},
     }
+
+
+def _host_doc(name, items, state, host_errors):
+    """One host's section: its audit state (incomplete when a part failed), counts and findings."""
+    errors = [
+        {"role": str(e.get("role", "")), "task": str(e.get("task", "")), "msg": str(e.get("msg", ""))}
+        for e in host_errors or []
+    ]
+    if state not in HOST_STATES:
+        raise FindingError("host %s has audit state %r, not one of %s" % (name, state, ", ".join(HOST_STATES)))
+    if errors and state == "complete":
+        state = "incomplete"
+    counts = _counts()
+    for f in items:
+        counts[f["status"]] += 1
+    failing = state != "complete" or any(f["status"] in FAILING for f in items)
+    return {
+        "name": name,
+        "state": state,
+        "result": "fail" if failing else "pass",
+        "counts": counts,
+        "errors": errors,
+        "findings": items,
+    }
+
+
+def _clause_docs(per_clause, clauses_meta):
+    clause_docs = []
+    for clause in sorted(per_clause, key=clause_sort_key):
+        meta = clauses_meta.get(clause, {})
+        counts = per_clause[clause]
+        clause_docs.append(
+            {
+                "clause": clause,
+                "title_ja": meta.get("title_ja", ""),
+                "title_en": meta.get("title_en", ""),
+                "counts": counts,
+                "result": "fail" if any(counts[s] for s in FAILING) else "pass",
+            }
+        )
+    return clause_docs
 
 
 def failed(report):
@@ -260,37 +267,45 @@ def to_junit(report):
         props = ET.SubElement(suite, "properties")
         ET.SubElement(props, "property", name="clause", value=clause)
         for host, f in cases:
-            case = ET.SubElement(suite, "testcase", classname=xml_safe(host), name="%s %s" % (f["id"], f["title_en"]))
-            case.set("time", "0")
-            detail = "observed: %s\nexpected: %s\nevidence: %s" % (
-                text_of(f.get("observed")),
-                text_of(f.get("expected")),
-                text_of(f.get("evidence")),
-            )
-            if f["status"] == "fail":
-                ET.SubElement(case, "failure", message=text_of(f.get("observed"))[:500], type="fail").text = detail
-            elif f["status"] == "error":
-                ET.SubElement(case, "error", message=text_of(f.get("observed"))[:500], type="error").text = detail
-            elif f["status"] == "not_applicable":
-                ET.SubElement(case, "skipped", message=text_of(f.get("observed"))[:500])
-            else:
-                ET.SubElement(case, "system-out").text = detail
-    incomplete = [h for h in report["hosts"] if h["state"] != "complete"]
-    if incomplete:
-        # CI must show a host whose audit did not run through, not just fewer testcases.
-        suite = ET.SubElement(
-            root, "testsuite", name="audit run / 監査の実行", tests=str(len(incomplete)), failures="0",
-            errors=str(len(incomplete)), skipped="0",
-        )  # fmt: skip
-        for h in incomplete:
-            case = ET.SubElement(suite, "testcase", classname=xml_safe(h["name"]), name="audit complete")
-            msg = "; ".join("%s: %s" % (e["role"], e["msg"]) for e in h["errors"]) or h["state"]
-            ET.SubElement(case, "error", message=xml_safe(msg)[:500], type=h["state"]).text = xml_safe(msg)
-        tot["tests"] += len(incomplete)
-        tot["errors"] += len(incomplete)
+            _junit_case(suite, host, f)
+    _junit_incomplete(root, [h for h in report["hosts"] if h["state"] != "complete"], tot)
     for k, v in tot.items():
         root.set(k, str(v))
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _junit_case(suite, host, f):
+    case = ET.SubElement(suite, "testcase", classname=xml_safe(host), name="%s %s" % (f["id"], f["title_en"]))
+    case.set("time", "0")
+    detail = "observed: %s\nexpected: %s\nevidence: %s" % (
+        text_of(f.get("observed")),
+        text_of(f.get("expected")),
+        text_of(f.get("evidence")),
+    )
+    if f["status"] == "fail":
+        ET.SubElement(case, "failure", message=text_of(f.get("observed"))[:500], type="fail").text = detail
+    elif f["status"] == "error":
+        ET.SubElement(case, "error", message=text_of(f.get("observed"))[:500], type="error").text = detail
+    elif f["status"] == "not_applicable":
+        ET.SubElement(case, "skipped", message=text_of(f.get("observed"))[:500])
+    else:
+        ET.SubElement(case, "system-out").text = detail
+
+
+def _junit_incomplete(root, incomplete, tot):
+    """CI must show a host whose audit did not run through, not just fewer testcases."""
+    if not incomplete:
+        return
+    suite = ET.SubElement(
+        root, "testsuite", name="audit run / 監査の実行", tests=str(len(incomplete)), failures="0",
+        errors=str(len(incomplete)), skipped="0",
+    )  # fmt: skip
+    for h in incomplete:
+        case = ET.SubElement(suite, "testcase", classname=xml_safe(h["name"]), name="audit complete")
+        msg = "; ".join("%s: %s" % (e["role"], e["msg"]) for e in h["errors"]) or h["state"]
+        ET.SubElement(case, "error", message=xml_safe(msg)[:500], type=h["state"]).text = xml_safe(msg)
+    tot["tests"] += len(incomplete)
+    tot["errors"] += len(incomplete)
 
 
 # ---------------------------------------------------------------------------- text for the HTML and terminal

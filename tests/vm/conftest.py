@@ -1,7 +1,9 @@
 """One QEMU VM for the whole tests/vm session (booting under TCG takes about a minute).
 
-Test modules run in name order and leave the VM usable for the next ones (labop's SSH and
-sudo intact, usbguard back to the lab base state). Drive Ansible with
+Every test sets up what it needs through fixtures (idempotent, cheap when already in place), so
+tests run one by one (`pytest tests/vm -k smartcard`) and in any order; `--vm-order=reverse`
+runs the collected tests back to front to show it. Each module leaves the VM usable for the
+others (labop's SSH and sudo intact, no device plugged, usbguard in audit_only). Drive Ansible with
 `run_playbook(vm, "playbooks/harden.yml", extra_vars=..., check=..., groups=[...])`:
 import it with `from tests.lab.vm import run_playbook` (the repo root is on sys.path here),
 or take the `run_playbook` fixture, which is that same function.
@@ -22,7 +24,21 @@ if str(ROOT) not in sys.path:
 
 from tests.lab.vm import VM, run_playbook  # noqa: E402
 
-__all__ = ["run_playbook", "vm"]
+__all__ = ["boot_state", "run_playbook", "vm"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--vm-order",
+        choices=("file", "reverse"),
+        default="file",
+        help="reverse: run the collected VM tests back to front (proves no test needs an earlier one)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--vm-order") == "reverse":
+        items.reverse()
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +48,8 @@ def vm() -> Iterator[VM]:
     attach = os.environ.get("PII_GUARD_VM_ATTACH")
     if attach:
         machine = VM.attach(attach)
+        # The state now: the lab base state only while no test has changed this VM yet.
+        machine.boot_state = read_boot_state(machine)
         yield machine
         machine.stop()
         return
@@ -44,9 +62,30 @@ def vm() -> Iterator[VM]:
         f" after {machine.boot_seconds:.0f} s"
     )
     try:
+        # Read before any test runs: later modules turn usbguard on (audit_only), so a test of
+        # the image's base state needs this snapshot to pass in any order.
+        machine.boot_state = read_boot_state(machine)
         yield machine
     finally:
         machine.stop()
+
+
+@pytest.fixture(scope="session")
+def boot_state(vm: VM) -> dict[str, str]:
+    """The lab base state as the VM came up (see the vm fixture)."""
+    return vm.boot_state
+
+
+def read_boot_state(vm: VM) -> dict[str, str]:
+    def out(cmd: str) -> str:
+        return vm.ssh(cmd, check=False).stdout
+
+    return {
+        "usbguard_package": out("dpkg-query -W -f='${Status}' usbguard"),
+        "usbguard": out("systemctl is-active usbguard").strip(),
+        "auditd": out("systemctl is-active auditd").strip(),
+        "auditctl_status": out("sudo auditctl -s"),
+    }
 
 
 @pytest.fixture(name="run_playbook")

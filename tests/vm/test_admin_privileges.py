@@ -1,10 +1,13 @@
 """Clause 6-6 over real SSH on the lab VM: who can sudo after apply, root login, the guard, expiry.
 
-The tests run in file order and share one seeded state: users with stray privileges are
-created first, a refused play and bad input are shown to change nothing, then one apply run
-is checked from the outside (ssh as each user, sudo with a password on stdin). The expiry
-test waits for the systemd timer alone to remove a grant that expires a few minutes after
-the apply. The VM is left usable for later modules: labop keeps SSH and passwordless sudo.
+Fixtures give each test its state, so the tests run one by one and in any order: `seeded`
+creates users with stray privileges, `preconditions` records what they can do before the
+apply (it runs before `applied` whatever the order), `applied` runs the one apply of the module
+and records what a temporary grant allows right after it. A refused play and bad input are shown
+to change nothing (in either state); the apply is checked from the outside (ssh as each user, sudo
+with a password on stdin). The expiry test waits for the systemd timer alone to remove a grant
+that expires a few minutes after the apply. The VM is left usable for later modules: labop keeps
+SSH and passwordless sudo.
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ from tests.lab.vm import run_playbook  # noqa: E402
 PLAY = "tests/vm/admin_privileges.yml"
 PW = "Lab-pw-6-6"
 USERS = ("alice", "intruder", "dropper", "tempo")
-STATE = {}
 
 
 def sh(vm, cmd: str, user: str = "labop", check: bool = True, fresh: bool | None = None):
@@ -97,20 +99,66 @@ def seeded(vm):
     return vm
 
 
-def test_seeded_privileges_work_before_apply(seeded):
+@pytest.fixture(scope="module")
+def timings():
+    """Durations measured by one test and used to size another (a default stands in when absent)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def preconditions(seeded):
+    """What the seeded users can do before the apply, read before `applied` runs (it depends on
+    this fixture), so the later 'cannot' results mean something in any test order."""
+    return {
+        "intruder_sudo": sudo_as(seeded, "intruder").stdout.strip(),
+        "dropper_sudo": sh(seeded, "sudo -n id -u", user="dropper", check=False).stdout.strip(),
+        "root_ssh": sh(seeded, "id -u", user="root", check=False).stdout.strip(),
+    }
+
+
+@pytest.fixture(scope="module")
+def applied(seeded, preconditions, timings):
+    """The module's one apply run, with a temporary grant for tempo; what the grant allows is read
+    right after it, since the expiry test waits until the timer has removed it."""
+    # The grant must outlive the apply run (the module refuses an expiry in the past), then the
+    # minutely timer alone must remove it. Size the lifetime from the guard run on this machine;
+    # when the guard test has not run first, time the same refused (changes nothing) play here.
+    if "guard_seconds" not in timings:
+        started = time.monotonic()
+        play(seeded, base_vars(admin_privileges_approved_users=["alice"]))
+        timings["guard_seconds"] = time.monotonic() - started
+    lifetime = int(max(150, 6 * timings["guard_seconds"]))
+    now = int(sh(seeded, "date -u +%s").stdout)
+    until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + lifetime))
+    # The rest of the tests run on the controller's clock: remember the expiry there.
+    state = {"until_epoch": time.time() + lifetime}
+    grant = {"user": "tempo", "until": until, "reason": "VM test", "ticket": "CHG-VM-1"}
+    started = time.monotonic()
+    state["result"] = play(seeded, base_vars(admin_privileges_temporary=[grant]))
+    state["apply_seconds"] = time.monotonic() - started
+    print(f"\n[admin] apply run took {state['apply_seconds']:.0f} s")
+    res = state["result"]
+    # Every test of the applied state depends on this run: stop here with its output when it failed.
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    state["tempo_checked_at"] = time.time()
+    state["tempo_sudo"] = sudo_as(seeded, "tempo").stdout.strip()
+    return state
+
+
+def test_seeded_privileges_work_before_apply(preconditions):
     """Preconditions, so the later 'cannot' results mean something."""
-    assert sudo_as(seeded, "intruder").stdout.strip() == "0"
-    assert sh(seeded, "sudo -n id -u", user="dropper", check=False).stdout.strip() == "0"
-    assert sh(seeded, "id -u", user="root", check=False).stdout.strip() == "0"  # root SSH works now
+    assert preconditions["intruder_sudo"] == "0"
+    assert preconditions["dropper_sudo"] == "0"
+    assert preconditions["root_ssh"] == "0"  # root SSH worked before the apply
 
 
 @pytest.mark.control("6-6.admin_group_members")
-def test_play_that_would_remove_the_operator_fails_and_changes_nothing(seeded):
+def test_play_that_would_remove_the_operator_fails_and_changes_nothing(seeded, timings):
     before = digest(seeded)
     started = time.monotonic()
     res = play(seeded, base_vars(admin_privileges_approved_users=["alice"]))
-    # This run stops at the guard, about half an apply run: it sizes the grant's lifetime below.
-    STATE["guard_seconds"] = time.monotonic() - started
+    # This run stops at the guard, about half an apply run: it sizes the grant's lifetime in `applied`.
+    timings["guard_seconds"] = time.monotonic() - started
     out = res.stdout + res.stderr
     assert res.returncode != 0
     assert "lock-out guard refused the change" in out and "'labop' would lose its path" in out
@@ -152,33 +200,25 @@ def test_bad_input_refused_before_any_change(seeded):
     assert digest(seeded) == before
 
 
-def test_apply(seeded):
-    # The grant must outlive the apply run (the module refuses an expiry in the past), then the
-    # minutely timer alone must remove it. Size the lifetime from the guard run on this machine.
-    lifetime = int(max(150, 6 * STATE.get("guard_seconds", 60)))
-    now = int(sh(seeded, "date -u +%s").stdout)
-    until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + lifetime))
-    # The rest of the tests run on the controller's clock: remember the expiry there.
-    STATE["until_epoch"] = time.time() + lifetime
-    grant = {"user": "tempo", "until": until, "reason": "VM test", "ticket": "CHG-VM-1"}
-    started = time.monotonic()
-    res = play(seeded, base_vars(admin_privileges_temporary=[grant]))
-    STATE["apply_seconds"] = time.monotonic() - started
-    print(f"\n[admin] apply run took {STATE['apply_seconds']:.0f} s")
+def test_apply(applied):
+    res = applied["result"]
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
 
 
 @pytest.mark.control("6-6.sudo_nopasswd")
+@pytest.mark.usefixtures("applied")
 def test_operator_connection_and_passwordless_sudo_still_work(seeded):
     assert sh(seeded, "sudo -n id -u", fresh=True).stdout.strip() == "0"
 
 
 @pytest.mark.control("6-6.sudoers_grants")
+@pytest.mark.usefixtures("applied")
 def test_approved_admin_can_sudo(seeded):
     assert sudo_as(seeded, "alice").stdout.strip() == "0"
 
 
 @pytest.mark.control("6-6.admin_group_members")
+@pytest.mark.usefixtures("applied")
 def test_removed_group_member_cannot_sudo(seeded):
     res = sudo_as(seeded, "intruder")
     assert res.returncode != 0 and "not in the sudoers file" in res.stderr
@@ -186,6 +226,7 @@ def test_removed_group_member_cannot_sudo(seeded):
 
 
 @pytest.mark.control("6-6.sudoers_grants")
+@pytest.mark.usefixtures("applied")
 def test_quarantined_dropin_grant_no_longer_works(seeded):
     res = sudo_as(seeded, "dropper")
     assert res.returncode != 0 and "not in the sudoers file" in res.stderr
@@ -194,6 +235,7 @@ def test_quarantined_dropin_grant_no_longer_works(seeded):
 
 
 @pytest.mark.control("6-6.root_ssh_login")
+@pytest.mark.usefixtures("applied")
 def test_root_ssh_login_refused(seeded):
     res = sh(seeded, "id -u", user="root", check=False)
     assert res.returncode == 255 and "Permission denied" in res.stderr
@@ -201,6 +243,7 @@ def test_root_ssh_login_refused(seeded):
 
 
 @pytest.mark.control("6-6.privileged_use_logging")
+@pytest.mark.usefixtures("applied")
 def test_privileged_use_is_logged_by_sudo_and_auditd(seeded):
     assert sudo_as(seeded, "alice", "/usr/bin/true").returncode == 0
     log = sh(seeded, "sudo cat /var/log/sudo.log").stdout
@@ -212,10 +255,10 @@ def test_privileged_use_is_logged_by_sudo_and_auditd(seeded):
 
 
 @pytest.mark.control("6-6.temporary_grants")
-def test_temporary_grant_works_before_expiry(seeded):
-    if time.time() > STATE["until_epoch"] - 5:
+def test_temporary_grant_works_before_expiry(applied):
+    if applied["tempo_checked_at"] > applied["until_epoch"] - 5:
         pytest.skip("apply took longer than the grant's lifetime; expiry is still checked below")
-    assert sudo_as(seeded, "tempo").stdout.strip() == "0"
+    assert applied["tempo_sudo"] == "0"
 
 
 # ------------------------------------------------------------------ parser vs the real sudo
@@ -307,9 +350,9 @@ def test_parser_never_reports_less_than_real_sudo(seeded, batch):
 
 
 @pytest.mark.control("6-6.temporary_grants")
-def test_expired_temporary_grant_removed_by_the_timer_alone(seeded):
+def test_expired_temporary_grant_removed_by_the_timer_alone(seeded, applied):
     """No Ansible run and no manual call: the minutely timer must remove the grant."""
-    deadline = STATE["until_epoch"] + 80
+    deadline = applied["until_epoch"] + 80
     while time.time() < deadline:
         if sh(seeded, "test -e /etc/sudoers.d/pii_guard_tmp_tempo", check=False).returncode != 0:
             break
@@ -319,7 +362,7 @@ def test_expired_temporary_grant_removed_by_the_timer_alone(seeded):
     assert res.returncode != 0 and "not in the sudoers file" in res.stderr
     journal = sh(seeded, "sudo journalctl -u pii-guard-sudo-expiry.service --no-pager -o cat").stdout
     assert "removed temporary sudo grant pii_guard_tmp_tempo" in journal
-    print(f"\n[admin] grant gone {time.time() - STATE['until_epoch']:.0f} s after its expiry (poll every 10 s)")
+    print(f"\n[admin] grant gone {time.time() - applied['until_epoch']:.0f} s after its expiry (poll every 10 s)")
 
 
 def test_vm_left_usable_for_later_modules(seeded):

@@ -3,7 +3,9 @@
 Login users read files over SSH (pam_loginuid sets their auid); the agent deployed by the
 role counts distinct files per user from /var/log/audit/audit.log and alerts once per
 threshold crossing: journal (alert priority, MESSAGE_ID), alert log and the user's terminal.
-Runs in file order; at the end the agent, its rules and the test users are removed.
+Each test asks for the state it needs (`fresh`: the role not deployed; `applied`: agent running,
+deployed only when it is not), and each alert test reads as its own user, so the tests run one
+by one and in any order. At the end the agent, its rules and the test users are removed.
 """
 
 from __future__ import annotations
@@ -80,6 +82,14 @@ def wait_for(pred, timeout=20.0):
     return pred()
 
 
+REMOVE_ROLE = (
+    "systemctl disable --now pii-download-alert.service; "
+    "rm -rf /etc/systemd/system/pii-download-alert.service /etc/pii-download-alert /usr/lib/pii-download-alert "
+    "/var/lib/pii-download-alert /var/log/pii-download-alert /etc/audit/rules.d/50-pii-download-alert.rules*; "
+    "systemctl daemon-reload; augenrules --load"
+)
+
+
 @pytest.fixture(scope="module")
 def lab(vm):
     users = " ".join(USERS)
@@ -98,16 +108,30 @@ def lab(vm):
     # Leave the VM as we found it: no agent, no rules, no test users.
     sh(
         vm,
-        "sudo sh -c 'systemctl disable --now pii-download-alert.service; "
-        "rm -rf /etc/systemd/system/pii-download-alert.service /etc/pii-download-alert /usr/lib/pii-download-alert "
-        "/var/lib/pii-download-alert /var/log/pii-download-alert /etc/audit/rules.d/50-pii-download-alert.rules* "
-        "/srv/pii /srv/pii-archive; systemctl daemon-reload; augenrules --load; "
-        "for u in %s; do pkill -KILL -u $u; userdel -r $u; done; true'" % " ".join(USERS),
+        "sudo sh -c '%s; rm -rf /srv/pii /srv/pii-archive; "
+        "for u in %s; do pkill -KILL -u $u; userdel -r $u; done; true'" % (REMOVE_ROLE, " ".join(USERS)),
         check=False,
     )
 
 
+@pytest.fixture
+def fresh(lab):
+    """The host before the role: no agent, no rules (removes them when an earlier test deployed them)."""
+    sh(lab, "sudo sh -c '%s; true'" % REMOVE_ROLE, check=False)
+    return lab
+
+
+@pytest.fixture
+def applied(lab, tmp_path):
+    """The agent running with its rules in the kernel; deploys the role only when it is not."""
+    running = sh(lab, "systemctl is-active pii-download-alert", check=False).stdout.strip() == "active"
+    if not (running and "key=pii_dl_citizens" in sh(lab, "sudo auditctl -l").stdout):
+        play(lab, tmp_path)
+    return lab
+
+
 @pytest.mark.control("6-5.agent_running", "6-5.audit_rules_loaded", "6-5.threshold_review")
+@pytest.mark.usefixtures("fresh")
 def test_audit_mode_on_a_fresh_host_changes_nothing_and_fails(lab, tmp_path):
     before = digest(lab)
     _out, f = play(lab, tmp_path, check=True, pii_guard_audit=True)
@@ -120,6 +144,7 @@ def test_audit_mode_on_a_fresh_host_changes_nothing_and_fails(lab, tmp_path):
 @pytest.mark.control(
     "6-5.agent_running", "6-5.agent_config", "6-5.audit_rules_loaded", "6-5.pgaudit_active", "6-5.threshold_review"
 )
+@pytest.mark.usefixtures("fresh")
 def test_apply_loads_rules_and_starts_the_agent(lab, tmp_path):
     _out, f = play(lab, tmp_path)
     assert {k: v["status"] for k, v in f.items()} == {
@@ -135,6 +160,7 @@ def test_apply_loads_rules_and_starts_the_agent(lab, tmp_path):
 
 
 @pytest.mark.control("6-5.agent_running")
+@pytest.mark.usefixtures("applied")
 def test_120_files_raise_exactly_one_alert_within_seconds_with_terminal_warning(lab):
     # clerk also has an interactive session (a pty, recorded in utmp) that should get the warning
     term = subprocess.Popen(
@@ -167,6 +193,7 @@ def test_120_files_raise_exactly_one_alert_within_seconds_with_terminal_warning(
 
 
 @pytest.mark.control("6-5.agent_running")
+@pytest.mark.usefixtures("applied")
 def test_50_files_raise_no_alert(lab):
     read_files(lab, "intern", 1, 50)
     time.sleep(6)
@@ -178,6 +205,7 @@ def test_50_files_raise_no_alert(lab):
 
 
 @pytest.mark.control("6-5.agent_running")
+@pytest.mark.usefixtures("applied")
 def test_restart_midway_still_alerts_at_the_right_count(lab):
     read_files(lab, "temp", 1, 60, where="/srv/pii-archive")
     time.sleep(3)
@@ -197,6 +225,7 @@ def test_restart_midway_still_alerts_at_the_right_count(lab):
 @pytest.mark.control(
     "6-5.agent_running", "6-5.agent_config", "6-5.audit_rules_loaded", "6-5.pgaudit_active", "6-5.threshold_review"
 )
+@pytest.mark.usefixtures("applied")
 def test_reapply_changes_nothing_and_audit_passes(lab, tmp_path):
     out, f = play(lab, tmp_path, check=True, pii_guard_audit=True)
     assert re.search(r"vm\s+: ok=\d+\s+changed=0 ", out.stdout), out.stdout[-2000:]

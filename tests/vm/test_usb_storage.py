@@ -1,8 +1,9 @@
 """Clause 6-17 with a real kernel: USBGuard decides which hot-plugged USB devices work.
 
-Order matters (one VM, one usbguard): agency_issued_only -> prohibit -> replace A by B with
-the lifecycle playbook -> audit_only. The module ends with the VM in audit_only (nothing
-blocked, usbguard running) and every device it plugged removed.
+Each test applies the mode it checks, so they run one by one and in any order; the devices
+(keyboard, MTP, the enrolled stick A, a private stick, stick B for the replacement) are plugged
+once for the module by the `plugged` fixture, which removes them at the end and leaves the VM in
+audit_only (nothing blocked, usbguard running).
 
 QEMU's usb-storage always reports 46f4:0001 (what `usbguard list-devices` shows in the
 guest), so the register entries use that id and differ by serial.
@@ -68,17 +69,25 @@ def digest(vm) -> str:
     return vm.ssh(f"sudo sh -c 'find {WATCHED} -type f | sort | xargs sha256sum'").stdout
 
 
-RESTORED = {"audit_only": False}
-
-
 @pytest.fixture(scope="module")
 def plugged(vm):
-    """Devices this module hot-plugs; all are removed at the end and usbguard is left in audit_only."""
+    """The module's devices, plugged before any mode is applied: usbguard re-evaluates present
+    devices on every apply, so each test sees them under its own mode. All are removed at the end
+    and usbguard is left in audit_only (an idempotent run when a test already left it there)."""
     ids: list[str] = []
-    yield ids
-    for dev_id in list(ids):
-        vm.unplug(dev_id)
-    if not RESTORED["audit_only"]:  # the last test did not get there
+    try:
+        vm.plug_keyboard("usb-kbd1")
+        ids.append("usb-kbd1")
+        sticks = (("usb-stickA", "AGENCY0001"), ("usb-stickP", "PRIVATE9999"), ("usb-stickB", "AGENCY0002"))
+        for dev_id, serial in sticks:
+            vm.plug_stick(dev_id, serial=serial)
+            ids.append(dev_id)
+        vm.plug_mtp("usb-mtp1")
+        ids.append("usb-mtp1")
+        yield ids
+    finally:
+        for dev_id in ids:
+            vm.unplug(dev_id)
         apply(vm, "audit_only", [])
 
 
@@ -99,20 +108,13 @@ def test_bad_input_fails_before_the_host_is_touched(vm):
 def test_agency_issued_only(vm, plugged):
     apply(vm, "agency_issued_only", [A])
     assert vm.ssh("systemctl is-active usbguard").stdout.strip() == "active"
-    vm.plug_keyboard("usb-kbd1")
-    plugged.append("usb-kbd1")
-    vm.plug_stick("usb-stickA", serial="AGENCY0001")
-    plugged.append("usb-stickA")
-    vm.plug_stick("usb-stickP", serial="PRIVATE9999")
-    plugged.append("usb-stickP")
-    vm.plug_mtp("usb-mtp1")
-    plugged.append("usb-mtp1")
 
-    # The enrolled stick gets a block device; the private one never does.
+    # The enrolled stick gets (or keeps) a block device; the private one has none.
     wait_for("block device of AGENCY0001", lambda: "AGENCY0001" in usb_disks(vm))
     private = wait_for("PRIVATE9999 listed", lambda: by_serial(vm, "PRIVATE9999"))
     assert (private["id"], private["target"]) == (QEMU_STICK, "block")
-    assert "PRIVATE9999" not in usb_disks(vm)
+    # Plugged before usbguard started (the fixture), the private stick loses its disk on the apply.
+    wait_for("block device of PRIVATE9999 gone", lambda: "PRIVATE9999" not in usb_disks(vm))
     assert by_serial(vm, "AGENCY0001")["target"] == "allow"
     # The keyboard stays authorized, the MTP device is blocked.
     kbd = wait_for("keyboard listed", lambda: next((d for d in devices(vm) if d["id"] == QEMU_KBD), None))
@@ -145,8 +147,8 @@ def test_prohibit_refuses_the_enrolled_stick(vm, plugged):
 def test_replace_a_by_b_with_the_lifecycle_playbook(vm, plugged, tmp_path):
     register = tmp_path / "usb_devices.yml"
     register.write_text(yaml.safe_dump({"usb_storage_devices": [A]}))
-    vm.plug_stick("usb-stickB", serial="AGENCY0002")
-    plugged.append("usb-stickB")
+    # Starting point: A enrolled and working (usbguard running, so the enrolment host lists B).
+    apply(vm, "agency_issued_only", [A])
     wait_for("AGENCY0002 listed", lambda: by_serial(vm, "AGENCY0002"))
     proc = run_playbook(
         vm,
@@ -184,4 +186,3 @@ def test_audit_only_blocks_nothing(vm, plugged):
         wait_for(f"block device of {serial}", lambda s=serial: s in usb_disks(vm))
     assert all(d["target"] == "allow" for d in devices(vm)), devices(vm)
     assert "install usb-storage" not in vm.ssh("cat /etc/modprobe.d/*.conf 2>/dev/null || true").stdout
-    RESTORED["audit_only"] = True

@@ -120,31 +120,13 @@ def plan(state):
     ddir = sudoers_dir(parsed, main)
     policed = admin_groups(p, state["groups"])
     approved = list(p["approved_users"])
-    approved_groups = list(p["approved_groups"]) + policed
-    existing = set(a.name for a in state["accounts"])
-
-    # Files this module renders; exempt from policing only with exactly the content it renders now.
-    managed = {}
-    for g in p["temporary"]:
-        until = admin_policy.parse_until(g["until"])
-        managed[os.path.join(ddir, admin_policy.temporary_name(g["user"]))] = admin_policy.temporary_file(g, until)
-    wanted_tmp = dict(managed)
-    logging_path = os.path.join(ddir, LOGGING_FILE)
-    managed[logging_path] = logging_text(p["sudo_logfile"])
-    present_tmp = {}
-    try:
-        names = sorted(fs.listdir(ddir)) if fs.isdir(ddir) else []
-    except (IOError, OSError):
-        names = []
-    for name in names:
-        if name.startswith(admin_policy.TEMP_PREFIX):
-            present_tmp[os.path.join(ddir, name)] = _read(fs, os.path.join(ddir, name))
+    managed, wanted_tmp, logging_path = _managed_files(p, ddir)
+    present_tmp = _present_temporary(fs, ddir)
     exempt = set(path for path, text in managed.items() if _read(fs, path) == text)
-
     sp = admin_policy.plan_sudoers(
         parsed,
         approved,
-        approved_groups,
+        list(p["approved_groups"]) + policed,
         p["nopasswd_approved"],
         uid_names=state["uid_names"],
         gid_names=state["gid_names"],
@@ -152,38 +134,13 @@ def plan(state):
         exempt=exempt,
         limited=p.get("limited_grants") or [],
     )
-    files = {}
-    for path in set(sp["comment"]) | set(sp["nopasswd"]):
-        text = _read(fs, path)
-        if text is not None:
-            new = admin_policy.edit_text(text, sp["comment"].get(path, ()), sp["nopasswd"].get(path, ()))
-            if new != text:
-                files[path] = new
-    for path in sp["quarantine"]:
-        files[path] = None
+    files = _file_changes(fs, sp, wanted_tmp, present_tmp)
     now = state["now"]
     expired_present = sorted(path for path, text in present_tmp.items() if (admin_policy.expiry_of(text) or now) <= now)
-    for path, text in wanted_tmp.items():
-        if present_tmp.get(path) != text:
-            files[path] = text
-    for path in present_tmp:
-        if path not in wanted_tmp and path not in sp["quarantine"]:
-            files[path] = None
     logging_before = _read(fs, logging_path)
     if logging_before != managed[logging_path]:
         files[logging_path] = managed[logging_path]
-
-    group_changes = {}
-    want = sorted(u for u in approved if u in existing)
-    for gname in policed:
-        members = state["groups"].get(gname)
-        if members is None:
-            continue
-        add = [u for u in want if u not in members]
-        remove = [u for u in members if u not in want]
-        if add or remove:
-            group_changes[gname] = {"add": add, "remove": remove}
-
+    group_changes = _group_changes(state, policed, approved)
     sshd_change = bool(
         p["manage_root_ssh"] and state["sshd"] and (state["prl"] != "no" or state["sshd_dropin"] != SSHD_TEXT)
     )
@@ -211,6 +168,69 @@ def plan(state):
         "root_paths": root_paths(parsed, state["accounts"], state["host"]),
         "changed": bool(files or group_changes or sshd_change or lock_root or uid0_remove or audit_change),
     }
+
+
+def _managed_files(p, ddir):
+    """Files this module renders ``{path: text}``, the temporary grants among them and the logging drop-in path.
+
+    They are exempt from policing only with exactly the content rendered now."""
+    managed = {}
+    for g in p["temporary"]:
+        until = admin_policy.parse_until(g["until"])
+        managed[os.path.join(ddir, admin_policy.temporary_name(g["user"]))] = admin_policy.temporary_file(g, until)
+    wanted_tmp = dict(managed)
+    logging_path = os.path.join(ddir, LOGGING_FILE)
+    managed[logging_path] = logging_text(p["sudo_logfile"])
+    return managed, wanted_tmp, logging_path
+
+
+def _present_temporary(fs, ddir):
+    """Temporary grant files in the drop-in directory now ``{path: text}``."""
+    try:
+        names = sorted(fs.listdir(ddir)) if fs.isdir(ddir) else []
+    except (IOError, OSError):
+        names = []
+    return dict(
+        (os.path.join(ddir, name), _read(fs, os.path.join(ddir, name)))
+        for name in names
+        if name.startswith(admin_policy.TEMP_PREFIX)
+    )
+
+
+def _file_changes(fs, sp, wanted_tmp, present_tmp):
+    """``{path: new text or None (remove)}`` for sudoers edits, quarantines and temporary grants."""
+    files = {}
+    for path in set(sp["comment"]) | set(sp["nopasswd"]):
+        text = _read(fs, path)
+        if text is not None:
+            new = admin_policy.edit_text(text, sp["comment"].get(path, ()), sp["nopasswd"].get(path, ()))
+            if new != text:
+                files[path] = new
+    for path in sp["quarantine"]:
+        files[path] = None
+    for path, text in wanted_tmp.items():
+        if present_tmp.get(path) != text:
+            files[path] = text
+    for path in present_tmp:
+        if path not in wanted_tmp and path not in sp["quarantine"]:
+            files[path] = None
+    return files
+
+
+def _group_changes(state, policed, approved):
+    """``{group: {add, remove}}`` that makes each policed admin group hold the approved users on this host."""
+    existing = set(a.name for a in state["accounts"])
+    group_changes = {}
+    want = sorted(u for u in approved if u in existing)
+    for gname in policed:
+        members = state["groups"].get(gname)
+        if members is None:
+            continue
+        add = [u for u in want if u not in members]
+        remove = [u for u in members if u not in want]
+        if add or remove:
+            group_changes[gname] = {"add": add, "remove": remove}
+    return group_changes
 
 
 def accounts_after(accounts, gid_names, group_changes):
@@ -265,117 +285,131 @@ def guard(state, pl):
 
 def findings(state, pl, applied=None, check=False):
     """The nine 6-6 findings of a run (``applied``: what the apply step did, or None)."""
-    p = state["params"]
     applied = applied or {}
+    return [
+        _group_members_finding(state, pl, check),
+        _grants_finding(state, pl, check),
+        _nopasswd_finding(state, pl, check),
+        _root_ssh_finding(state, pl, check),
+        _root_password_finding(state, pl, check),
+        _uid0_finding(state, check),
+        _temporary_grants_finding(state, pl, check),
+        _logging_finding(state, pl, applied, check),
+    ]
+
+
+def _group_members_finding(state, pl, check):
+    p = state["params"]
     existing = set(a.name for a in state["accounts"])
     approved = list(p["approved_users"])
-    sp = pl["sudoers"]
     groups_before = dict((g, state["groups"][g]) for g in pl["policed_groups"] if g in state["groups"])
     gc = pl["group_changes"]
-    fs = []
-    fs.append(
-        compliance(
-            "6-6.admin_group_members",
-            not gc,
-            bool(gc),
-            check,
-            observed=groups_before,
-            expected=sorted(u for u in approved if u in existing),
-            evidence={
-                "changes": gc,
-                "approved_missing_on_host": sorted(set(approved) - existing),
-                "policed_groups": pl["policed_groups"],
-                "group_source": GROUP_SOURCE_NOTE,
-            },
-        )
+    return compliance(
+        "6-6.admin_group_members",
+        not gc,
+        bool(gc),
+        check,
+        observed=groups_before,
+        expected=sorted(u for u in approved if u in existing),
+        evidence={
+            "changes": gc,
+            "approved_missing_on_host": sorted(set(approved) - existing),
+            "policed_groups": pl["policed_groups"],
+            "group_source": GROUP_SOURCE_NOTE,
+        },
     )
+
+
+def _grants_finding(state, pl, check):
+    sp = pl["sudoers"]
     unapproved = bool(sp["unapproved"])
     limited_wide = sorted(
         u for u, s in pl["root_paths"].items() if not s["all"] and any(c["class"] != "limited" for c in s["commands"])
     )
-    fs.append(
-        compliance(
-            "6-6.sudoers_grants",
-            not unapproved,
-            unapproved,
-            check,
-            observed=[dict(u, file="%s:%d" % (u["file"], u["line"])) for u in sp["unapproved"]],
-            expected="only approved users and groups can become root, and approved limited grants stay as approved",
-            evidence={
-                "root_paths": pl["root_paths"],
-                "root_equivalent_limited_grants": limited_wide,
-                "limited_kept": sp["limited_kept"],
-                "quarantined": sp["quarantine"],
-                "commented": sp["comment"],
-                "exempt_managed_files": pl["exempt"],
-                "host": {"name": state["host"].name, "short": state["host"].short},
-                "parse_errors": pl["parsed"]["errors"],
-            },
-        )
+    return compliance(
+        "6-6.sudoers_grants",
+        not unapproved,
+        unapproved,
+        check,
+        observed=[dict(u, file="%s:%d" % (u["file"], u["line"])) for u in sp["unapproved"]],
+        expected="only approved users and groups can become root, and approved limited grants stay as approved",
+        evidence={
+            "root_paths": pl["root_paths"],
+            "root_equivalent_limited_grants": limited_wide,
+            "limited_kept": sp["limited_kept"],
+            "quarantined": sp["quarantine"],
+            "commented": sp["comment"],
+            "exempt_managed_files": pl["exempt"],
+            "host": {"name": state["host"].name, "short": state["host"].short},
+            "parse_errors": pl["parsed"]["errors"],
+        },
     )
-    nf = sp["nopasswd_found"]
-    fs.append(
-        compliance(
-            "6-6.sudo_nopasswd",
-            not nf,
-            bool(nf),
-            check,
-            observed=nf,
-            expected={"nopasswd_approved": p["nopasswd_approved"]},
-            evidence={u: s["sources"] for u, s in pl["root_paths"].items() if s["nopasswd_all"]},
-        )
+
+
+def _nopasswd_finding(state, pl, check):
+    nf = pl["sudoers"]["nopasswd_found"]
+    return compliance(
+        "6-6.sudo_nopasswd",
+        not nf,
+        bool(nf),
+        check,
+        observed=nf,
+        expected={"nopasswd_approved": state["params"]["nopasswd_approved"]},
+        evidence={u: s["sources"] for u, s in pl["root_paths"].items() if s["nopasswd_all"]},
     )
+
+
+def _root_ssh_finding(state, pl, check):
+    p = state["params"]
     sshd, prl = state["sshd"], state["prl"]
     if not p["manage_root_ssh"]:
-        fs.append(finding("6-6.root_ssh_login", "pass" if prl == "no" else "fail", observed=prl, expected="no"))
-    elif not sshd:
-        fs.append(finding("6-6.root_ssh_login", "not_applicable", observed="sshd not installed", expected="no"))
-    else:
-        fs.append(
-            compliance(
-                "6-6.root_ssh_login",
-                not pl["sshd_change"],
-                pl["sshd_change"],
-                check,
-                observed=prl,
-                expected="no",
-                evidence={"dropin": p["sshd_dropin"], "sshd": sshd},
-            )
+        return finding("6-6.root_ssh_login", "pass" if prl == "no" else "fail", observed=prl, expected="no")
+    if not sshd:
+        return finding("6-6.root_ssh_login", "not_applicable", observed="sshd not installed", expected="no")
+    return compliance(
+        "6-6.root_ssh_login",
+        not pl["sshd_change"],
+        pl["sshd_change"],
+        check,
+        observed=prl,
+        expected="no",
+        evidence={"dropin": p["sshd_dropin"], "sshd": sshd},
+    )
+
+
+def _root_password_finding(state, pl, check):
+    if state["params"]["lock_root_password"]:
+        return compliance(
+            "6-6.root_password_locked",
+            not pl["lock_root"],
+            pl["lock_root"],
+            check,
+            observed={"locked": state["root_locked"]},
+            expected={"locked": True},
         )
-    if p["lock_root_password"]:
-        fs.append(
-            compliance(
-                "6-6.root_password_locked",
-                not pl["lock_root"],
-                pl["lock_root"],
-                check,
-                observed={"locked": state["root_locked"]},
-                expected={"locked": True},
-            )
-        )
-    else:
-        fs.append(
-            finding(
-                "6-6.root_password_locked",
-                "pass" if state["root_locked"] else "not_applicable",
-                observed={"locked": state["root_locked"]},
-                expected="locked only when admin_privileges_lock_root_password",
-                evidence={"source": "/etc/shadow"},
-            )
-        )
+    return finding(
+        "6-6.root_password_locked",
+        "pass" if state["root_locked"] else "not_applicable",
+        observed={"locked": state["root_locked"]},
+        expected="locked only when admin_privileges_lock_root_password",
+        evidence={"source": "/etc/shadow"},
+    )
+
+
+def _uid0_finding(state, check):
     uid0 = state["uid0"]
-    if uid0 and not p["remove_extra_uid0"]:
-        fs.append(
-            finding(
-                "6-6.uid0_accounts",
-                "fail",
-                observed=uid0,
-                expected=[],
-                evidence={"note": "removal only with admin_privileges_remove_extra_uid0: true"},
-            )
+    if uid0 and not state["params"]["remove_extra_uid0"]:
+        return finding(
+            "6-6.uid0_accounts",
+            "fail",
+            observed=uid0,
+            expected=[],
+            evidence={"note": "removal only with admin_privileges_remove_extra_uid0: true"},
         )
-    else:
-        fs.append(compliance("6-6.uid0_accounts", not uid0, bool(uid0), check, observed=uid0, expected=[]))
+    return compliance("6-6.uid0_accounts", not uid0, bool(uid0), check, observed=uid0, expected=[])
+
+
+def _temporary_grants_finding(state, pl, check):
     files = pl["files"]
     wanted_tmp, present_tmp, expired = pl["wanted_tmp"], pl["present_tmp"], pl["expired_present"]
     timer = state["timer"]
@@ -387,35 +421,34 @@ def findings(state, pl, applied=None, check=False):
     if timer is False and (wanted_tmp or present_tmp):
         status = "fail"
     now = state["now"]
-    fs.append(
-        finding(
-            "6-6.temporary_grants",
-            status,
-            observed={"present": sorted(present_tmp), "expired_present": expired, "timer_enabled": timer},
-            expected={"grants": sorted(wanted_tmp), "expired_present": [], "timer_enabled": True},
-            evidence={
-                "expiry": dict((k, (admin_policy.expiry_of(v) or now).isoformat()) for k, v in present_tmp.items()),
-                "notafter": "each grant carries NOTAFTER, so sudo refuses it after expiry even without the timer",
-            },
-        )
+    return finding(
+        "6-6.temporary_grants",
+        status,
+        observed={"present": sorted(present_tmp), "expired_present": expired, "timer_enabled": timer},
+        expected={"grants": sorted(wanted_tmp), "expired_present": [], "timer_enabled": True},
+        evidence={
+            "expiry": dict((k, (admin_policy.expiry_of(v) or now).isoformat()) for k, v in present_tmp.items()),
+            "notafter": "each grant carries NOTAFTER, so sudo refuses it after expiry even without the timer",
+        },
     )
+
+
+def _logging_finding(state, pl, applied, check):
+    p = state["params"]
     loaded = state["audit_loaded"] if p["audit_rules"] else None
-    log_change = pl["logging_path"] in files or pl["audit_change"]
+    log_change = pl["logging_path"] in pl["files"] or pl["audit_change"]
     log_ok = not log_change and (loaded is not False)
     st = compliance("6-6.privileged_use_logging", log_ok, log_change, check)["status"]
     if p["audit_rules"] and loaded is False and not applied.get("audit_loaded"):
         st = "fail"
-    fs.append(
-        finding(
-            "6-6.privileged_use_logging",
-            st,
-            observed={"sudo_logging_dropin": pl["logging_before"] is not None, "audit_rules_loaded": loaded},
-            expected={"sudo_logfile": p["sudo_logfile"], "audit_key": AUDIT_KEY},
-            evidence={
-                "dropin": pl["logging_path"],
-                "audit_rules_file": p["audit_rules_file"],
-                "note": "auditd not running here" if loaded is None else "",
-            },
-        )
+    return finding(
+        "6-6.privileged_use_logging",
+        st,
+        observed={"sudo_logging_dropin": pl["logging_before"] is not None, "audit_rules_loaded": loaded},
+        expected={"sudo_logfile": p["sudo_logfile"], "audit_key": AUDIT_KEY},
+        evidence={
+            "dropin": pl["logging_path"],
+            "audit_rules_file": p["audit_rules_file"],
+            "note": "auditd not running here" if loaded is None else "",
+        },
     )
-    return fs

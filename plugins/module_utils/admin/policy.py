@@ -223,6 +223,26 @@ def validate(
                     "%s[%d]: %r is not a valid user or group name (expected e.g. 'alice': "
                     "lower-case letters, digits, '_', '.', '-')" % (var, i, n)
                 )
+    errors.extend(_admin_group_errors(admin_groups, existing_groups))
+    if sudo_logfile is not None and not valid_logfile(sudo_logfile):
+        errors.append(
+            "admin_privileges_sudo_logfile: %r is not a plain absolute path "
+            "(expected e.g. /var/log/sudo.log: letters, digits, '._@+-' and '/', no '..')" % (sudo_logfile,)
+        )
+    if expiry_schedule is not None and not valid_calendar(expiry_schedule):
+        errors.append(
+            "admin_privileges_expiry_schedule: %r is not a systemd calendar spec "
+            "(expected e.g. minutely, hourly or '*-*-* *:00/5:00' on one line)" % (expiry_schedule,)
+        )
+    for i, g in enumerate(temporary or []):
+        errors.extend(_temporary_errors("admin_privileges_temporary[%d]" % i, g, now))
+    errors.extend(validate_limited(limited))
+    return errors
+
+
+def _admin_group_errors(admin_groups, existing_groups):
+    """Admin groups the collection uses for something else, or (when the host's groups are known) missing."""
+    errors = []
     for i, g in enumerate(admin_groups or []):
         if g in RESERVED_GROUPS:
             errors.append(
@@ -235,37 +255,29 @@ def validate(
                 "(a typo would leave the real admin group unpoliced; leave the list empty for the "
                 "platform's admin groups that exist: %s)" % (i, g, ", ".join(DEFAULT_ADMIN_GROUPS))
             )
-    if sudo_logfile is not None and not valid_logfile(sudo_logfile):
+    return errors
+
+
+def _temporary_errors(where, g, now):
+    """Errors of one temporary grant ``{user, until, reason, ticket}``."""
+    if not isinstance(g, dict):
+        return ["%s: %r is not a mapping with user, until, reason, ticket" % (where, g)]
+    errors = []
+    if not valid_name(g.get("user")):
+        errors.append("%s.user: %r is not a valid user name" % (where, g.get("user")))
+    until = parse_until(g.get("until"))
+    if until is None:
         errors.append(
-            "admin_privileges_sudo_logfile: %r is not a plain absolute path "
-            "(expected e.g. /var/log/sudo.log: letters, digits, '._@+-' and '/', no '..')" % (sudo_logfile,)
+            "%s.until: %r is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, before 9999-12-31)"
+            % (where, g.get("until"))
         )
-    if expiry_schedule is not None and not valid_calendar(expiry_schedule):
-        errors.append(
-            "admin_privileges_expiry_schedule: %r is not a systemd calendar spec "
-            "(expected e.g. minutely, hourly or '*-*-* *:00/5:00' on one line)" % (expiry_schedule,)
-        )
-    for i, g in enumerate(temporary or []):
-        where = "admin_privileges_temporary[%d]" % i
-        if not isinstance(g, dict):
-            errors.append("%s: %r is not a mapping with user, until, reason, ticket" % (where, g))
-            continue
-        if not valid_name(g.get("user")):
-            errors.append("%s.user: %r is not a valid user name" % (where, g.get("user")))
-        until = parse_until(g.get("until"))
-        if until is None:
-            errors.append(
-                "%s.until: %r is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, before 9999-12-31)"
-                % (where, g.get("until"))
-            )
-        elif until <= now:
-            stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-            errors.append("%s.until: %r is in the past (now %s)" % (where, g.get("until"), stamp))
-        for k in ("reason", "ticket"):
-            v = g.get(k)
-            if not isinstance(v, str) or not v.strip() or not ONE_LINE_RE.fullmatch(v):
-                errors.append("%s.%s: %r must be a non-empty single line without control characters" % (where, k, v))
-    errors.extend(validate_limited(limited))
+    elif until <= now:
+        stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        errors.append("%s.until: %r is in the past (now %s)" % (where, g.get("until"), stamp))
+    for k in ("reason", "ticket"):
+        v = g.get(k)
+        if not isinstance(v, str) or not v.strip() or not ONE_LINE_RE.fullmatch(v):
+            errors.append("%s.%s: %r must be a non-empty single line without control characters" % (where, k, v))
     return errors
 
 
@@ -421,51 +433,78 @@ def plan_sudoers(
     exempt = set(exempt or ())
     nopw_ok = set(nopasswd_approved or []) | set(ALWAYS_APPROVED)
     out = {"comment": {}, "quarantine": [], "nopasswd": {}, "unapproved": [], "nopasswd_found": [], "limited_kept": []}
+    policy = dict(
+        aliases=aliases,
+        nopw_ok=nopw_ok,
+        approved_users=approved_users,
+        approved_groups=approved_groups,
+        uid_names=uid_names,
+        gid_names=gid_names,
+        host=host,
+        limited=limited,
+    )
     per_file = {}
     defaults_off = {}
     for e in parsed["entries"]:
         if e["file"] in exempt:
             continue
         where = {"file": e["file"], "line": e["line"], "text": e["text"]}
-        if e["kind"] == "defaults" and e["binding"] != "!" and _NOAUTH_RE.search(_defaults_tail(e)):
-            bound = _defaults_users(e)
-            if bound is None or not all(p in nopw_ok for p in bound):
-                out["nopasswd_found"].append(dict(where, principals=bound or ["ALL"], via="Defaults !authenticate"))
-                defaults_off.setdefault(e["file"], []).append((e["line"], e["end_line"]))
-            continue
-        if e["kind"] == "defaults" and e["binding"] == "!" and _NOAUTH_RE.search(_defaults_tail(e)):
-            out["nopasswd_found"].append(dict(where, principals=["ALL"], via="Defaults!command !authenticate"))
+        if e["kind"] == "defaults":
+            _police_defaults(e, where, nopw_ok, out, defaults_off)
+        elif e["kind"] == "userspec":
+            _police_userspec(e, where, policy, out, per_file.setdefault(e["file"], {"good": 0, "bad": []}))
+    _dispose(per_file, defaults_off, set(parsed.get("dropins") or []), out)
+    return out
+
+
+def _police_defaults(e, where, nopw_ok, out, defaults_off):
+    """A ``Defaults`` line that turns authentication off for someone not NOPASSWD-approved is switched off."""
+    if not _NOAUTH_RE.search(_defaults_tail(e)):
+        return
+    if e["binding"] != "!":
+        bound = _defaults_users(e)
+        if bound is None or not all(p in nopw_ok for p in bound):
+            out["nopasswd_found"].append(dict(where, principals=bound or ["ALL"], via="Defaults !authenticate"))
             defaults_off.setdefault(e["file"], []).append((e["line"], e["end_line"]))
+        return
+    out["nopasswd_found"].append(dict(where, principals=["ALL"], via="Defaults!command !authenticate"))
+    defaults_off.setdefault(e["file"], []).append((e["line"], e["end_line"]))
+
+
+def _police_userspec(e, where, policy, out, stats):
+    """Judge one user specification: unapproved root principals, and NOPASSWD on ALL on its own."""
+    aliases, host = policy["aliases"], policy["host"]
+    if not sudoers.entry_reaches_root(e, aliases, host):
+        # Not root here (another host's grant, or another runas): never quarantine it with the file.
+        stats["good"] += 1
+        return
+    principals = sudoers.user_principals(e, aliases)
+    bad = []
+    for p in principals:
+        if principal_approved(
+            p, policy["approved_users"], policy["approved_groups"], policy["uid_names"], policy["gid_names"]
+        ):
             continue
-        if e["kind"] != "userspec":
+        if _limited_covers(e, p, aliases, host, policy["limited"], policy["uid_names"]):
+            out["limited_kept"].append(dict(where, principal=p))
             continue
-        stats = per_file.setdefault(e["file"], {"good": 0, "bad": []})
-        if not sudoers.entry_reaches_root(e, aliases, host):
-            # Not root here (another host's grant, or another runas): never quarantine it with the file.
-            stats["good"] += 1
-            continue
-        principals = sudoers.user_principals(e, aliases)
-        bad = []
-        for p in principals:
-            if principal_approved(p, approved_users, approved_groups, uid_names, gid_names):
-                continue
-            if _limited_covers(e, p, aliases, host, limited, uid_names):
-                out["limited_kept"].append(dict(where, principal=p))
-                continue
-            bad.append(p)
-        if bad:
-            out["unapproved"].append(dict(where, principals=bad))
-            stats["bad"].append((e["line"], e["end_line"]))
-        else:
-            stats["good"] += 1
-        # Judged on its own, whether or not the line is also unapproved (issue 13, point 2).
-        if sudoers.entry_nopasswd_all(e, aliases, host):
-            not_ok = [p for p in principals if p not in nopw_ok]
-            if not_ok:
-                out["nopasswd_found"].append(dict(where, principals=not_ok, via="NOPASSWD"))
-                if not bad:
-                    out["nopasswd"].setdefault(e["file"], []).append((e["line"], e["end_line"]))
-    dropins = set(parsed.get("dropins") or [])
+        bad.append(p)
+    if bad:
+        out["unapproved"].append(dict(where, principals=bad))
+        stats["bad"].append((e["line"], e["end_line"]))
+    else:
+        stats["good"] += 1
+    # Judged on its own, whether or not the line is also unapproved (issue 13, point 2).
+    if sudoers.entry_nopasswd_all(e, aliases, host):
+        not_ok = [p for p in principals if p not in policy["nopw_ok"]]
+        if not_ok:
+            out["nopasswd_found"].append(dict(where, principals=not_ok, via="NOPASSWD"))
+            if not bad:
+                out["nopasswd"].setdefault(e["file"], []).append((e["line"], e["end_line"]))
+
+
+def _dispose(per_file, defaults_off, dropins, out):
+    """Quarantine a drop-in whose every root grant is unapproved; comment out bad lines elsewhere."""
     for path, stats in sorted(per_file.items()):
         if not stats["bad"]:
             continue
@@ -478,7 +517,6 @@ def plan_sudoers(
         if path not in out["quarantine"]:
             out["comment"].setdefault(path, []).extend(ranges)
             out["comment"][path].sort()
-    return out
 
 
 def _defaults_tail(e):

@@ -168,27 +168,36 @@ def evaluate(observed, expected, today, changed=()):
     """
     cfg = expected["config"]
     datasets = cfg.get("datasets", [])
-    out = []
+    return [
+        _agent_running(observed, expected["service"], changed),
+        _agent_config(observed, cfg, changed),
+        _audit_rules_finding(observed, cfg, [d for d in datasets if d.get("source") == "audit"], changed),
+        _pgaudit_finding(observed, [d for d in datasets if d.get("source") == "pgaudit"], changed),
+        _threshold_review(cfg, today),
+    ]
 
-    def status(cid, ok):
-        if not ok:
-            return "fail"
-        return "fixed" if cid in changed else "pass"
 
-    svc = {"service": expected["service"], "enabled": observed.get("enabled"), "active": observed.get("active")}
+def _status(cid, ok, changed):
+    if not ok:
+        return "fail"
+    return "fixed" if cid in changed else "pass"
+
+
+def _agent_running(observed, service, changed):
+    svc = {"service": service, "enabled": observed.get("enabled"), "active": observed.get("active")}
     running = observed.get("enabled") == "enabled" and observed.get("active") == "active"
     # records the agent read but could not use, per log and reason (from its state file)
     evidence = dict(svc, unusable_records=observed.get("unusable_records"))
-    out.append(
-        finding(
-            "6-5.agent_running",
-            status("6-5.agent_running", running),
-            observed=svc,
-            expected={"enabled": "enabled", "active": "active"},
-            evidence=evidence,
-        )
+    return finding(
+        "6-5.agent_running",
+        _status("6-5.agent_running", running, changed),
+        observed=svc,
+        expected={"enabled": "enabled", "active": "active"},
+        evidence=evidence,
     )
 
+
+def _agent_config(observed, cfg, changed):
     seen = observed.get("config")
     want_digest = digest(cfg)
     seen_digest = digest(seen) if seen is not None else None
@@ -197,112 +206,104 @@ def evaluate(observed, expected, today, changed=()):
     ]
     problems = dw.validate_config(seen, check_paths=False) if seen is not None else ["config missing or unreadable"]
     ok = seen_digest == want_digest and not problems and not no_threshold
-    out.append(
-        finding(
-            "6-5.agent_config",
-            status("6-5.agent_config", ok),
-            observed={"digest": seen_digest, "problems": problems, "error": observed.get("config_error")},
-            expected={"digest": want_digest},
-            evidence={
-                "thresholds": [
-                    {"dataset": d.get("name"), "threshold": d.get("threshold"), "window": d.get("window")}
-                    for d in (seen or cfg).get("datasets", [])
-                ],
-                "datasets_without_threshold": no_threshold,
-            },
-        )
+    return finding(
+        "6-5.agent_config",
+        _status("6-5.agent_config", ok, changed),
+        observed={"digest": seen_digest, "problems": problems, "error": observed.get("config_error")},
+        expected={"digest": want_digest},
+        evidence={
+            "thresholds": [
+                {"dataset": d.get("name"), "threshold": d.get("threshold"), "window": d.get("window")}
+                for d in (seen or cfg).get("datasets", [])
+            ],
+            "datasets_without_threshold": no_threshold,
+        },
     )
 
-    audit_ds = [d for d in datasets if d.get("source") == "audit"]
+
+def _audit_rules_finding(observed, cfg, audit_ds, changed):
     min_auid = cfg.get("min_auid", dw.DEFAULTS["min_auid"])
     if not audit_ds:
-        out.append(finding("6-5.audit_rules_loaded", "not_applicable", observed="no audit data sets"))
-    elif observed.get("in_container"):
-        out.append(
-            finding(
-                "6-5.audit_rules_loaded",
-                "not_applicable",
-                observed="container: the kernel audit subsystem is the host's",
-                expected=audit_rules(audit_ds, min_auid),
-            )
+        return finding("6-5.audit_rules_loaded", "not_applicable", observed="no audit data sets")
+    if observed.get("in_container"):
+        return finding(
+            "6-5.audit_rules_loaded",
+            "not_applicable",
+            observed="container: the kernel audit subsystem is the host's",
+            expected=audit_rules(audit_ds, min_auid),
         )
-    else:
-        lines = observed.get("auditctl")
-        missing = rules_loaded(audit_ds, lines or [], min_auid) if lines is not None else ["auditctl -l failed"]
-        out.append(
-            finding(
-                "6-5.audit_rules_loaded",
-                status("6-5.audit_rules_loaded", not missing),
-                observed={"missing": missing},
-                expected=audit_rules(audit_ds, min_auid),
-                evidence={"auditctl": [x for x in (lines or []) if "pii" in x or "dir=" in x][:50]},
-            )
-        )
+    lines = observed.get("auditctl")
+    missing = rules_loaded(audit_ds, lines or [], min_auid) if lines is not None else ["auditctl -l failed"]
+    return finding(
+        "6-5.audit_rules_loaded",
+        _status("6-5.audit_rules_loaded", not missing, changed),
+        observed={"missing": missing},
+        expected=audit_rules(audit_ds, min_auid),
+        evidence={"auditctl": [x for x in (lines or []) if "pii" in x or "dir=" in x][:50]},
+    )
 
-    pg_ds = [d for d in datasets if d.get("source") == "pgaudit"]
+
+def _pgaudit_finding(observed, pg_ds, changed):
     if not pg_ds:
-        out.append(finding("6-5.pgaudit_active", "not_applicable", observed="no pgaudit data sets"))
-    else:
-        settings = observed.get("pg_settings")
-        bad = []
-        if settings is None:
-            bad.append("PostgreSQL settings could not be read")
-        else:
-            if "pgaudit" not in [x.strip() for x in settings.get("shared_preload_libraries", "").split(",")]:
-                bad.append("shared_preload_libraries lacks pgaudit")
-            classes = [x.strip().lower() for x in settings.get("pgaudit.log", "").split(",")]
-            if not ({"read", "all"} & set(classes)):
-                bad.append("pgaudit.log does not cover read")
-            for k, v in PG_WANTED.items():
-                if settings.get(k) != v:
-                    bad.append("%s is %r, expected %r" % (k, settings.get(k), v))
-            # what pgaudit's entries depend on, as PostgreSQL reports it (pg_settings = SHOW)
-            level = settings.get("log_min_messages")
-            if level not in PG_LOG_LEVELS_WRITING_LOG:
-                bad.append("log_min_messages is %r: pgaudit's LOG entries are not written" % (level,))
-            dests = [x.strip() for x in (settings.get("log_destination") or "").split(",")]
-            wanted = pg_log_destination(pg_ds)
-            if wanted not in dests:
-                bad.append("log_destination is %r, the agent reads %s" % (settings.get("log_destination"), wanted))
-            if wanted in ("csvlog", "jsonlog") and settings.get("logging_collector") != "on":
-                bad.append("logging_collector is %r: %s needs it on" % (settings.get("logging_collector"), wanted))
-        out.append(
-            finding(
-                "6-5.pgaudit_active",
-                status("6-5.pgaudit_active", not bad),
-                observed={"problems": bad},
-                expected=dict(
-                    PG_WANTED,
-                    shared_preload_libraries="includes pgaudit",
-                    log_min_messages="log or lower",
-                    log_destination="includes %s" % pg_log_destination(pg_ds),
-                    **{"pgaudit.log": "read"},
-                ),
-                evidence={"settings": settings},
-            )
-        )
+        return finding("6-5.pgaudit_active", "not_applicable", observed="no pgaudit data sets")
+    settings = observed.get("pg_settings")
+    bad = ["PostgreSQL settings could not be read"] if settings is None else _pg_problems(settings, pg_ds)
+    return finding(
+        "6-5.pgaudit_active",
+        _status("6-5.pgaudit_active", not bad, changed),
+        observed={"problems": bad},
+        expected=dict(
+            PG_WANTED,
+            shared_preload_libraries="includes pgaudit",
+            log_min_messages="log or lower",
+            log_destination="includes %s" % pg_log_destination(pg_ds),
+            **{"pgaudit.log": "read"},
+        ),
+        evidence={"settings": settings},
+    )
 
+
+def _pg_problems(settings, pg_ds):
+    """What in PostgreSQL's settings keeps pgaudit from logging the reads the agent counts."""
+    bad = []
+    if "pgaudit" not in [x.strip() for x in settings.get("shared_preload_libraries", "").split(",")]:
+        bad.append("shared_preload_libraries lacks pgaudit")
+    classes = [x.strip().lower() for x in settings.get("pgaudit.log", "").split(",")]
+    if not ({"read", "all"} & set(classes)):
+        bad.append("pgaudit.log does not cover read")
+    for k, v in PG_WANTED.items():
+        if settings.get(k) != v:
+            bad.append("%s is %r, expected %r" % (k, settings.get(k), v))
+    # what pgaudit's entries depend on, as PostgreSQL reports it (pg_settings = SHOW)
+    level = settings.get("log_min_messages")
+    if level not in PG_LOG_LEVELS_WRITING_LOG:
+        bad.append("log_min_messages is %r: pgaudit's LOG entries are not written" % (level,))
+    dests = [x.strip() for x in (settings.get("log_destination") or "").split(",")]
+    wanted = pg_log_destination(pg_ds)
+    if wanted not in dests:
+        bad.append("log_destination is %r, the agent reads %s" % (settings.get("log_destination"), wanted))
+    if wanted in ("csvlog", "jsonlog") and settings.get("logging_collector") != "on":
+        bad.append("logging_collector is %r: %s needs it on" % (settings.get("logging_collector"), wanted))
+    return bad
+
+
+def _threshold_review(cfg, today):
     reviewed_on, interval = cfg.get("reviewed_on"), cfg.get("review_interval_days", 180)
     try:
         ok, age, due = dw.review_status(reviewed_on, interval, datetime.date.fromisoformat(str(today)))
         ev = {"reviewed_on": reviewed_on, "review_interval_days": interval, "age_days": age, "due_on": due}
         ev["today"] = str(today)
-        out.append(
-            finding(
-                "6-5.threshold_review",
-                "pass" if ok else "fail",
-                observed="reviewed on %s, %d days ago" % (reviewed_on, age),
-                expected="reviewed within the last %d days (due %s)" % (interval, due),
-                evidence=ev,
-            )
+        return finding(
+            "6-5.threshold_review",
+            "pass" if ok else "fail",
+            observed="reviewed on %s, %d days ago" % (reviewed_on, age),
+            expected="reviewed within the last %d days (due %s)" % (interval, due),
+            evidence=ev,
         )
     except (TypeError, ValueError):
-        out.append(
-            finding(
-                "6-5.threshold_review",
-                "fail",
-                observed="reviewed_on %r is not a date" % (reviewed_on,),
-                expected="a review date YYYY-MM-DD",
-            )
+        return finding(
+            "6-5.threshold_review",
+            "fail",
+            observed="reviewed_on %r is not a date" % (reviewed_on,),
+            expected="a review date YYYY-MM-DD",
         )
-    return out

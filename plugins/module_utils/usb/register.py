@@ -146,16 +146,8 @@ def _text(entry, key, where, required=False, serial=False):
     return value
 
 
-def normalize_entry(index, entry, allow_model_wide=False):
-    """Validate one entry (without cross-entry checks); return (normalised, warnings)."""
-    where = describe(index, entry)
-    if not isinstance(entry, dict):
-        raise RegisterError("%s: entry %r must be a mapping" % (where, entry))
-    unknown = sorted(k for k in entry if k not in KNOWN)
-    if unknown:
-        raise RegisterError(
-            "%s: unknown key(s) %s (known: %s)" % (where, ", ".join(repr(k) for k in unknown), ", ".join(KNOWN))
-        )
+def _identity(entry, where, allow_model_wide):
+    """``({id, label, serial, hash}, warnings)``: what identifies the device; a model-wide entry only when opted in."""
     warnings = []
     out = {}
     vidpid = _string(entry, "id", where, required=True)
@@ -179,6 +171,32 @@ def normalize_entry(index, entry, allow_model_wide=False):
         warnings.append(
             "%s: no serial and no hash: every device with id %s is allowed (model-wide, opted in)" % (where, out["id"])
         )
+    return out, warnings
+
+
+def _groups(entry, where):
+    groups = entry.get("groups")
+    if groups is not None:
+        if isinstance(groups, str) or not isinstance(groups, (list, tuple)) or not groups:
+            raise RegisterError("%s: groups %r must be a non-empty list of inventory group names" % (where, groups))
+        for g in groups:
+            if not isinstance(g, str) or not GROUP_RE.fullmatch(g):
+                raise RegisterError("%s: groups entry %r is not a group name" % (where, g))
+        groups = list(groups)
+    return groups
+
+
+def normalize_entry(index, entry, allow_model_wide=False):
+    """Validate one entry (without cross-entry checks); return (normalised, warnings)."""
+    where = describe(index, entry)
+    if not isinstance(entry, dict):
+        raise RegisterError("%s: entry %r must be a mapping" % (where, entry))
+    unknown = sorted(k for k in entry if k not in KNOWN)
+    if unknown:
+        raise RegisterError(
+            "%s: unknown key(s) %s (known: %s)" % (where, ", ".join(repr(k) for k in unknown), ", ".join(KNOWN))
+        )
+    out, warnings = _identity(entry, where, allow_model_wide)
     out["owner"] = _text(entry, "owner", where)
     state = entry.get("state", "active")
     if state not in STATES:
@@ -188,15 +206,7 @@ def normalize_entry(index, entry, allow_model_wide=False):
     if kind not in KINDS:
         raise RegisterError("%s: kind %r is not one of %s" % (where, kind, ", ".join(KINDS)))
     out["kind"] = kind
-    groups = entry.get("groups")
-    if groups is not None:
-        if isinstance(groups, str) or not isinstance(groups, (list, tuple)) or not groups:
-            raise RegisterError("%s: groups %r must be a non-empty list of inventory group names" % (where, groups))
-        for g in groups:
-            if not isinstance(g, str) or not GROUP_RE.fullmatch(g):
-                raise RegisterError("%s: groups entry %r is not a group name" % (where, g))
-        groups = list(groups)
-    out["groups"] = groups
+    out["groups"] = _groups(entry, where)
     out["issued_on"] = parse_date(entry.get("issued_on"), "issued_on", where)
     out["expires_on"] = None
     if entry.get("expires_on") not in (None, ""):

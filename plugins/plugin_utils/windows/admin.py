@@ -161,6 +161,7 @@ def operator_path(op_sid, op_groups, current):
     return "none", [op_sid] if op_sid else []
 
 
+# Over 60 lines only through its signature and the docstring of the host state it reads; the body is short steps.
 def plan(
     approved,
     state,
@@ -182,13 +183,99 @@ def plan(
     Raises PlanError on bad input and LockoutError when the result would lock the
     connecting account out; both before any change.
     """
+    group = _checked_group(approved, builtin_admin_name, state)
+    resolved = dict((r.get("input"), r) for r in state.get("approved") or [])
+    approved_sids, approved_entries = _resolve_approved(approved, resolved)
+    op = operator or {}
+    op_sid = _sid(op.get("sid"))
+    op_name = "%s\\%s" % (op.get("domain_name") or "", op.get("account_name") or "")
+    builtin = state.get("builtin_admin") or {}
+    builtin_sid = _sid(builtin.get("sid"))
+
+    members = state.get("members") or []
+    current = [_sid(m.get("sid")) for m in members]
+    via, path = operator_path(op_sid, op.get("groups"), current)
+
+    after = _members_after(approved_sids, op_sid, path, allow_self_removal)
+    named = _namer(members, resolved, op_sid, op_name)
+    to_add = [s for s in after if s not in current]
+    to_remove = [s for s in current if s not in after]
+
+    _check_lockout(
+        (op_sid, op_name, via, path),
+        after,
+        approved_sids,
+        approved_entries,
+        builtin_sid,
+        builtin_admin_name,
+        disable_builtin_admin,
+        allow_self_removal,
+    )
+    membership = None
+    if to_add or to_remove:
+        membership = {"name": group["name"], "members": after, "state": "pure"}
+    secpol = _secpol(builtin, builtin_admin_name, disable_builtin_admin)
+    return dict(
+        {
+            "group": {"sid": ADMINISTRATORS_SID, "name": group["name"]},
+            "operator": {"sid": op_sid, "name": op_name, "via": via, "path": named(path)},
+            "members_before": named(current),
+            "members_after": named(after),
+            "to_add": named(to_add),
+            "to_remove": named(to_remove),
+        },
+        **_group_expansions(members, approved_entries),
+        membership=membership,
+        builtin_admin={"sid": builtin_sid, "name": builtin.get("name"), "enabled": bool(builtin.get("enabled"))},
+        builtin_disabled_after=bool(disable_builtin_admin) or not builtin.get("enabled"),
+        builtin_name_after=builtin_admin_name or builtin.get("name"),
+        secpol=secpol,
+    )
+
+
+def _namer(members, resolved, op_sid, op_name):
+    """A function turning SIDs into ``[{sid, name}]`` with the names the host reported."""
+    names = dict((_sid(m.get("sid")), m.get("name")) for m in members)
+    names.update((_sid(r.get("sid")), r.get("name") or r.get("input")) for r in resolved.values() if r.get("sid"))
+    if op_sid:
+        names.setdefault(op_sid, op_name)
+    return lambda sids: [{"sid": s, "name": names.get(s)} for s in sids]
+
+
+def _group_expansions(members, approved_entries):
+    """Nested and approved groups as expanded on the host, and which of them cannot count."""
+    nested = [_expansion(m) for m in members if _is_group(m)]
+    approved_groups = [_expansion(r) for r in approved_entries.values() if _is_group(r)]
+    return {
+        "nested_groups": nested,
+        "approved_groups": approved_groups,
+        "unresolvable": [g for g in nested + approved_groups if not g["resolved"]],
+        "empty_approved_groups": [g for g in approved_groups if g["resolved"] and not g["members"]],
+    }
+
+
+def _checked_group(approved, builtin_admin_name, state):
+    """The Administrators group as the host reported it; PlanError on bad input or a wrong group."""
     errors = validate_inputs(approved, builtin_admin_name)
     if errors:
         raise PlanError("; ".join(errors))
     group = state.get("group") or {}
     if _sid(group.get("sid")) != ADMINISTRATORS_SID or not group.get("name"):
         raise PlanError("the host did not report the group with SID %s (got %r)" % (ADMINISTRATORS_SID, group))
-    resolved = dict((r.get("input"), r) for r in state.get("approved") or [])
+    return group
+
+
+def _members_after(approved_sids, op_sid, path, allow_self_removal):
+    after = list(approved_sids)
+    if op_sid and not allow_self_removal:
+        # Keep the operator's access path as it was: its own membership, or the group(s) it
+        # holds admin rights through; never turn a nested path into a new direct membership.
+        after.extend(s for s in path if s not in after)
+    return _dedupe(after)
+
+
+def _resolve_approved(approved, resolved):
+    """``(sids, {sid: entry})`` of the approved members as the host resolved them; PlanError for one it could not."""
     approved_sids = []
     approved_entries = {}
     for a in approved:
@@ -201,30 +288,21 @@ def plan(
             )
         approved_sids.append(_sid(r["sid"]))
         approved_entries[_sid(r["sid"])] = r
+    return approved_sids, approved_entries
 
-    op = operator or {}
-    op_sid = _sid(op.get("sid"))
-    op_name = "%s\\%s" % (op.get("domain_name") or "", op.get("account_name") or "")
-    builtin = state.get("builtin_admin") or {}
-    builtin_sid = _sid(builtin.get("sid"))
 
-    members = state.get("members") or []
-    current = [_sid(m.get("sid")) for m in members]
-    via, path = operator_path(op_sid, op.get("groups"), current)
-
-    after = list(approved_sids)
-    if op_sid and not allow_self_removal:
-        # Keep the operator's access path as it was: its own membership, or the group(s) it
-        # holds admin rights through; never turn a nested path into a new direct membership.
-        after.extend(s for s in path if s not in after)
-    after = _dedupe(after)
-    names = dict((_sid(m.get("sid")), m.get("name")) for m in members)
-    names.update((_sid(r.get("sid")), r.get("name") or r.get("input")) for r in resolved.values() if r.get("sid"))
-    if op_sid:
-        names.setdefault(op_sid, op_name)
-    to_add = [s for s in after if s not in current]
-    to_remove = [s for s in current if s not in after]
-
+def _check_lockout(
+    op,
+    after,
+    approved_sids,
+    approved_entries,
+    builtin_sid,
+    builtin_admin_name,
+    disable_builtin_admin,
+    allow_self_removal,
+):
+    """LockoutError when the planned membership would cut the connecting account ``op`` (sid, name, via, path) off."""
+    op_sid, op_name, via, path = op
     # Who still holds admin rights afterwards: a disabled RID-500 account holds none, and an
     # approved group that is empty or whose members cannot be read gives rights to nobody we
     # can name, so it does not count as "an approved admin keeps access".
@@ -246,40 +324,15 @@ def plan(
     if problems:
         raise LockoutError("lock-out guard refused the change: " + "; ".join(problems))
 
-    membership = None
-    if to_add or to_remove:
-        membership = {"name": group["name"], "members": after, "state": "pure"}
 
+def _secpol(builtin, builtin_admin_name, disable_builtin_admin):
+    """secedit settings for the RID-500 account: rename and disable as configured."""
     secpol = []
     if builtin_admin_name and builtin.get("name") != builtin_admin_name:
         secpol.append({"section": "System Access", "key": "NewAdministratorName", "value": builtin_admin_name})
     if disable_builtin_admin and builtin.get("enabled"):
         secpol.append({"section": "System Access", "key": "EnableAdminAccount", "value": "0"})
-
-    nested = [_expansion(m) for m in members if _is_group(m)]
-    approved_groups = [_expansion(r) for r in approved_entries.values() if _is_group(r)]
-    return {
-        "group": {"sid": ADMINISTRATORS_SID, "name": group["name"]},
-        "operator": {
-            "sid": op_sid,
-            "name": op_name,
-            "via": via,
-            "path": [{"sid": s, "name": names.get(s)} for s in path],
-        },
-        "members_before": [{"sid": s, "name": names.get(s)} for s in current],
-        "members_after": [{"sid": s, "name": names.get(s)} for s in after],
-        "to_add": [{"sid": s, "name": names.get(s)} for s in to_add],
-        "to_remove": [{"sid": s, "name": names.get(s)} for s in to_remove],
-        "nested_groups": nested,
-        "approved_groups": approved_groups,
-        "unresolvable": [g for g in nested + approved_groups if not g["resolved"]],
-        "empty_approved_groups": [g for g in approved_groups if g["resolved"] and not g["members"]],
-        "membership": membership,
-        "builtin_admin": {"sid": builtin_sid, "name": builtin.get("name"), "enabled": bool(builtin.get("enabled"))},
-        "builtin_disabled_after": bool(disable_builtin_admin) or not builtin.get("enabled"),
-        "builtin_name_after": builtin_admin_name or builtin.get("name"),
-        "secpol": secpol,
-    }
+    return secpol
 
 
 def _dedupe(items):
@@ -363,13 +416,7 @@ def laps_status(reads, local_users=None, builtin=None):
     ``builtin`` is ``{sid, name, disabled_after}`` (the RID-500 account after this role's run).
     Returns ``{active_root, path, backup_directory, enabled, managed_account, problems, roots}``.
     """
-    roots = []
-    active = None
-    for label, path in LAPS_ROOTS:
-        props = _props(reads, path)
-        roots.append({"policy": label, "path": path, "values": sorted(v for v in props)})
-        if active is None and props:
-            active = (label, path, props)
+    roots, active = _laps_roots(reads)
     out = {
         "active_root": None,
         "path": None,
@@ -385,67 +432,22 @@ def laps_status(reads, local_users=None, builtin=None):
     label, path, props = active
     out.update(active_root=label, path=path)
     builtin = builtin or {}
-    users = local_users or []
-    if label == "legacy_admpwd":
-        enabled = _int((props.get("admpwdenabled") or {}).get("value")) == 1
-        out["backup_directory"] = "active_directory" if enabled else None
-        name = (props.get("adminaccountname") or {}).get("value")
-    else:
-        bd = _int((props.get("backupdirectory") or {}).get("value"))
-        bd = 0 if bd is None else bd  # a setting the active root lacks takes its default
-        enabled = bd in (1, 2)
-        out["backup_directory"] = {0: None, 1: "entra_id", 2: "active_directory"}.get(bd, "invalid:%s" % bd)
-        name = (props.get("administratoraccountname") or {}).get("value")
-        if _int((props.get("automaticaccountmanagementenabled") or {}).get("value")) == 1:
-            # Automatic account management (Windows 11 24H2 / Server 2025): target 0 = the
-            # built-in account, 1 = a new account named by NameOrPrefix (default WLapsAdmin)
-            # that LAPS creates itself.
-            target = _int((props.get("automaticaccountmanagementtarget") or {}).get("value"))
-            if target == 1:
-                prefix = (props.get("automaticaccountmanagementnameorprefix") or {}).get("value") or "WLapsAdmin"
-                out["enabled"] = enabled
-                out["managed_account"] = {"kind": "automatic", "name": prefix, "usable": True}
-                if not enabled:
-                    out["problems"].append(
-                        "BackupDirectory is %s in the active root %s: passwords are not backed up" % (bd, label)
-                    )
-                return out
-            name = None
+    enabled, name, bd, prefix = _laps_settings(label, props, out)
     out["enabled"] = enabled
+    if prefix is not None:
+        # LAPS creates and manages its own account (automatic account management, target 1).
+        out["managed_account"] = {"kind": "automatic", "name": prefix, "usable": True}
+        if not enabled:
+            out["problems"].append(
+                "BackupDirectory is %s in the active root %s: passwords are not backed up" % (bd, label)
+            )
+        return out
     if not enabled:
         out["problems"].append(
             "the active LAPS root is %s (%s) and it does not enable password backup; lower roots are ignored"
             % (label, path)
         )
-    if name:
-        wanted = str(name).lower()
-        acct = next((u for u in users if str(u.get("name") or "").rsplit("\\", maxsplit=1)[-1].lower() == wanted), None)
-        if acct is None:
-            out["managed_account"] = {"kind": "named", "name": name, "usable": False}
-            out["problems"].append("LAPS manages the account %r, which does not exist on this host" % (name,))
-        elif _sid(acct.get("sid")) == _sid(builtin.get("sid")):
-            out["managed_account"] = {
-                "kind": "builtin",
-                "name": name,
-                "sid": _sid(acct.get("sid")),
-                "usable": not builtin.get("disabled_after"),
-            }
-        else:
-            out["managed_account"] = {
-                "kind": "named",
-                "name": name,
-                "sid": _sid(acct.get("sid")),
-                "usable": bool(acct.get("enabled")),
-            }
-            if not acct.get("enabled"):
-                out["problems"].append("LAPS manages %r, which is disabled" % (name,))
-    else:
-        out["managed_account"] = {
-            "kind": "builtin",
-            "name": builtin.get("name"),
-            "sid": _sid(builtin.get("sid")),
-            "usable": not builtin.get("disabled_after"),
-        }
+    out["managed_account"] = _laps_account(name, local_users or [], builtin, out["problems"])
     if out["managed_account"]["kind"] == "builtin" and builtin.get("disabled_after"):
         out["problems"].append(
             "LAPS manages the built-in Administrator (RID 500), which this role disables: no usable account is managed "
@@ -454,10 +456,116 @@ def laps_status(reads, local_users=None, builtin=None):
     return out
 
 
+def _laps_roots(reads):
+    """Every LAPS policy root with the values it holds, and the active one ``(label, path, props)`` (or None)."""
+    roots = []
+    active = None
+    for label, path in LAPS_ROOTS:
+        props = _props(reads, path)
+        roots.append({"policy": label, "path": path, "values": sorted(v for v in props)})
+        if active is None and props:
+            active = (label, path, props)
+    return roots, active
+
+
+def _laps_settings(label, props, out):
+    """``(enabled, account name, BackupDirectory, automatic account prefix or None)`` of the active root;
+    sets ``out["backup_directory"]``."""
+    if label == "legacy_admpwd":
+        enabled = _int((props.get("admpwdenabled") or {}).get("value")) == 1
+        out["backup_directory"] = "active_directory" if enabled else None
+        return enabled, (props.get("adminaccountname") or {}).get("value"), None, None
+    bd = _int((props.get("backupdirectory") or {}).get("value"))
+    bd = 0 if bd is None else bd  # a setting the active root lacks takes its default
+    enabled = bd in (1, 2)
+    out["backup_directory"] = {0: None, 1: "entra_id", 2: "active_directory"}.get(bd, "invalid:%s" % bd)
+    name = (props.get("administratoraccountname") or {}).get("value")
+    if _int((props.get("automaticaccountmanagementenabled") or {}).get("value")) == 1:
+        # Automatic account management (Windows 11 24H2 / Server 2025): target 0 = the
+        # built-in account, 1 = a new account named by NameOrPrefix (default WLapsAdmin)
+        # that LAPS creates itself.
+        target = _int((props.get("automaticaccountmanagementtarget") or {}).get("value"))
+        if target == 1:
+            prefix = (props.get("automaticaccountmanagementnameorprefix") or {}).get("value") or "WLapsAdmin"
+            return enabled, name, bd, prefix
+        name = None
+    return enabled, name, bd, None
+
+
+def _laps_account(name, users, builtin, problems):
+    """The account LAPS manages: the one named in its policy, else the built-in Administrator."""
+    if not name:
+        return {
+            "kind": "builtin",
+            "name": builtin.get("name"),
+            "sid": _sid(builtin.get("sid")),
+            "usable": not builtin.get("disabled_after"),
+        }
+    wanted = str(name).lower()
+    acct = next((u for u in users if str(u.get("name") or "").rsplit("\\", maxsplit=1)[-1].lower() == wanted), None)
+    if acct is None:
+        problems.append("LAPS manages the account %r, which does not exist on this host" % (name,))
+        return {"kind": "named", "name": name, "usable": False}
+    if _sid(acct.get("sid")) == _sid(builtin.get("sid")):
+        return {
+            "kind": "builtin",
+            "name": name,
+            "sid": _sid(acct.get("sid")),
+            "usable": not builtin.get("disabled_after"),
+        }
+    if not acct.get("enabled"):
+        problems.append("LAPS manages %r, which is disabled" % (name,))
+    return {"kind": "named", "name": name, "sid": _sid(acct.get("sid")), "usable": bool(acct.get("enabled"))}
+
+
 def findings(planned, uac_bad, laps, changed, check_mode, uac_pending=False):
     """Findings for the four Windows 6-6 controls, in the common shape."""
+    return [
+        _members_finding(planned, changed, check_mode),
+        _builtin_finding(planned, changed, check_mode),
+        _uac_finding(uac_bad, changed, check_mode, uac_pending),
+        _laps_finding(laps or {}),
+    ]
+
+
+def _members_finding(planned, changed, check_mode):
     m_bad = bool(planned["membership"])
+    return compliance(
+        C_MEMBERS,
+        not m_bad,
+        m_bad and changed,
+        check_mode,
+        observed=[m["name"] or m["sid"] for m in planned["members_before"]],
+        expected=[m["name"] or m["sid"] for m in planned["members_after"]],
+        evidence={
+            "group_sid": ADMINISTRATORS_SID,
+            "group_name": planned["group"]["name"],
+            "members_before": planned["members_before"],
+            "to_add": planned["to_add"],
+            "to_remove": planned["to_remove"],
+            "connecting_account": planned["operator"],
+            "nested_groups": planned.get("nested_groups", []),
+            "approved_groups": planned.get("approved_groups", []),
+            "unresolvable_groups": [g["name"] or g["sid"] for g in planned.get("unresolvable", [])],
+            "empty_approved_groups": [g["name"] or g["sid"] for g in planned.get("empty_approved_groups", [])],
+        },
+    )
+
+
+def _builtin_finding(planned, changed, check_mode):
     b_bad = bool(planned["secpol"])
+    return compliance(
+        C_BUILTIN,
+        not b_bad,
+        b_bad and changed,
+        check_mode,
+        observed=planned["builtin_admin"],
+        expected="RID-500 account renamed and disabled",
+        evidence={"secedit": planned["secpol"]},
+    )
+
+
+def _uac_finding(uac_bad, changed, check_mode, uac_pending):
     uac = compliance(
         C_UAC,
         not uac_bad and not uac_pending,
@@ -477,56 +585,26 @@ def findings(planned, uac_bad, laps, changed, check_mode, uac_pending=False):
             expected=dict(UAC_VALUES),
             evidence={"path": UAC_PATH, "drift": uac_bad, "pending_restart": True, "restart_tracked_in": PENDING_KEY},
         )
-    laps = laps or {}
+    return uac
+
+
+def _laps_finding(laps):
     laps_ok = (
         bool(laps.get("enabled"))
         and bool((laps.get("managed_account") or {}).get("usable"))
         and not laps.get("problems")
     )
-    out = [
-        compliance(
-            C_MEMBERS,
-            not m_bad,
-            m_bad and changed,
-            check_mode,
-            observed=[m["name"] or m["sid"] for m in planned["members_before"]],
-            expected=[m["name"] or m["sid"] for m in planned["members_after"]],
-            evidence={
-                "group_sid": ADMINISTRATORS_SID,
-                "group_name": planned["group"]["name"],
-                "members_before": planned["members_before"],
-                "to_add": planned["to_add"],
-                "to_remove": planned["to_remove"],
-                "connecting_account": planned["operator"],
-                "nested_groups": planned.get("nested_groups", []),
-                "approved_groups": planned.get("approved_groups", []),
-                "unresolvable_groups": [g["name"] or g["sid"] for g in planned.get("unresolvable", [])],
-                "empty_approved_groups": [g["name"] or g["sid"] for g in planned.get("empty_approved_groups", [])],
-            },
-        ),
-        compliance(
-            C_BUILTIN,
-            not b_bad,
-            b_bad and changed,
-            check_mode,
-            observed=planned["builtin_admin"],
-            expected="RID-500 account renamed and disabled",
-            evidence={"secedit": planned["secpol"]},
-        ),
-        uac,
-        finding(
-            C_LAPS,
-            "pass" if laps_ok else "fail",
-            observed={
-                "active_root": laps.get("active_root"),
-                "backup_directory": laps.get("backup_directory"),
-                "managed_account": laps.get("managed_account"),
-            },
-            expected="the active LAPS root enables password backup for an account that exists and stays usable",
-            evidence={"problems": laps.get("problems", []), "roots": laps.get("roots", [])},
-        ),
-    ]
-    return out
+    return finding(
+        C_LAPS,
+        "pass" if laps_ok else "fail",
+        observed={
+            "active_root": laps.get("active_root"),
+            "backup_directory": laps.get("backup_directory"),
+            "managed_account": laps.get("managed_account"),
+        },
+        expected="the active LAPS root enables password backup for an account that exists and stays usable",
+        evidence={"problems": laps.get("problems", []), "roots": laps.get("roots", [])},
+    )
 
 
 __all__ = [

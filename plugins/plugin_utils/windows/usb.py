@@ -429,6 +429,7 @@ def _bool(var, val):
     return val
 
 
+# Over 60 lines only through its eleven keyword options and the plan document it returns; the body is short steps.
 def plan(
     mode,
     devices,
@@ -449,12 +450,7 @@ def plan(
     """
     if mode not in MODES:
         raise PlanError("usb_storage_mode %r is not one of %s" % (mode, ", ".join(MODES)))
-    switches = {
-        "usb_storage_block_smartphones": _bool("usb_storage_block_smartphones", block_smartphones),
-        "usb_storage_block_optical": _bool("usb_storage_block_optical", block_optical),
-        "usb_storage_windows_allow_audio: false": not _bool("usb_storage_windows_allow_audio", allow_audio),
-        "usb_storage_windows_allow_serial: false": not _bool("usb_storage_windows_allow_serial", allow_serial),
-    }
+    switches = _switches(block_smartphones, block_optical, allow_audio, allow_serial)
     approved = _check_classes(approved_classes)
     reg = validate_register(devices, today, allow_model_wide=allow_model_wide)
     labels = set(str(d.get("label")) for d in (devices or []) if isinstance(d, dict))
@@ -467,8 +463,75 @@ def plan(
     prohibit = mode == "prohibit"
     agency = mode == "agency_issued_only"
     enforce = prohibit or agency
-    phones_registered = agency and any(e["kind"] == "smartphone" and gated.get(e["label"]) for e in active)
-    optical_registered = agency and any(e["kind"] == "optical" and gated.get(e["label"]) for e in active)
+    registered = dict(
+        (kind, agency and any(e["kind"] == kind and gated.get(e["label"]) for e in active))
+        for kind in ("smartphone", "optical")
+    )
+    rows = _class_rows(prohibit, enforce, switches)
+    deny_classes, deny_ids, allow_classes = _device_lists(rows, enforce, approved)
+    allow_inst = inst if agency else []
+    allow_dev = dev if agency else []
+    values = _storage_values(rows, prohibit, registered)
+    values += _install_values(enforce, agency, allow_classes, deny_classes, deny_ids, allow_inst, allow_dev)
+    lists = _install_lists(allow_inst, allow_dev, allow_classes, deny_classes, deny_ids)
+    services = [{"name": svc, "path": SERVICES + "\\" + svc, "disable": prohibit} for svc in ("USBSTOR", "UASPStor")]
+    return {
+        "mode": mode,
+        "values": values,
+        "lists": lists,
+        "services": services,
+        "matrix": [rows[r["key"]] for r in CLASS_MATRIX],
+        "block_bluetooth_obex": rows["bluetooth_obex"]["blocked"],
+        "audit": [dict(s, audit_type=list(AUDIT_TYPES)) for s in AUDIT_SUBCATEGORIES],
+        "read_keys": _read_keys(values, lists, services),
+        "register": {
+            "active": [jsonable(e) for e in active],
+            "not_for_this_host": [e["label"] for e in not_here],
+            "inactive": [jsonable(e) for e in reg.inactive],
+            "warnings": warnings,
+            "gated": gated,
+        },
+        "instance_ids": allow_inst,
+        "device_ids": allow_dev,
+        "deny_classes": deny_classes,
+        "deny_ids": deny_ids,
+        "allow_classes": allow_classes,
+    }
+
+
+def _install_lists(allow_inst, allow_dev, allow_classes, deny_classes, deny_ids):
+    """The list keys of Device Installation Restrictions (None: the key is absent)."""
+    return [
+        {"control": C_INSTALL, "path": DIR + "\\AllowInstanceIDs", "items": allow_inst or None},
+        {"control": C_INSTALL, "path": DIR + "\\AllowDeviceIDs", "items": allow_dev or None},
+        {"control": C_INSTALL, "path": DIR + "\\AllowDeviceClasses", "items": allow_classes or None},
+        {"control": C_INSTALL, "path": DIR + "\\DenyDeviceClasses", "items": deny_classes or None},
+        {"control": C_INSTALL, "path": DIR + "\\DenyDeviceIDs", "items": deny_ids or None},
+    ]
+
+
+def _read_keys(values, lists, services):
+    """Every registry key the role reads before diffing, each once."""
+    return _unique(
+        [v["path"] for v in values]
+        + [lst["path"] for lst in lists]
+        + [s["path"] for s in services]
+        + [SERVICE_RECORD, PENDING_KEY, BLUETOOTH_POLICY]
+    )
+
+
+def _switches(block_smartphones, block_optical, allow_audio, allow_serial):
+    """The class matrix's ``deny`` switches, keyed as CLASS_MATRIX names them (True = deny)."""
+    return {
+        "usb_storage_block_smartphones": _bool("usb_storage_block_smartphones", block_smartphones),
+        "usb_storage_block_optical": _bool("usb_storage_block_optical", block_optical),
+        "usb_storage_windows_allow_audio: false": not _bool("usb_storage_windows_allow_audio", allow_audio),
+        "usb_storage_windows_allow_serial: false": not _bool("usb_storage_windows_allow_serial", allow_serial),
+    }
+
+
+def _class_rows(prohibit, enforce, switches):
+    """CLASS_MATRIX rows by key, each with ``blocked`` for this mode and these switches."""
 
     def blocked(row):
         if not enforce or row["deny"] == "never":
@@ -477,22 +540,11 @@ def plan(
             return True
         return switches[row["deny"]]
 
-    rows = dict((r["key"], dict(r, blocked=blocked(r))) for r in CLASS_MATRIX)
-    deny_wpd = rows["mtp_ptp"]["blocked"]
-    deny_cd = rows["optical"]["blocked"]
+    return dict((r["key"], dict(r, blocked=blocked(r))) for r in CLASS_MATRIX)
 
-    values = []
-    values.append(_set_or_absent(C_STORAGE, RSD, "Deny_All", 1, prohibit))
-    # Removable Storage Access cannot exempt one device: its class deny is lifted while a device
-    # of that kind is registered; the device-installation class deny (retroactive) keeps every
-    # other device of the class out.
-    for cls, wanted in ((CLASS_REMOVABLE_DISK, prohibit), (CLASS_CD_DVD, deny_cd and not optical_registered)):
-        for name in ("Deny_Read", "Deny_Write"):
-            values.append(_set_or_absent(C_STORAGE, RSD + "\\" + cls, name, 1, wanted))
-    for cls in CLASS_WPD:
-        for name in ("Deny_Read", "Deny_Write"):
-            values.append(_set_or_absent(C_PHONE, RSD + "\\" + cls, name, 1, deny_wpd and not phones_registered))
 
+def _device_lists(rows, enforce, approved):
+    """Device-installation lists: ``(deny_classes, deny_ids, allow_classes)``."""
     deny_classes = []
     for key in ("optical", "mtp_ptp", "sd_mmc", "firewire"):
         if rows[key]["blocked"]:
@@ -512,59 +564,41 @@ def plan(
         if not rows["serial"]["blocked"]:
             allow_classes.append(SETUP["Ports"])
         allow_classes.extend(approved)
-    allow_classes = _unique(allow_classes)
-    allow_inst = inst if agency else []
-    allow_dev = dev if agency else []
+    return deny_classes, deny_ids, _unique(allow_classes)
 
-    values.append(_set_or_absent(C_INSTALL, DIR, "DenyRemovableDevices", 1, enforce))
-    values.append(_set_or_absent(C_INSTALL, DIR, "AllowDenyLayered", 1, enforce))
-    values.append(_set_or_absent(C_INSTALL, DIR, "AllowDeviceClasses", 1, bool(allow_classes)))
-    values.append(_set_or_absent(C_INSTALL, DIR, "DenyDeviceClasses", 1, bool(deny_classes)))
-    values.append(_set_or_absent(C_INSTALL, DIR, "DenyDeviceClassesRetroactive", 1, bool(deny_classes)))
-    values.append(_set_or_absent(C_INSTALL, DIR, "DenyDeviceIDs", 1, bool(deny_ids)))
-    values.append(_set_or_absent(C_INSTALL, DIR, "DenyDeviceIDsRetroactive", 1, bool(deny_ids)))
-    values.append(_set_or_absent(C_INSTALL, DIR, "DenyUnspecified", 1, agency))
-    values.append(_set_or_absent(C_INSTALL, DIR, "AllowInstanceIDs", 1, bool(allow_inst)))
-    values.append(_set_or_absent(C_INSTALL, DIR, "AllowDeviceIDs", 1, bool(allow_dev)))
-    values.append(_set_or_absent(C_INSTALL, DIR, "AllowAdminInstall", 0, enforce))
 
-    lists = [
-        {"control": C_INSTALL, "path": DIR + "\\AllowInstanceIDs", "items": allow_inst or None},
-        {"control": C_INSTALL, "path": DIR + "\\AllowDeviceIDs", "items": allow_dev or None},
-        {"control": C_INSTALL, "path": DIR + "\\AllowDeviceClasses", "items": allow_classes or None},
-        {"control": C_INSTALL, "path": DIR + "\\DenyDeviceClasses", "items": deny_classes or None},
-        {"control": C_INSTALL, "path": DIR + "\\DenyDeviceIDs", "items": deny_ids or None},
+def _storage_values(rows, prohibit, registered):
+    """Removable Storage Access values (storage and phone controls)."""
+    deny_wpd = rows["mtp_ptp"]["blocked"]
+    deny_cd = rows["optical"]["blocked"]
+    values = [_set_or_absent(C_STORAGE, RSD, "Deny_All", 1, prohibit)]
+    # Removable Storage Access cannot exempt one device: its class deny is lifted while a device
+    # of that kind is registered; the device-installation class deny (retroactive) keeps every
+    # other device of the class out.
+    for cls, wanted in ((CLASS_REMOVABLE_DISK, prohibit), (CLASS_CD_DVD, deny_cd and not registered["optical"])):
+        for name in ("Deny_Read", "Deny_Write"):
+            values.append(_set_or_absent(C_STORAGE, RSD + "\\" + cls, name, 1, wanted))
+    for cls in CLASS_WPD:
+        for name in ("Deny_Read", "Deny_Write"):
+            values.append(_set_or_absent(C_PHONE, RSD + "\\" + cls, name, 1, deny_wpd and not registered["smartphone"]))
+    return values
+
+
+def _install_values(enforce, agency, allow_classes, deny_classes, deny_ids, allow_inst, allow_dev):
+    """Device Installation Restrictions values, in the order the role writes them."""
+    return [
+        _set_or_absent(C_INSTALL, DIR, "DenyRemovableDevices", 1, enforce),
+        _set_or_absent(C_INSTALL, DIR, "AllowDenyLayered", 1, enforce),
+        _set_or_absent(C_INSTALL, DIR, "AllowDeviceClasses", 1, bool(allow_classes)),
+        _set_or_absent(C_INSTALL, DIR, "DenyDeviceClasses", 1, bool(deny_classes)),
+        _set_or_absent(C_INSTALL, DIR, "DenyDeviceClassesRetroactive", 1, bool(deny_classes)),
+        _set_or_absent(C_INSTALL, DIR, "DenyDeviceIDs", 1, bool(deny_ids)),
+        _set_or_absent(C_INSTALL, DIR, "DenyDeviceIDsRetroactive", 1, bool(deny_ids)),
+        _set_or_absent(C_INSTALL, DIR, "DenyUnspecified", 1, agency),
+        _set_or_absent(C_INSTALL, DIR, "AllowInstanceIDs", 1, bool(allow_inst)),
+        _set_or_absent(C_INSTALL, DIR, "AllowDeviceIDs", 1, bool(allow_dev)),
+        _set_or_absent(C_INSTALL, DIR, "AllowAdminInstall", 0, enforce),
     ]
-    services = [{"name": svc, "path": SERVICES + "\\" + svc, "disable": prohibit} for svc in ("USBSTOR", "UASPStor")]
-
-    read_keys = _unique(
-        [v["path"] for v in values]
-        + [lst["path"] for lst in lists]
-        + [s["path"] for s in services]
-        + [SERVICE_RECORD, PENDING_KEY, BLUETOOTH_POLICY]
-    )
-    return {
-        "mode": mode,
-        "values": values,
-        "lists": lists,
-        "services": services,
-        "matrix": [rows[r["key"]] for r in CLASS_MATRIX],
-        "block_bluetooth_obex": rows["bluetooth_obex"]["blocked"],
-        "audit": [dict(s, audit_type=list(AUDIT_TYPES)) for s in AUDIT_SUBCATEGORIES],
-        "read_keys": read_keys,
-        "register": {
-            "active": [jsonable(e) for e in active],
-            "not_for_this_host": [e["label"] for e in not_here],
-            "inactive": [jsonable(e) for e in reg.inactive],
-            "warnings": warnings,
-            "gated": gated,
-        },
-        "instance_ids": allow_inst,
-        "device_ids": allow_dev,
-        "deny_classes": deny_classes,
-        "deny_ids": deny_ids,
-        "allow_classes": allow_classes,
-    }
 
 
 # ---------------------------------------------------------------------------- diff
@@ -668,50 +702,9 @@ def diff(planned, reads, boot_time=None):
     changes, drift = [], []
     per_control = dict((c, []) for c in CONTROLS)
     for v in planned["values"]:
-        props = _read_key(reads, v["path"])[1]
-        have = props.get(v["name"].lower())
-        if v["state"] == "present":
-            if have is not None and _same(v, have):
-                continue
-            changes.append(
-                {"path": v["path"], "name": v["name"], "data": v["data"], "type": v["type"], "state": "present"}
-            )
-        else:
-            if have is None:
-                continue
-            changes.append({"path": v["path"], "name": v["name"], "state": "absent"})
-        d = {
-            "path": v["path"],
-            "name": v["name"],
-            "observed": _show(have),
-            "expected": None if v["state"] == "absent" else {"type": REG_TYPES[v["type"]], "value": v["data"]},
-        }
-        drift.append(d)
-        per_control[v["control"]].append(d)
+        _value_drift(v, reads, changes, drift, per_control)
     for lst in planned["lists"]:
-        exists, props = _read_key(reads, lst["path"])
-        if lst["items"] is None:
-            if exists:
-                changes.append({"path": lst["path"], "state": "absent", "delete_key": True})
-                d = {"path": lst["path"], "name": None, "observed": "key present", "expected": "key absent"}
-                drift.append(d)
-                per_control[lst["control"]].append(d)
-            continue
-        wanted = dict((str(i + 1), item) for i, item in enumerate(lst["items"]))
-        bad = []
-        for name, data in wanted.items():
-            have = props.get(name)
-            if have is None or not _same({"type": "string", "data": data}, have):
-                changes.append({"path": lst["path"], "name": name, "data": data, "type": "string", "state": "present"})
-                bad.append({"name": name, "observed": _show(have), "expected": data})
-        for lname, have in sorted(props.items()):
-            if lname not in wanted:
-                changes.append({"path": lst["path"], "name": have[0], "state": "absent"})
-                bad.append({"name": have[0], "observed": _show(have), "expected": None})
-        if bad:
-            d = {"path": lst["path"], "name": None, "observed": bad, "expected": lst["items"]}
-            drift.append(d)
-            per_control[lst["control"]].append(d)
+        _list_drift(lst, reads, changes, drift, per_control)
     services = _services(planned, reads, per_control, changes, drift)
     pending = []
     for control in RESTART_CONTROLS:
@@ -728,6 +721,55 @@ def diff(planned, reads, boot_time=None):
         "services": services,
         "bluetooth_allowed": None if bt is None else str(bt[2]),
     }
+
+
+def _value_drift(v, reads, changes, drift, per_control):
+    """The win_regedit call (appended to ``changes``) and drift record for one planned value, if it differs."""
+    props = _read_key(reads, v["path"])[1]
+    have = props.get(v["name"].lower())
+    if v["state"] == "present":
+        if have is not None and _same(v, have):
+            return
+        changes.append({"path": v["path"], "name": v["name"], "data": v["data"], "type": v["type"], "state": "present"})
+    else:
+        if have is None:
+            return
+        changes.append({"path": v["path"], "name": v["name"], "state": "absent"})
+    d = {
+        "path": v["path"],
+        "name": v["name"],
+        "observed": _show(have),
+        "expected": None if v["state"] == "absent" else {"type": REG_TYPES[v["type"]], "value": v["data"]},
+    }
+    drift.append(d)
+    per_control[v["control"]].append(d)
+
+
+def _list_drift(lst, reads, changes, drift, per_control):
+    """The same for one planned list key (numbered string values 1..n, nothing else)."""
+    exists, props = _read_key(reads, lst["path"])
+    if lst["items"] is None:
+        if exists:
+            changes.append({"path": lst["path"], "state": "absent", "delete_key": True})
+            d = {"path": lst["path"], "name": None, "observed": "key present", "expected": "key absent"}
+            drift.append(d)
+            per_control[lst["control"]].append(d)
+        return
+    wanted = dict((str(i + 1), item) for i, item in enumerate(lst["items"]))
+    bad = []
+    for name, data in wanted.items():
+        have = props.get(name)
+        if have is None or not _same({"type": "string", "data": data}, have):
+            changes.append({"path": lst["path"], "name": name, "data": data, "type": "string", "state": "present"})
+            bad.append({"name": name, "observed": _show(have), "expected": data})
+    for lname, have in sorted(props.items()):
+        if lname not in wanted:
+            changes.append({"path": lst["path"], "name": have[0], "state": "absent"})
+            bad.append({"name": have[0], "observed": _show(have), "expected": None})
+    if bad:
+        d = {"path": lst["path"], "name": None, "observed": bad, "expected": lst["items"]}
+        drift.append(d)
+        per_control[lst["control"]].append(d)
 
 
 def audit_drift(planned, current):
@@ -776,9 +818,23 @@ def _obex_allowed(allowed_list):
 
 def findings(planned, regdiff, audit_bad, changed, check_mode, mode, present=None):
     """One finding per control plus the register, class-matrix, preinstalled and Bluetooth findings."""
-    out = []
     pending = set(regdiff.get("pending") or [])
-    expected = {
+    expected = _expected(planned, mode)
+    out = []
+    for control in CONTROLS:
+        bad = audit_bad if control == C_AUDIT else regdiff["per_control"][control]
+        evidence = _control_evidence(control, planned, regdiff, mode, bad)
+        out.append(_control_finding(control, bad, evidence, expected[control], changed, check_mode, mode, pending))
+    out.append(_register_finding(planned["register"]))
+    out.append(class_finding(planned, regdiff, mode, pending))
+    out.append(_preinstalled_finding(planned, present, mode))
+    out.append(_bluetooth_finding(planned, regdiff))
+    return out
+
+
+def _expected(planned, mode):
+    """What each control expects in this mode, as the findings word it."""
+    return {
         C_STORAGE: "Deny_All and class denies as planned for mode %s" % mode,
         C_PHONE: "WPD classes denied read/write" if _wants(planned, C_PHONE) else "WPD classes not denied",
         C_INSTALL: "device installation restricted (layered; USBSTOR\\Disk and recording classes denied retroactively; "
@@ -790,110 +846,107 @@ def findings(planned, regdiff, audit_bad, changed, check_mode, mode, present=Non
         else "USBSTOR and UASPStor Start as before this role disabled them (a Start set elsewhere is left alone)",
         C_AUDIT: "Removable Storage and Plug and Play Events audited (success, failure)",
     }
-    for control in CONTROLS:
-        bad = audit_bad if control == C_AUDIT else regdiff["per_control"][control]
-        ok = not bad
-        fixed = bool(bad) and changed and not check_mode
-        evidence = {"mode": mode, "drift": bad}
-        if control == C_INSTALL:
-            evidence["allow_instance_ids"] = planned["instance_ids"]
-            evidence["allow_device_ids"] = planned["device_ids"]
-            evidence["deny_device_ids"] = planned["deny_ids"]
-            evidence["deny_classes"] = planned["deny_classes"]
-            evidence["allow_classes"] = planned["allow_classes"]
-            evidence["unregistered_stick"] = (
-                "its USB node installs (class USB allowed), its USBSTOR disk node is refused (DenyDeviceIDs "
-                "USBSTOR\\Disk, retroactive): no volume"
-                if mode == "agency_issued_only"
-                else None
-            )
-        if control == C_USBSTOR:
-            evidence["services"] = regdiff.get("services", [])
-        if control in pending and not check_mode:
-            evidence["pending_restart"] = True
-            out.append(
-                finding(
-                    control,
-                    "fail",
-                    observed="pending_restart: written, in effect after the host restarts",
-                    expected=expected[control],
-                    evidence=dict(evidence, restart_tracked_in=PENDING_KEY),
-                )
-            )
-            continue
-        if mode == "audit_only" and control != C_AUDIT and ok:
-            out.append(
-                finding(
-                    control,
-                    "not_applicable",
-                    observed="nothing blocked (audit_only)",
-                    expected=expected[control],
-                    evidence=evidence,
-                )
-            )
-            continue
-        out.append(
-            compliance(
-                control,
-                ok,
-                fixed,
-                check_mode,
-                observed="as planned" if ok else "%d value(s) differ" % len(bad),
-                expected=expected[control],
-                evidence=evidence,
-            )
+
+
+def _control_evidence(control, planned, regdiff, mode, bad):
+    evidence = {"mode": mode, "drift": bad}
+    if control == C_INSTALL:
+        evidence["allow_instance_ids"] = planned["instance_ids"]
+        evidence["allow_device_ids"] = planned["device_ids"]
+        evidence["deny_device_ids"] = planned["deny_ids"]
+        evidence["deny_classes"] = planned["deny_classes"]
+        evidence["allow_classes"] = planned["allow_classes"]
+        evidence["unregistered_stick"] = (
+            "its USB node installs (class USB allowed), its USBSTOR disk node is refused (DenyDeviceIDs "
+            "USBSTOR\\Disk, retroactive): no volume"
+            if mode == "agency_issued_only"
+            else None
         )
-    r = planned["register"]
-    out.append(
-        finding(
-            C_REGISTER,
-            "pass",
-            observed="%d active on this host, %d inactive (never rendered)" % (len(r["active"]), len(r["inactive"])),
-            expected="expired and revoked devices are not allowed",
-            evidence={
-                "active": [e["label"] for e in r["active"]],
-                "inactive": [{"label": e["label"], "reason": e["reason"]} for e in r["inactive"]],
-                "warnings": r["warnings"],
-                "windows_ids": r["gated"],
-            },
+    if control == C_USBSTOR:
+        evidence["services"] = regdiff.get("services", [])
+    return evidence
+
+
+def _control_finding(control, bad, evidence, expected, changed, check_mode, mode, pending):
+    ok = not bad
+    fixed = bool(bad) and changed and not check_mode
+    if control in pending and not check_mode:
+        evidence["pending_restart"] = True
+        return finding(
+            control,
+            "fail",
+            observed="pending_restart: written, in effect after the host restarts",
+            expected=expected,
+            evidence=dict(evidence, restart_tracked_in=PENDING_KEY),
         )
+    if mode == "audit_only" and control != C_AUDIT and ok:
+        return finding(
+            control,
+            "not_applicable",
+            observed="nothing blocked (audit_only)",
+            expected=expected,
+            evidence=evidence,
+        )
+    return compliance(
+        control,
+        ok,
+        fixed,
+        check_mode,
+        observed="as planned" if ok else "%d value(s) differ" % len(bad),
+        expected=expected,
+        evidence=evidence,
     )
-    out.append(class_finding(planned, regdiff, mode, pending))
+
+
+def _register_finding(r):
+    return finding(
+        C_REGISTER,
+        "pass",
+        observed="%d active on this host, %d inactive (never rendered)" % (len(r["active"]), len(r["inactive"])),
+        expected="expired and revoked devices are not allowed",
+        evidence={
+            "active": [e["label"] for e in r["active"]],
+            "inactive": [{"label": e["label"], "reason": e["reason"]} for e in r["inactive"]],
+            "warnings": r["warnings"],
+            "windows_ids": r["gated"],
+        },
+    )
+
+
+def _preinstalled_finding(planned, present, mode):
     late = preinstalled(planned, present)
-    out.append(
-        finding(
-            C_PREINSTALLED,
-            "not_applicable" if mode == "audit_only" else ("fail" if late else "pass"),
-            observed=[d["instance_id"] for d in late] or "none",
-            expected="no removable device that the policy refuses is still installed (Windows applies "
-            "DenyRemovableDevices to new installations only)",
-            evidence={
-                "devices": late,
-                "remedy": "uninstall these devices (Device Manager / pnputil /remove-device) or replace them "
-                "with registered ones",
-            },
-        )
+    return finding(
+        C_PREINSTALLED,
+        "not_applicable" if mode == "audit_only" else ("fail" if late else "pass"),
+        observed=[d["instance_id"] for d in late] or "none",
+        expected="no removable device that the policy refuses is still installed (Windows applies "
+        "DenyRemovableDevices to new installations only)",
+        evidence={
+            "devices": late,
+            "remedy": "uninstall these devices (Device Manager / pnputil /remove-device) or replace them "
+            "with registered ones",
+        },
     )
+
+
+def _bluetooth_finding(planned, regdiff):
     allowed = regdiff.get("bluetooth_allowed")
     obex = _obex_allowed(allowed)
     want = planned["block_bluetooth_obex"]
-    out.append(
-        finding(
-            C_BLUETOOTH,
-            "not_applicable" if not want else ("fail" if obex else "pass"),
-            observed="OBEX file transfer %s (ServicesAllowedList %s)"
-            % ("allowed" if obex else "not allowed", "not set" if allowed is None else repr(allowed)),
-            expected="Bluetooth ServicesAllowedList without OBEX Object Push/File Transfer"
-            if want
-            else "not restricted in this mode",
-            evidence={
-                "path": BLUETOOTH_POLICY,
-                "obex_uuids": list(OBEX_UUIDS),
-                "set_by": "MDM Policy CSP Bluetooth/ServicesAllowedList (not written by this role)",
-            },
-        )
+    return finding(
+        C_BLUETOOTH,
+        "not_applicable" if not want else ("fail" if obex else "pass"),
+        observed="OBEX file transfer %s (ServicesAllowedList %s)"
+        % ("allowed" if obex else "not allowed", "not set" if allowed is None else repr(allowed)),
+        expected="Bluetooth ServicesAllowedList without OBEX Object Push/File Transfer"
+        if want
+        else "not restricted in this mode",
+        evidence={
+            "path": BLUETOOTH_POLICY,
+            "obex_uuids": list(OBEX_UUIDS),
+            "set_by": "MDM Policy CSP Bluetooth/ServicesAllowedList (not written by this role)",
+        },
     )
-    return out
 
 
 def class_finding(planned, regdiff, mode, pending):

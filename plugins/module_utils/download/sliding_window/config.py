@@ -89,17 +89,7 @@ def validate_config(cfg, exists=os.path.exists, check_paths=True):
     for k in ("audit_log", "state_file", "alert_log"):
         if k in cfg and not (isinstance(cfg[k], str) and cfg[k].startswith("/")):
             errors.append("%s must be an absolute path, got %r" % (k, cfg[k]))
-    channels = cfg.get("channels", {})
-    if not isinstance(channels, dict):
-        errors.append("channels must be an object, got %r" % (channels,))
-    else:
-        for k in sorted(set(channels) - {"journal", "session", "webhook"}):
-            errors.append("unknown alert channel %r (known: journal, session, webhook)" % k)
-        hook = channels.get("webhook")
-        if hook is not None:
-            url = hook.get("url") if isinstance(hook, dict) else None
-            if not (isinstance(url, str) and re.match(r"^https?://[^/\s]+", url)):
-                errors.append("channels.webhook.url must be an http(s) URL, got %r" % (url,))
+    errors.extend(_channel_errors(cfg.get("channels", {})))
     if "reviewed_on" in cfg:
         try:
             datetime.date.fromisoformat(str(cfg["reviewed_on"]))
@@ -114,7 +104,27 @@ def validate_config(cfg, exists=os.path.exists, check_paths=True):
     names = set()
     for i, ds in enumerate(datasets):
         errors.extend(_validate_dataset(i, ds, names, exists, check_paths))
-    budget = cfg.get("max_entries", DEFAULTS["max_entries"])
+    errors.extend(_budget_errors(datasets, cfg.get("max_entries", DEFAULTS["max_entries"])))
+    return errors
+
+
+def _channel_errors(channels):
+    if not isinstance(channels, dict):
+        return ["channels must be an object, got %r" % (channels,)]
+    errors = []
+    for k in sorted(set(channels) - {"journal", "session", "webhook"}):
+        errors.append("unknown alert channel %r (known: journal, session, webhook)" % k)
+    hook = channels.get("webhook")
+    if hook is not None:
+        url = hook.get("url") if isinstance(hook, dict) else None
+        if not (isinstance(url, str) and re.match(r"^https?://[^/\s]+", url)):
+            errors.append("channels.webhook.url must be an http(s) URL, got %r" % (url,))
+    return errors
+
+
+def _budget_errors(datasets, budget):
+    """Audit data sets whose threshold cannot fit in max_entries (one user's window must fit)."""
+    errors = []
     if _positive_int(budget):
         for i, ds in enumerate(datasets):
             if isinstance(ds, dict) and ds.get("source") == "audit" and _positive_int(ds.get("threshold")):
@@ -159,18 +169,7 @@ def _validate_dataset(i, ds, names, exists, check_paths):
         if ds.get(k) in (None, "", []):
             errors.append("%s: %s is required for source %s" % (where, k, source))
     if source == "audit":
-        paths = ds.get("paths") or []
-        if not isinstance(paths, list):
-            errors.append("%s: paths must be a list, got %r" % (where, paths))
-            paths = []
-        for p in paths:
-            if not (isinstance(p, str) and p.startswith("/")) or any(c in p for c in " \t\n\"'"):
-                errors.append("%s: path %r must be absolute, without spaces or quotes" % (where, p))
-            elif check_paths and not exists(p):
-                errors.append("%s: path %s does not exist" % (where, p))
-        key = ds.get("key")
-        if key is not None and not (isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,31}", key)):
-            errors.append("%s: key must be 1-31 characters [A-Za-z0-9_-], got %r" % (where, key))
+        errors.extend(_audit_source_errors(where, ds, exists, check_paths))
     else:
         log = ds.get("log")
         if log and not (isinstance(log, str) and log.startswith("/")):
@@ -182,19 +181,44 @@ def _validate_dataset(i, ds, names, exists, check_paths):
         if tables and not (isinstance(tables, list) and all(isinstance(t, str) and t for t in tables)):
             errors.append("%s: tables must be a list of table names, got %r" % (where, tables))
     if source == "jsonlog":
-        for k in ("user", "count", "time", "filter"):
-            expr = ds.get(k)
-            if expr in (None, ""):
-                continue
-            if not isinstance(expr, str):
-                errors.append("%s: %s must be a JMESPath string, got %r" % (where, k, expr))
-            elif not HAS_JMESPATH:
-                errors.append("%s: python3-jmespath is needed to compile %s" % (where, k))
-            else:
-                try:
-                    jmespath.compile(expr)
-                except Exception as e:  # jmespath raises several ParseError subclasses
-                    errors.append("%s: %s %r is not a valid JMESPath expression: %s" % (where, k, expr, e))
+        errors.extend(_jsonlog_errors(where, ds))
+    return errors
+
+
+def _audit_source_errors(where, ds, exists, check_paths):
+    """An audit data set's watched paths and rule key."""
+    errors = []
+    paths = ds.get("paths") or []
+    if not isinstance(paths, list):
+        errors.append("%s: paths must be a list, got %r" % (where, paths))
+        paths = []
+    for p in paths:
+        if not (isinstance(p, str) and p.startswith("/")) or any(c in p for c in " \t\n\"'"):
+            errors.append("%s: path %r must be absolute, without spaces or quotes" % (where, p))
+        elif check_paths and not exists(p):
+            errors.append("%s: path %s does not exist" % (where, p))
+    key = ds.get("key")
+    if key is not None and not (isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,31}", key)):
+        errors.append("%s: key must be 1-31 characters [A-Za-z0-9_-], got %r" % (where, key))
+    return errors
+
+
+def _jsonlog_errors(where, ds):
+    """A jsonlog data set's JMESPath expressions, compiled."""
+    errors = []
+    for k in ("user", "count", "time", "filter"):
+        expr = ds.get(k)
+        if expr in (None, ""):
+            continue
+        if not isinstance(expr, str):
+            errors.append("%s: %s must be a JMESPath string, got %r" % (where, k, expr))
+        elif not HAS_JMESPATH:
+            errors.append("%s: python3-jmespath is needed to compile %s" % (where, k))
+        else:
+            try:
+                jmespath.compile(expr)
+            except Exception as e:  # jmespath raises several ParseError subclasses
+                errors.append("%s: %s %r is not a valid JMESPath expression: %s" % (where, k, expr, e))
     return errors
 
 

@@ -23,6 +23,24 @@ class _SlidingWindow(object):
         self.last = 0.0
 
 
+def _count_distinct(w, item, t, horizon, threshold):
+    """Record ``item`` read at ``t`` in a distinct-items window: ``(distinct items, time of the first)``."""
+    items = w.items
+    while items:
+        first = next(iter(items.values()))
+        if first > horizon:
+            break
+        items.popitem(last=False)
+    if len(items) < threshold:
+        w.armed = True
+    if item in items:
+        items.move_to_end(item)
+    items[item] = t
+    if len(items) > threshold:
+        items.popitem(last=False)
+    return len(items), next(iter(items.values()))
+
+
 class SlidingWindows(object):
     """Sliding windows for every (data set, user) key, with memory caps.
 
@@ -82,33 +100,9 @@ class SlidingWindows(object):
         items = w.items
         before = len(items)
         if distinct:
-            while items:
-                first = next(iter(items.values()))
-                if first > horizon:
-                    break
-                items.popitem(last=False)
-            if len(items) < threshold:
-                w.armed = True
-            if item in items:
-                items.move_to_end(item)
-            items[item] = t
-            if len(items) > threshold:
-                items.popitem(last=False)
-            count = len(items)
-            first_t = next(iter(items.values()))
+            count, first_t = _count_distinct(w, item, t, horizon, threshold)
         else:
-            while items and items[0][0] <= horizon:
-                w.total -= items.popleft()[1]
-            if w.total < threshold:
-                w.armed = True
-            items.append([t, n])
-            w.total += n
-            if len(items) > self.max_entries_per_key:
-                oldest = items.popleft()
-                items[0][1] += oldest[1]
-                self.merged_entries += 1
-            count = w.total
-            first_t = items[0][0]
+            count, first_t = self._count_total(w, t, n, horizon, threshold)
         self.entries += len(items) - before
         if len(keys) > self.max_keys or self.entries > self.max_entries:
             self._evict(key)
@@ -125,6 +119,21 @@ class SlidingWindows(object):
                 "source": ds.get("source"),
             }
         return None
+
+    def _count_total(self, w, t, n, horizon, threshold):
+        """Add ``n`` events at ``t`` to a counting window: ``(count in the window, time of its first entry)``."""
+        items = w.items
+        while items and items[0][0] <= horizon:
+            w.total -= items.popleft()[1]
+        if w.total < threshold:
+            w.armed = True
+        items.append([t, n])
+        w.total += n
+        if len(items) > self.max_entries_per_key:
+            oldest = items.popleft()
+            items[0][1] += oldest[1]
+            self.merged_entries += 1
+        return w.total, items[0][0]
 
     def sweep(self):
         """Drop windows whose entries have all left the window (a fresh window is the same:

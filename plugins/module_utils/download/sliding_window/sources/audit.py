@@ -57,6 +57,17 @@ def _int(value, base=10):
         return None
 
 
+def _enriched_user(data, after):
+    """The resolved ``AUID="name"`` after the 0x1d separator of an ENRICHED record (None when unset)."""
+    eol = data.find(b"\n", after)
+    q = data.find(b'AUID="', after, eol)
+    if q > 0:
+        name = data[q + 6 : data.find(b'"', q + 6, eol)]
+        if name != b"unset":
+            return name.decode("utf-8", "replace")
+    return None
+
+
 class AuditParser(object):
     """Groups auditd records (SYSCALL, CWD, PATH, PROCTITLE, EOE) by their msg serial and
     yields one event per successfully read-opened file of a watched key.
@@ -100,12 +111,37 @@ class AuditParser(object):
     def feed_chunk(self, data):
         base = self.pos
         self.pos += len(data)
+        self._count_records(data)
+        pending = self.pending
+        out = self._continue_late(data, base)
+        # groups left open by earlier chunks: their records continue here
+        for g in pending.values():
+            if not g[9]:
+                end = g[8] - base
+                if self._collect(g, data, 0, end) or self._eoe(g, data, 0, end):
+                    g[9] = True
+        for pos, key, after in self._hits(data):
+            g = self._open_group(data, base, pos, key, after)
+            if g is None:
+                continue
+            if g[9] and not pending:
+                out.extend((g[0], g[1], g[2], g[6], fid) for fid in g[4])
+            else:
+                pending[g[7]] = g
+        if pending:
+            self._give_up_overdue()
+            out.extend(self._drain())
+        return out
+
+    def _count_records(self, data):
         lines = data.count(b"\n")
         self.records += lines
         # every record line starts with "type="; anything else is counted and skipped
         typed = data.count(b"\ntype=") + (1 if data.startswith(b"type=") else 0)
         self.unusable["not_a_record"] += max(lines - typed, 0)
-        pending = self.pending
+
+    def _continue_late(self, data, base):
+        """Late PATH records of groups released early: their events, each file once."""
         out = []
         for ident in list(self.late):
             g = self.late[ident]
@@ -117,12 +153,10 @@ class AuditParser(object):
                 if not complete:
                     self.unusable["incomplete_group"] += 1
                 del self.late[ident]
-        # groups left open by earlier chunks: their records continue here
-        for g in pending.values():
-            if not g[9]:
-                end = g[8] - base
-                if self._collect(g, data, 0, end) or self._eoe(g, data, 0, end):
-                    g[9] = True
+        return out
+
+    def _hits(self, data):
+        """``(position, key, end of the needle)`` of every watched key in the chunk, in stream order."""
         hits = []
         for key, needle in self.needles:
             pos = data.find(needle)
@@ -131,61 +165,55 @@ class AuditParser(object):
                 pos = data.find(needle, pos + len(needle))
         if len(self.needles) > 1:
             hits.sort()
-        min_auid = self.min_auid
-        for pos, key, after in hits:
-            # the key closes the raw part of a SYSCALL record: end of line or the 0x1d separator
-            sep = data[after : after + 1]
-            if sep not in (b"\x1d", b"\n"):
-                continue
-            start = data.rfind(b"\n", 0, pos) + 1
-            if not data.startswith(b"type=SYSCALL ", start):
-                continue  # e.g. CONFIG_CHANGE records of rule loads carry the key too
-            m = _SYSCALL_FAST_RE.match(data, start)
-            if m is not None:
-                success, items, auid = m.group(3), int(m.group(4)), int(m.group(5))
-            else:
-                m = _SYSCALL_HEAD_RE.match(data, start)
-                raw = data[start:pos]
-                success = _field(raw, b" success=")
-                items = _int(_field(raw, b" items="))
-                auid = _int(_field(raw, b" auid="))
-                if m is None or success is None or items is None or auid is None:
-                    self.unusable["syscall_fields"] += 1
-                    continue
-            if success != b"yes" or auid == AUID_UNSET or auid < min_auid or items <= 0:
-                continue
-            user = None
-            if sep == b"\x1d":
-                eol = data.find(b"\n", after)
-                q = data.find(b'AUID="', after, eol)
-                if q > 0:
-                    name = data[q + 6 : data.find(b'"', q + 6, eol)]
-                    if name != b"unset":
-                        user = name.decode("utf-8", "replace")
-            stamp, serial = m.group(1), m.group(2)
-            ident = stamp + b":" + serial
-            g = [key, auid, user, items, [], 0, float(stamp), ident, base + start + _GROUP_SPAN, False]
-            end = g[8] - base
-            g[9] = self._collect(g, data, m.end(), end) or self._eoe(g, data, m.end(), end)
-            if g[9] and not pending:
-                out.extend((g[0], g[1], g[2], g[6], fid) for fid in g[4])
-            else:
-                pending[ident] = g
-        if pending:
-            for g in pending.values():
-                if not g[9] and g[8] <= self.pos:  # its whole span has been read
-                    g[9] = True
-                    self.unusable["incomplete_group"] += 1
-            over = len(pending) - self.MAX_PENDING
-            for g in pending.values():
-                if over <= 0:
-                    break
-                if not g[9]:
-                    g[9] = True
-                    self.unusable["incomplete_group"] += 1
-                    over -= 1
-            out.extend(self._drain())
-        return out
+        return hits
+
+    def _open_group(self, data, base, pos, key, after):
+        """The group of the SYSCALL record a key hit closes (None when it is not one to count),
+        with the PATH records that follow in this chunk already collected."""
+        # the key closes the raw part of a SYSCALL record: end of line or the 0x1d separator
+        sep = data[after : after + 1]
+        if sep not in (b"\x1d", b"\n"):
+            return None
+        start = data.rfind(b"\n", 0, pos) + 1
+        if not data.startswith(b"type=SYSCALL ", start):
+            return None  # e.g. CONFIG_CHANGE records of rule loads carry the key too
+        m = _SYSCALL_FAST_RE.match(data, start)
+        if m is not None:
+            success, items, auid = m.group(3), int(m.group(4)), int(m.group(5))
+        else:
+            m = _SYSCALL_HEAD_RE.match(data, start)
+            raw = data[start:pos]
+            success = _field(raw, b" success=")
+            items = _int(_field(raw, b" items="))
+            auid = _int(_field(raw, b" auid="))
+            if m is None or success is None or items is None or auid is None:
+                self.unusable["syscall_fields"] += 1
+                return None
+        if success != b"yes" or auid == AUID_UNSET or auid < self.min_auid or items <= 0:
+            return None
+        user = _enriched_user(data, after) if sep == b"\x1d" else None
+        stamp, serial = m.group(1), m.group(2)
+        ident = stamp + b":" + serial
+        g = [key, auid, user, items, [], 0, float(stamp), ident, base + start + _GROUP_SPAN, False]
+        end = g[8] - base
+        g[9] = self._collect(g, data, m.end(), end) or self._eoe(g, data, m.end(), end)
+        return g
+
+    def _give_up_overdue(self):
+        """Close groups whose whole span has been read, then the oldest open ones over MAX_PENDING."""
+        pending = self.pending
+        for g in pending.values():
+            if not g[9] and g[8] <= self.pos:  # its whole span has been read
+                g[9] = True
+                self.unusable["incomplete_group"] += 1
+        over = len(pending) - self.MAX_PENDING
+        for g in pending.values():
+            if over <= 0:
+                break
+            if not g[9]:
+                g[9] = True
+                self.unusable["incomplete_group"] += 1
+                over -= 1
 
     def _drain(self):
         """Events of the completed groups at the head of the queue, in SYSCALL order."""
