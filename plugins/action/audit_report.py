@@ -107,6 +107,7 @@ class ActionModule(ActionBase):
         (
             "hosts",
             "organisation_findings",
+            "organisation_unresolved",
             "report_dir",
             "fail_on_findings",
             "started_at",
@@ -130,7 +131,7 @@ class ActionModule(ActionBase):
         if merge_dirs is not None:
             if not isinstance(merge_dirs, list) or not all(isinstance(d, str) and d for d in merge_dirs):
                 raise AnsibleActionFail("merge_dirs must be a list of report directories, got %r" % (merge_dirs,))
-            if args.get("hosts") or args.get("organisation_findings"):
+            if args.get("hosts") or args.get("organisation_findings") or args.get("organisation_unresolved"):
                 raise AnsibleActionFail("merge_dirs merges slice reports; do not give hosts or organisation_findings")
             hosts = []
         else:
@@ -147,6 +148,9 @@ class ActionModule(ActionBase):
         org = args.get("organisation_findings") or []
         if not isinstance(org, list):
             raise AnsibleActionFail("organisation_findings must be a list of findings, got %r" % (org,))
+        unresolved = args.get("organisation_unresolved") or []
+        if not isinstance(unresolved, list) or not all(isinstance(n, str) for n in unresolved):
+            raise AnsibleActionFail("organisation_unresolved must be a list of names, got %r" % (unresolved,))
         try:
             fail_on = boolean(args.get("fail_on_findings", True), strict=True)
         except TypeError:
@@ -244,6 +248,8 @@ class ActionModule(ActionBase):
         try:
             cat = catalog_mod.load(args.get("catalog_path"))
             doc = report_mod.build(findings, cat, run, organisation=_plain(org), host_state=state, host_errors=errors)
+            if unresolved:  # one slice of a sliced job: names for the merge step to resolve
+                doc["organisation"]["unresolved_operates"] = sorted(set(_plain(unresolved)))
         except (FindingError, ValueError) as e:
             raise AnsibleActionFail("cannot build the report: %s" % e)
 
