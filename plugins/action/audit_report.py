@@ -107,6 +107,7 @@ class ActionModule(ActionBase):
         (
             "hosts",
             "organisation_findings",
+            "organisation_unresolved",
             "report_dir",
             "fail_on_findings",
             "started_at",
@@ -141,6 +142,8 @@ class ActionModule(ActionBase):
             hosts = sorted(findings)
             registers = {}
         cat, doc = _build(self._task.args, findings, org, state, errors, run)
+        if opts["unresolved"]:  # one slice of a sliced job: names for the merge step to resolve
+            doc["organisation"]["unresolved_operates"] = sorted(set(_plain(opts["unresolved"])))
         # Against the earlier runs of the same scope kept under report_root (none on a first run).
         doc["changes"], doc["trend"] = history.history(opts["report_root"], doc)
         out = _make_report_dir(opts["report_root"], now, opts["dir_mode"])
@@ -160,7 +163,7 @@ def _read_options(args):
     if merge_dirs is not None:
         if not isinstance(merge_dirs, list) or not all(isinstance(d, str) and d for d in merge_dirs):
             raise AnsibleActionFail("merge_dirs must be a list of report directories, got %r" % (merge_dirs,))
-        if args.get("hosts") or args.get("organisation_findings"):
+        if args.get("hosts") or args.get("organisation_findings") or args.get("organisation_unresolved"):
             raise AnsibleActionFail("merge_dirs merges slice reports; do not give hosts or organisation_findings")
         hosts = []
     else:
@@ -171,6 +174,9 @@ def _read_options(args):
     org = args.get("organisation_findings") or []
     if not isinstance(org, list):
         raise AnsibleActionFail("organisation_findings must be a list of findings, got %r" % (org,))
+    unresolved = args.get("organisation_unresolved") or []
+    if not isinstance(unresolved, list) or not all(isinstance(n, str) for n in unresolved):
+        raise AnsibleActionFail("organisation_unresolved must be a list of names, got %r" % (unresolved,))
     try:
         fail_on = boolean(args.get("fail_on_findings", True), strict=True)
     except TypeError:
@@ -188,6 +194,7 @@ def _read_options(args):
         hosts=hosts,
         run_id=run_id,
         org=org,
+        unresolved=unresolved,
         fail_on=fail_on,
         report_root=report_root,
         file_mode=file_mode,

@@ -37,9 +37,13 @@ def strict_media_finding(usb_findings, mode, block_optical):
     return room_register.strict_media_finding(_plain(usb_findings), mode, block_optical)
 
 
-def outsourcing_findings(contractors, host_refs, groups, hosts, today, max_age_days=365):
+def outsourcing_findings(contractors, host_refs, groups, hosts, today, max_age_days=365, sliced=False):
+    try:  # -e pii_guard_audit_sliced=true is a string: coerced as argument specs do
+        sliced = as_bool("pii_guard_audit_sliced", sliced)
+    except InputError as e:
+        raise AnsibleFilterError(str(e))
     return outsourcing_register.outsourcing_findings(
-        _plain(contractors), _plain(host_refs), _plain(groups), list(hosts), str(today), max_age_days
+        _plain(contractors), _plain(host_refs), _plain(groups), list(hosts), str(today), max_age_days, sliced=sliced
     )
 
 

@@ -58,6 +58,15 @@ options:
     type: list
     elements: dict
     default: []
+  organisation_unresolved:
+    description:
+      - For one slice of a sliced job (C(pii_guard_audit_sliced=true)), the C(operates) names of the contractor
+        register that this slice's inventory does not hold (hosts of other slices, or mistakes). Written to
+        the report as C(organisation.unresolved_operates); the merge (O(merge_dirs)) refuses the slices when
+        a name is unresolved in every slice.
+    type: list
+    elements: str
+    default: []
   report_dir:
     description: Directory that receives one sub-directory per run and the C(latest) symlink.
     type: path

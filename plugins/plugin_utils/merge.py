@@ -101,6 +101,7 @@ def merge(slices):
         lambda doc: _org_key(doc.get("organisation", {}).get("findings") or []),
     )
     hosts, state, errors = _merge_hosts(slices)
+    _check_unresolved(slices, set(hosts))
     runs = [doc["run"] for _path, doc in slices]
     started = min(str(r["started_at"]) for r in runs)
     finished = max(str(r.get("finished_at") or r["started_at"]) for r in runs)
@@ -136,6 +137,22 @@ def merge(slices):
     }
     organisation = [_strip(json.loads(f)) for f in org]
     return hosts, organisation, state, errors, run
+
+
+def _check_unresolved(slices, hosts):
+    """A contractor's ``operates`` name that no slice's inventory holds is a register mistake.
+
+    Each slice of a sliced job lists the names its own inventory does not hold
+    (``organisation.unresolved_operates``); a name that every slice lists, and that is no
+    slice's host, names nothing in the whole inventory.
+    """
+    lists = [set(doc.get("organisation", {}).get("unresolved_operates") or []) for _d, doc in slices]
+    nowhere = set.intersection(*lists) - hosts
+    if nowhere:
+        raise MergeError(
+            "the contractor register (outsourcing_contractors) names %s in operates, which is neither a host"
+            " nor a group of any slice's inventory" % ", ".join(repr(n) for n in sorted(nowhere))
+        )
 
 
 def _strip(f):

@@ -146,8 +146,12 @@ class Fleet:
         for i in range(0, len(self.names), 25):
             remove(*self.names[i : i + 25])
 
-    def inventory(self, path: Path, groups: list[str], hostvars: dict | None = None, ssh: dict | None = None) -> Path:
-        """YAML inventory: every container in each of `groups` (first group holds the hosts).
+    def inventory(
+        self, path: Path, groups: list[str], hostvars: dict | None = None, ssh: dict | None = None,
+        names: list[str] | None = None,
+    ) -> Path:  # fmt: skip
+        """YAML inventory: every container (or only `names`, e.g. one AWX job slice) in each of
+        `groups` (first group holds the hosts).
         With `ssh` ({"key": private key path, "control_dir": dir, "user": name}) the hosts are
         reached over SSH through the endpoint's sshd -i (see the module docstring)."""
         common: dict = {
@@ -156,7 +160,7 @@ class Fleet:
         }
         if ssh:
             common.update(ssh_vars(ssh["key"], ssh["control_dir"], ssh.get("user", "ansible-op")))
-        hosts = {name: None for name in self.names}
+        hosts = {name: None for name in (self.names if names is None else names)}
         data: dict = {"all": {"vars": {**common, **(hostvars or {})}, "children": {}}}
         for group in groups:
             data["all"]["children"][group] = {"hosts": dict(hosts)}

@@ -80,8 +80,13 @@ def fleet() -> Iterator[Fleet]:
 
 @pytest.fixture(scope="module")
 def pdd(tmp_path_factory: pytest.TempPathFactory, fleet: Fleet) -> Path:
-    """An AWX-style private data dir with the collection installed from its built tarball."""
-    base = tmp_path_factory.mktemp("runner")
+    return build_pdd(tmp_path_factory.mktemp("runner"), fleet)
+
+
+def build_pdd(base: Path, fleet: Fleet, hosts: list[str] | None = None, extravars: dict | None = None) -> Path:
+    """An AWX-style private data dir with the collection installed from its built tarball,
+    its inventory the whole fleet or only `hosts` (one slice of a sliced job)."""
+    base.mkdir(parents=True, exist_ok=True)
     dist = base / "dist"
     subprocess.run(
         [str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(dist), str(ROOT)],
@@ -91,7 +96,7 @@ def pdd(tmp_path_factory: pytest.TempPathFactory, fleet: Fleet) -> Path:
     project = d / "project"
     (project / "collections").mkdir(parents=True)
     # What an agency's AWX project holds: thin playbooks importing the collection's playbooks.
-    for name in ("audit", "harden"):
+    for name in ("audit", "harden", "merge_reports"):
         (project / f"{name}.yml").write_text(
             f"---\n- name: Run pii_guard.safeguards.{name}\n  ansible.builtin.import_playbook: "
             f"pii_guard.safeguards.{name}\n"
@@ -109,7 +114,7 @@ def pdd(tmp_path_factory: pytest.TempPathFactory, fleet: Fleet) -> Path:
     assert (installed / "playbooks" / "audit.yml").is_file()
     inv = d / "inventory"
     inv.mkdir()
-    fleet.inventory(inv / "hosts.yml", ["linux"])
+    fleet.inventory(inv / "hosts.yml", ["linux"], names=hosts)
     (inv / "group_vars").mkdir()
     (inv / "group_vars" / "all.yml").write_text(yaml.safe_dump(AGENCY_VARS(fleet), sort_keys=False))
     env = d / "env"
@@ -124,7 +129,9 @@ def pdd(tmp_path_factory: pytest.TempPathFactory, fleet: Fleet) -> Path:
             }
         )
     )
-    (env / "extravars").write_text(yaml.safe_dump({"pii_guard_audit_report_dir": str(d / "reports")}))
+    (env / "extravars").write_text(
+        yaml.safe_dump({"pii_guard_audit_report_dir": str(d / "reports"), **(extravars or {})})
+    )
     (env / "settings").write_text(yaml.safe_dump({"job_timeout": 900, "idle_timeout": 600}))
     return d
 

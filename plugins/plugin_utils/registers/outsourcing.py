@@ -29,11 +29,13 @@ CLAUSE_JA = {
 _WORST = ("error", "fail", "pass", "fixed", "not_applicable")
 
 
-def validate_contractors(contractors, host_refs, groups, today, var="outsourcing_contractors"):
+def validate_contractors(contractors, host_refs, groups, today, var="outsourcing_contractors", sliced=False):
     """Return a list of error messages for the contractor register (empty when well-formed).
 
     host_refs: ``{host: [contractor names]}`` from the hosts' ``outsourcing_operated_by``;
-    groups: the inventory's ``{group: [hosts]}``.
+    groups: the inventory's ``{group: [hosts]}``. sliced: this run is one slice of a sliced job,
+    whose inventory holds only its own hosts, so an ``operates`` name it does not know may be a
+    host of another slice: not an error here (see ``unresolved``; the merge step decides).
     """
     errors = []
     if contractors is None:
@@ -43,12 +45,12 @@ def validate_contractors(contractors, host_refs, groups, today, var="outsourcing
     names = set()
     known_hosts = set(h for hs in groups.values() for h in hs)
     for i, c in enumerate(contractors):
-        errors.extend(_contractor_errors(c, "%s[%d]" % (var, i), names, groups, known_hosts, today))
+        errors.extend(_contractor_errors(c, "%s[%d]" % (var, i), names, groups, known_hosts, today, sliced))
     errors.extend(_host_ref_errors(host_refs, names, var))
     return errors
 
 
-def _contractor_errors(c, where, names, groups, known_hosts, today):
+def _contractor_errors(c, where, names, groups, known_hosts, today, sliced=False):
     """Errors of one contractor entry; adds its name to ``names`` (seen so far)."""
     if not isinstance(c, dict):
         return ["%s must be a mapping (name, clauses, ...), got %r" % (where, c)]
@@ -62,7 +64,7 @@ def _contractor_errors(c, where, names, groups, known_hosts, today):
     where = "%s (%s)" % (where, name)
     errors.extend(_clause_errors(c.get("clauses", {}), where))
     errors.extend(_inspection_date_errors(c, where, today))
-    errors.extend(_operates_errors(c.get("operates") or [], where, groups, known_hosts))
+    errors.extend(_operates_errors(c.get("operates") or [], where, groups, known_hosts, sliced))
     errors.extend(_subcontractor_errors(c.get("subcontractors") or [], where))
     return errors
 
@@ -95,9 +97,11 @@ def _inspection_date_errors(c, where, today):
     return errors
 
 
-def _operates_errors(ops, where, groups, known_hosts):
+def _operates_errors(ops, where, groups, known_hosts, sliced=False):
     if not isinstance(ops, list):
         return ["%s.operates must be a list of hosts or groups, got %r" % (where, ops)]
+    if sliced:
+        return []
     return [
         "%s.operates names %r, which is neither a host nor a group of the inventory" % (where, o)
         for o in ops
@@ -243,21 +247,39 @@ def _worst(statuses):
     return min(statuses, key=_WORST.index)
 
 
-def outsourcing_findings(contractors, host_refs, groups, hosts, today, max_age_days=365, var="outsourcing_contractors"):
+def unresolved(contractors, groups):
+    """``operates`` names that are neither a host nor a group of this inventory, sorted.
+
+    In one slice of a sliced job these are hosts of other slices, or mistakes: the merge step
+    (plugin_utils/merge.py) refuses a name that no slice knows.
+    """
+    known = set(groups) | set(h for hs in groups.values() for h in hs)
+    names = set()
+    for c in contractors if isinstance(contractors, list) else []:
+        ops = c.get("operates") if isinstance(c, dict) else None
+        names.update(o for o in ops or [] if isinstance(ops, list) and isinstance(o, str) and o not in known)
+    return sorted(names)
+
+
+def outsourcing_findings(
+    contractors, host_refs, groups, hosts, today, max_age_days=365, var="outsourcing_contractors", sliced=False
+):
     """Evaluate the contractor register.
 
-    Returns ``{"errors": [...], "organisation": [finding, ...], "hosts": {host: [finding, ...]}}``:
+    Returns ``{"errors": [...], "organisation": [finding, ...], "hosts": {host: [finding, ...]},
+    "unresolved": [...]}``:
     one finding per contractor and control for the organisation section; per audited host in
     ``hosts`` (operated by a contractor through ``operates`` or ``outsourcing_operated_by``), one
     finding per control combining every contractor that operates it (worst status wins).
-    With errors, findings are ``error`` findings carrying the messages.
+    With errors, findings are ``error`` findings carrying the messages. ``unresolved`` (only
+    when ``sliced``) lists the ``operates`` names this slice's inventory does not hold.
     """
     today = parse_date(today, "today")
     try:
         max_age_days = positive_int(max_age_days, "outsourcing_inspection_max_age_days")
     except RegisterError as e:
         return _errored([str(e)], hosts)
-    errors = validate_contractors(contractors, host_refs, groups, today, var=var)
+    errors = validate_contractors(contractors, host_refs, groups, today, var=var, sliced=sliced)
     if errors:
         return _errored(errors, hosts)
     contractors = contractors or []
@@ -293,7 +315,12 @@ def outsourcing_findings(contractors, host_refs, groups, hosts, today, max_age_d
                 )
             )
         per_host[h] = items
-    return {"errors": [], "organisation": org, "hosts": per_host}
+    return {
+        "errors": [],
+        "organisation": org,
+        "hosts": per_host,
+        "unresolved": unresolved(contractors, groups) if sliced else [],
+    }
 
 
 def _errored(errors, hosts):
@@ -301,4 +328,4 @@ def _errored(errors, hosts):
     org = [
         finding(i, "error", observed="the contractor register is malformed", evidence={"errors": errors}) for i in ids
     ]
-    return {"errors": errors, "organisation": org, "hosts": {}}
+    return {"errors": errors, "organisation": org, "hosts": {}, "unresolved": []}

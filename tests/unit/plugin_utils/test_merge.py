@@ -166,3 +166,35 @@ def test_slices_of_different_runs_or_tampered_slices_are_refused(slices, tmp_pat
     out = r.stdout.read()
     assert r.rc != 0 and "slice %s does not verify: report.json: content changed after the run" % copy in out, out
     assert not root.exists()
+
+
+def _slice_doc(tmp: Path, name: str, hosts: list[str], unresolved: list[str] | None) -> tuple[str, dict]:
+    d = tmp / name
+    d.mkdir()
+    (d / "SHA256SUMS").write_text("")
+    org: dict = {"findings": []}
+    if unresolved is not None:
+        org["unresolved_operates"] = unresolved
+    run = {
+        "run_id": "9001",
+        "tags": ["all"],
+        "started_at": "2026-11-28T05:00:00Z",
+        "finished_at": "2026-11-28T05:01:00Z",
+    }
+    doc = {"run": run, "organisation": org, "hosts": [{"name": h, "state": "complete", "findings": []} for h in hosts]}
+    return str(d), doc
+
+
+def test_operates_names_are_resolved_across_the_slices(tmp_path) -> None:
+    from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import merge as M
+
+    # Slice 1 holds ws1 and db1, slice 2 holds ws2; the register names db1 and ws2.
+    a = _slice_doc(tmp_path, "s1", ["ws1", "db1"], ["ws2"])
+    b = _slice_doc(tmp_path, "s2", ["ws2"], ["db1"])
+    hosts, _org, _state, _errors, _run = M.merge([a, b])
+    assert sorted(hosts) == ["db1", "ws1", "ws2"]
+    # A name that no slice holds is a register mistake: refused, naming it and the variable.
+    c = _slice_doc(tmp_path, "s3", ["ws1"], ["ws9", "ws2"])
+    d = _slice_doc(tmp_path, "s4", ["ws2"], ["ws9"])
+    with pytest.raises(M.MergeError, match=r"outsourcing_contractors\) names 'ws9' in operates, which is neither"):
+        M.merge([c, d])

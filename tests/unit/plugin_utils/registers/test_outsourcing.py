@@ -121,3 +121,27 @@ def test_duplicate_contractor_and_bad_max_age() -> None:
     assert any("listed twice" in e for e in evaluate([contractor(), contractor()])["errors"])
     out = R.outsourcing_findings([contractor()], {}, GROUPS, HOSTS, TODAY, 0)
     assert out["errors"] == ["outsourcing_inspection_max_age_days must be a positive whole number of days, got 0"]
+
+
+@pytest.mark.control("8-4.contract_clauses", "8-5.annual_inspection", "8-6.subcontractor_measures")
+def test_one_slice_of_a_sliced_job_leaves_other_slices_hosts_to_the_merge() -> None:
+    # Slice inventory: ws1 only (AWX keeps the groups, with this slice's hosts in them).
+    groups = {"all": ["ws1"], "linux": ["ws1"], "clerks": ["ws1"], "ungrouped": []}
+    c = contractor(operates=["clerks", "ws2", "db1"])
+    out = R.outsourcing_findings([c], {}, groups, ["ws1"], TODAY, 365, sliced=True)
+    assert out["errors"] == [] and out["unresolved"] == ["db1", "ws2"]
+    assert [f["status"] for f in out["organisation"]] == ["pass", "pass", "pass"]
+    assert sorted(out["hosts"]) == ["ws1"]
+    # The same register in an unsliced run names the unknown hosts as errors, as before.
+    whole = R.outsourcing_findings([c], {}, groups, ["ws1"], TODAY, 365)
+    assert whole["unresolved"] == [] and len(whole["errors"]) == 2
+    assert "operates names 'ws2', which is neither a host nor a group" in whole["errors"][0]
+
+
+@pytest.mark.control("8-4.contract_clauses", "8-5.annual_inspection", "8-6.subcontractor_measures")
+def test_sliced_still_refuses_what_no_inventory_can_fix() -> None:
+    out = R.outsourcing_findings([contractor(operates="clerks")], {}, GROUPS, HOSTS, TODAY, 365, sliced=True)
+    assert out["errors"] == [
+        "outsourcing_contractors[0] (Example Systems KK).operates must be a list of hosts or groups, got 'clerks'"
+    ]
+    assert out["unresolved"] == []
