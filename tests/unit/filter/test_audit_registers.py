@@ -20,7 +20,7 @@ def test_every_filter_runs() -> None:
     with pytest.raises(AnsibleFilterError, match="system_room_block_optical"):
         FILTERS["strict_media_finding"](usb, "prohibit", "maybe")
     out = FILTERS["outsourcing_findings"]([], {}, {"all": ["ws1"]}, ["ws1"], TODAY)
-    assert out == {"errors": [], "organisation": [], "hosts": {}}
+    assert out == {"errors": [], "organisation": [], "hosts": {}, "unresolved": []}
     items = room["findings"]
     assert FILTERS["findings_for_tags"](items, ["7-1.carry_inspection"]) == [items[1]]
     assert FILTERS["findings_for_tags"](items, []) == items
