@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 AUDIT = yaml.safe_load((ROOT / "playbooks" / "audit.yml").read_text(encoding="utf-8"))
 ROLE_TASKS = yaml.safe_load((ROOT / "playbooks" / "tasks" / "audit_role.yml").read_text(encoding="utf-8"))
 CATALOG = yaml.safe_load((ROOT / "meta" / "controls.yml").read_text(encoding="utf-8"))
