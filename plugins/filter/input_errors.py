@@ -118,6 +118,9 @@ def _report(v):
         errors += inputs.collect(
             lambda: inputs.as_bool("pii_guard_audit_fail_on_findings", v["pii_guard_audit_fail_on_findings"])
         )
+    engine = v.get("pii_guard_audit_engine", "host")
+    if engine not in ("host", "roles"):
+        errors.append("pii_guard_audit_engine must be host or roles, got %s" % inputs.show(engine))
     return errors
 
 
