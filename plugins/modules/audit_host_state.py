@@ -59,7 +59,7 @@ seealso:
   - module: pii_guard.safeguards.download_alert_info
   - module: pii_guard.safeguards.console_audit
 notes:
-  - Warnings a run issues are in its result's C(warnings) and, prefixed with the run's name, in this task's.
+  - Warnings a run issues are in its result's C(warnings) (as text) and, prefixed with the module's name, in this task's.
 """
 
 EXAMPLES = r"""
@@ -140,7 +140,7 @@ def main():
     results = []
     for r in module.params["runs"]:
         m = RUNS[r["name"]]
-        results.append(run_sub(module, r["name"], m.ARGUMENT_SPEC, m.run, r["args"]))
+        results.append(run_sub(module, "pii_guard.safeguards." + r["name"], m.ARGUMENT_SPEC, m.run, r["args"]))
     module.exit_json(changed=False, results=results)
 
 

@@ -80,8 +80,8 @@ class SubModule:
         kwargs["handle_exceptions"] = False
         try:
             rc, out, err = self._parent.run_command(args, **kwargs)
-        except (IOError, OSError) as e:
-            self.fail_json(rc=257, stdout="", stderr="", msg="Error executing command: %s" % e, cmd=args)
+        except (IOError, OSError) as e:  # AnsibleModule's result for a command that cannot start
+            self.fail_json(rc=257, stdout="", stderr="", msg="Error executing command.", cmd=args, exception=e)
         if rc != 0 and check_rc:
             self.fail_json(cmd=args, rc=rc, stdout=out, stderr=err, msg=err.rstrip())
         return rc, out, err
