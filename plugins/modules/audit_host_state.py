@@ -59,7 +59,8 @@ seealso:
   - module: pii_guard.safeguards.download_alert_info
   - module: pii_guard.safeguards.console_audit
 notes:
-  - Warnings a run issues are in its result's C(warnings) (as text) and, prefixed with the module's name, in this task's.
+  - Warnings a run issues are in its result's C(warnings) (as text) and, prefixed with the module's name,
+    in this task's.
 """
 
 EXAMPLES = r"""

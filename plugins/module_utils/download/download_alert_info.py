@@ -46,6 +46,15 @@ def run(module):
             msg="download_alert_datasets names paths that do not exist on this host: %s" % ", ".join(missing),
             missing_paths=missing,
         )
+    obs = observe(module, cfg)
+    today = p["today"] or datetime.date.today().isoformat()
+    findings = A.evaluate(obs, {"config": cfg, "service": p["service"]}, today, changed=p["changed"])
+    module.exit_json(changed=False, findings=findings, observed=obs)
+
+
+def observe(module, cfg):
+    """What the host shows: the unit, the deployed config, the agent's counts, audit rules, pgaudit."""
+    p = module.params
     obs = {
         "enabled": _systemctl(module, "is-enabled", p["service"]),
         "active": _systemctl(module, "is-active", p["service"]),
@@ -57,29 +66,35 @@ def run(module):
             obs["config"] = json.load(fh)
     except (OSError, ValueError) as e:
         obs["config_error"] = str(e)
-    obs["unusable_records"] = None
-    state_file = cfg.get("state_file", "/var/lib/pii-download-alert/state.json")
-    try:
-        with open(state_file) as fh:
-            counts = json.load(fh).get("unusable")
-        if isinstance(counts, dict):
-            obs["unusable_records"] = counts
-    except (OSError, ValueError, AttributeError):
-        pass  # not written yet (fresh install) or set aside by the agent: no counts to show
+    obs["unusable_records"] = _unusable(cfg.get("state_file", "/var/lib/pii-download-alert/state.json"))
     obs["in_container"] = host.in_container(module)
     obs["auditctl"] = None
     if not obs["in_container"] and module.get_bin_path("auditctl"):
         rc, out, _err = module.run_command([module.get_bin_path("auditctl"), "-l"])
         if rc == 0:
             obs["auditctl"] = out.splitlines()
-    obs["pg_settings"] = None
-    if any(d.get("source") == "pgaudit" for d in cfg.get("datasets", [])) and module.get_bin_path("psql"):
-        cmd = ["psql", "-XAtc", PG_QUERY]
-        if os.geteuid() == 0:
-            cmd = ["runuser", "-u", p["postgres_user"], "--", *cmd]
-        rc, out, _err = module.run_command(cmd, cwd="/")
-        if rc == 0:
-            obs["pg_settings"] = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-    today = p["today"] or datetime.date.today().isoformat()
-    findings = A.evaluate(obs, {"config": cfg, "service": p["service"]}, today, changed=p["changed"])
-    module.exit_json(changed=False, findings=findings, observed=obs)
+    obs["pg_settings"] = _pg_settings(module, cfg)
+    return obs
+
+
+def _unusable(state_file):
+    try:
+        with open(state_file) as fh:
+            counts = json.load(fh).get("unusable")
+        if isinstance(counts, dict):
+            return counts
+    except (OSError, ValueError, AttributeError):
+        pass  # not written yet (fresh install) or set aside by the agent: no counts to show
+    return None
+
+
+def _pg_settings(module, cfg):
+    if not (any(d.get("source") == "pgaudit" for d in cfg.get("datasets", [])) and module.get_bin_path("psql")):
+        return None
+    cmd = ["psql", "-XAtc", PG_QUERY]
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", module.params["postgres_user"], "--", *cmd]
+    rc, out, _err = module.run_command(cmd, cwd="/")
+    if rc != 0:
+        return None
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
