@@ -69,29 +69,37 @@ ARGUMENT_SPEC = dict(
 )
 
 
+def kernel_rules(module, changed_files):
+    """(rules loaded in the kernel, whether this run restored them from an unchanged file).
+
+    Loads when the file changed, and also when the kernel lost the rules (auditctl -D, a failed
+    load earlier): otherwise a second apply would leave the control failing. Never in check mode."""
+    p = module.params
+    loaded = _loaded(module, p["keys"])
+    if module.check_mode or not p["load_rules"] or not (p["rules_path"] in changed_files or loaded is False):
+        return loaded, False
+    augenrules = module.get_bin_path("augenrules", required=True)
+    rc, out, err = module.run_command([augenrules, "--load"])
+    if rc != 0:
+        module.fail_json(msg="augenrules --load failed: %s" % (err or out).strip(), changed=True)
+    restored = loaded is False and p["rules_path"] not in changed_files
+    if restored:
+        changed_files.append("kernel audit rules")
+    return _loaded(module, p["keys"]), restored
+
+
 def run(module):
     p = module.params
-    check = module.check_mode
     rules = p["rules"] if p["rules"].endswith("\n") else p["rules"] + "\n"
 
     changed_files, diffs, rules_ok, pam, pam_ok = put_files(module, rules)
-    fixed = bool(changed_files) and not check
+    fixed = bool(changed_files) and not module.check_mode
     in_container = host.in_container(module)
     auditd = any(os.path.exists(x) for x in AUDITD)
     loaded = None
     if not in_container and auditd:
-        loaded = _loaded(module, p["keys"])
-        # Load when the file changed, and also when the kernel lost the rules (auditctl -D, a
-        # failed load earlier): otherwise a second apply would leave the control failing.
-        if not check and p["load_rules"] and (p["rules_path"] in changed_files or loaded is False):
-            augenrules = module.get_bin_path("augenrules", required=True)
-            rc, out, err = module.run_command([augenrules, "--load"])
-            if rc != 0:
-                module.fail_json(msg="augenrules --load failed: %s" % (err or out).strip(), changed=True)
-            if loaded is False and p["rules_path"] not in changed_files:
-                changed_files.append("kernel audit rules")
-                fixed = True
-            loaded = _loaded(module, p["keys"])
+        loaded, restored = kernel_rules(module, changed_files)
+        fixed = fixed or restored
 
     files = {
         "auditd installed": auditd,
