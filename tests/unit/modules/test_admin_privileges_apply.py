@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.pii_guard.safeguards.plugins.modules import admin_privileges as M
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import admin_privileges as M
 
 
 class Failed(Exception):

@@ -1,0 +1,100 @@
+# -*- coding: utf-8 -*-
+# Copyright: pii_guard.safeguards contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The download_alert_info module's logic (clause 6-5): ARGUMENT_SPEC and run(module)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import json
+import os
+
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.download import audit as A
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.common import host
+
+PG_QUERY = (
+    # current_setting() is what SHOW reports: the value PostgreSQL runs with, not the file's
+    "select name || '=' || current_setting(name) from pg_settings where name in "
+    "('shared_preload_libraries', 'pgaudit.log', 'pgaudit.log_rows', 'pgaudit.log_relation', "
+    "'log_min_messages', 'log_destination', 'logging_collector')"
+)
+
+
+def _systemctl(module, verb, unit):
+    rc, out, _err = module.run_command(["systemctl", verb, unit])
+    return out.strip() or ("unknown" if rc else "")
+
+
+ARGUMENT_SPEC = dict(
+    config=dict(type="dict", required=True),
+    config_path=dict(type="path", default="/etc/pii-download-alert/config.json"),
+    service=dict(type="str", default="pii-download-alert.service"),
+    postgres_user=dict(type="str", default="postgres"),
+    today=dict(type="str", default=""),
+    changed=dict(type="list", elements="str", default=[]),
+)
+
+
+def run(module):
+    p = module.params
+    cfg = json.loads(json.dumps(p["config"]))
+    missing = [path for path in A.required_paths(cfg) if not os.path.exists(path)]
+    if missing:
+        module.fail_json(
+            msg="download_alert_datasets names paths that do not exist on this host: %s" % ", ".join(missing),
+            missing_paths=missing,
+        )
+    obs = observe(module, cfg)
+    today = p["today"] or datetime.date.today().isoformat()
+    findings = A.evaluate(obs, {"config": cfg, "service": p["service"]}, today, changed=p["changed"])
+    module.exit_json(changed=False, findings=findings, observed=obs)
+
+
+def observe(module, cfg):
+    """What the host shows: the unit, the deployed config, the agent's counts, audit rules, pgaudit."""
+    p = module.params
+    obs = {
+        "enabled": _systemctl(module, "is-enabled", p["service"]),
+        "active": _systemctl(module, "is-active", p["service"]),
+        "config": None,
+        "config_error": None,
+    }
+    try:
+        with open(p["config_path"]) as fh:
+            obs["config"] = json.load(fh)
+    except (OSError, ValueError) as e:
+        obs["config_error"] = str(e)
+    obs["unusable_records"] = _unusable(cfg.get("state_file", "/var/lib/pii-download-alert/state.json"))
+    obs["in_container"] = host.in_container(module)
+    obs["auditctl"] = None
+    if not obs["in_container"] and module.get_bin_path("auditctl"):
+        rc, out, _err = module.run_command([module.get_bin_path("auditctl"), "-l"])
+        if rc == 0:
+            obs["auditctl"] = out.splitlines()
+    obs["pg_settings"] = _pg_settings(module, cfg)
+    return obs
+
+
+def _unusable(state_file):
+    try:
+        with open(state_file) as fh:
+            counts = json.load(fh).get("unusable")
+        if isinstance(counts, dict):
+            return counts
+    except (OSError, ValueError, AttributeError):
+        pass  # not written yet (fresh install) or set aside by the agent: no counts to show
+    return None
+
+
+def _pg_settings(module, cfg):
+    if not (any(d.get("source") == "pgaudit" for d in cfg.get("datasets", [])) and module.get_bin_path("psql")):
+        return None
+    cmd = ["psql", "-XAtc", PG_QUERY]
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", module.params["postgres_user"], "--", *cmd]
+    rc, out, _err = module.run_command(cmd, cwd="/")
+    if rc != 0:
+        return None
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
