@@ -115,10 +115,6 @@ class ActionModule(ActionBase):
         """All module runs in one round trip; each run's result lands on its Run."""
         if not runs:
             return
-        if os.environ.get("PII_GUARD_TMP_SEQUENTIAL"):  # TEMPORARY until audit_host_state lands
-            for r in runs:
-                r.result = self._execute_module(module_name="pii_guard.safeguards." + r.module, module_args=r.args, task_vars=task_vars)
-            return
         res = self._execute_module(
             module_name=STATE_MODULE,
             module_args={"runs": [{"name": r.module, "args": r.args} for r in runs]},
@@ -129,7 +125,7 @@ class ActionModule(ActionBase):
             for run in runs:
                 run.result = {"failed": True, "msg": res.get("msg") or "%s returned no results" % STATE_MODULE}
             return
-        for run, one in zip(runs, results):
+        for run, one in zip(runs, results, strict=True):
             run.result = one
 
 

@@ -77,7 +77,9 @@ findings:
   type: list
   elements: dict
 errors:
-  description: The roles that failed on this host (C(role), C(task), C(msg)); also appended to C(pii_guard_audit_errors).
+  description:
+    - The roles that failed on this host (C(role), C(task), C(msg)).
+    - Also appended to C(pii_guard_audit_errors).
   returned: always
   type: list
   elements: dict

@@ -116,13 +116,18 @@ class Context:
             return fn(*args, **kwargs)
         except StepFailed:
             raise
-        except Exception as e:  # noqa: BLE001 - any filter error fails the task it mirrors
+        except Exception as e:  # any filter error fails the task it mirrors
             raise StepFailed(task, str(e))
 
 
 def _assert_no_errors(task, errors, prefix=""):
     if errors:
         raise StepFailed(task, prefix + "; ".join(str(e) for e in errors))
+
+
+def _input_errors(ctx, task, names, area):
+    """The roles' ``input_errors`` assert: every bad value of ``names`` in one message."""
+    _assert_no_errors(task, ctx.check(task, ctx.filters["input_errors"], {k: ctx.var(k) for k in names}, area))
 
 
 def _bool(value):
@@ -189,7 +194,7 @@ def role_system_room(ctx, host):
     names = ("system_room_footage_review_max_age_days", "system_room_inspection_max_age_days",
              "system_room_block_optical", "system_room_console_audit", "system_room_audit_rules_path")  # fmt: skip
     task = "Validate | ages, switches and the console audit rules file"
-    _assert_no_errors(task, ctx.check(task, ctx.filters["input_errors"], {k: ctx.var(k) for k in names}, "system_room"))
+    _input_errors(ctx, task, names, "system_room")
     day = ctx.var("system_room_today") or host["today"]
     register = ctx.check(
         "Evaluate the room register on the controller", ctx.filters["system_room_findings"],
@@ -197,7 +202,8 @@ def role_system_room(ctx, host):
         ctx.var("system_room_inspection_max_age_days"),
     )  # fmt: skip
     block_optical = ctx.var("system_room_block_optical")
-    media = usb_storage(ctx, host, {"usb_storage_mode": "prohibit", "usb_storage_block_optical": block_optical}, MEDIA_TAGS)
+    include = {"usb_storage_mode": "prohibit", "usb_storage_block_optical": block_optical}
+    media = usb_storage(ctx, host, include, MEDIA_TAGS)
     console = []
     if _bool(ctx.var("system_room_console_audit")) and ctx.selected(CONSOLE_TAGS):
         args = {
@@ -234,7 +240,7 @@ def role_admin_privileges(ctx, host):
     names = ("admin_privileges_approved_users", "admin_privileges_approved_groups", "admin_privileges_admin_groups",
              "admin_privileges_nopasswd_approved", "admin_privileges_temporary")  # fmt: skip
     task = "Validate | names and temporary grants (the module's own rules, on the controller)"
-    _assert_no_errors(task, ctx.check(task, ctx.filters["input_errors"], {k: ctx.var(k) for k in names}, "admin_privileges"))
+    _input_errors(ctx, task, names, "admin_privileges")
     schedule = ctx.var("admin_privileges_expiry_schedule")
     if ctx.var("admin_privileges_temporary"):
         _calendar_check(ctx, schedule)
@@ -271,7 +277,7 @@ def role_download_alert(ctx, host):
     names = ("download_alert_datasets", "download_alert_channels", "download_alert_reviewed_on",
              "download_alert_service_user", "download_alert_review_interval_days")  # fmt: skip
     task = "Validate | service user, watched paths, channels and review date (what the agent config does not cover)"
-    _assert_no_errors(task, ctx.check(task, ctx.filters["input_errors"], {k: ctx.var(k) for k in names}, "download_alert"))
+    _input_errors(ctx, task, names, "download_alert")
     if not selected:
         yield []
         return
@@ -297,10 +303,12 @@ def _download_alert_config(ctx):
     task = "Validate | data sets, channels and review date are valid"
     errors = ctx.check(task, ctx.filters["download_alert_config_errors"], config, preload)
     _assert_no_errors(task, errors, "download_alert_datasets / download_alert_* are invalid: ")
-    if any(d.get("source") == "pgaudit" for d in config.get("datasets") or []) and ctx.selected(("6-5", "6-5.pgaudit_active")):
-        if "pgaudit" not in (preload or []):
-            raise StepFailed("Validate | download_alert_pg_preload includes pgaudit",
-                             "download_alert_pg_preload must include pgaudit, got %s" % json.dumps(preload))  # fmt: skip
+    pgaudit = any(d.get("source") == "pgaudit" for d in config.get("datasets") or [])
+    if pgaudit and ctx.selected(("6-5", "6-5.pgaudit_active")) and "pgaudit" not in (preload or []):
+        raise StepFailed(
+            "Validate | download_alert_pg_preload includes pgaudit",
+            "download_alert_pg_preload must include pgaudit, got %s" % json.dumps(preload),
+        )
     return config
 
 

@@ -38,12 +38,25 @@ CASES = {
     "register-refused": ["-e", json.dumps({"usb_storage_devices": [{"id": "zz:1", "serial": "x"}]})],
     "room-age-refused": ["-e", "system_room_footage_review_max_age_days=-1"],
     "calendar-refused-on-host": [
-        "-e", json.dumps({"admin_privileges_temporary": TEMPORARY, "admin_privileges_expiry_schedule": "Mon..Funday"}),
-    ],  # fmt: skip
+        "-e",
+        json.dumps({"admin_privileges_temporary": TEMPORARY, "admin_privileges_expiry_schedule": "Mon..Funday"}),
+    ],
     "watched-path-missing-on-host": [
-        "-e", json.dumps({"download_alert_datasets": [
-            {"name": "resident_records", "source": "audit", "paths": ["/srv/absent"], "threshold": 100, "window": 60}]}),
-    ],  # fmt: skip
+        "-e",
+        json.dumps(
+            {
+                "download_alert_datasets": [
+                    {
+                        "name": "resident_records",
+                        "source": "audit",
+                        "paths": ["/srv/absent"],
+                        "threshold": 100,
+                        "window": 60,
+                    }
+                ]
+            }
+        ),
+    ],
 }
 
 
@@ -80,7 +93,8 @@ def by_host(doc: dict) -> dict[str, dict]:
 
 def same_errors(one: list[dict], roles: list[dict]) -> bool:
     return len(one) == len(roles) and all(
-        (a["role"], a["task"]) == (b["role"], b["task"]) and a["msg"].strip() in b["msg"] for a, b in zip(one, roles)
+        (a["role"], a["task"]) == (b["role"], b["task"]) and a["msg"].strip() in b["msg"]
+        for a, b in zip(one, roles, strict=True)
     )
 
 
@@ -101,4 +115,4 @@ def test_one_task_audit_matches_the_roles(fleet: Path, tmp_path: Path, case: str
     # Every case is refused where it should be: the bad-input cases leave an error on some host.
     errors = [e for h in one.values() for e in h["errors"]]
     assert bool(errors) == (case.endswith("-refused") or case.endswith("-on-host")), errors
-    assert {h: diff(before[h], digest(h)) for h in HOSTS} == dict.fromkeys(HOSTS, [])
+    assert {h: diff(before[h], digest(h)) for h in HOSTS} == {h: [] for h in HOSTS}

@@ -16,6 +16,7 @@ import yaml
 from ansible.playbook.block import Block
 from ansible.playbook.play import Play
 from ansible.playbook.task import Task
+
 from ansible_collections.pii_guard.safeguards.plugins.filter.audit_registers import (
     findings_for_tags,
     strict_media_finding,
@@ -54,16 +55,18 @@ def context(values: dict[str, Any], tags=("all",), skip=(), extra=(), commands=N
         (commands if commands is not None else []).append(argv)
         return 1, "Failed to parse calendar specification"
 
-    ctx = eng.Context(values.get, list(tags), list(skip), FILTERS, lambda r, o: spec_calls.append((r, o)), host_command, extra)
+    ctx = eng.Context(
+        values.get, list(tags), list(skip), FILTERS, lambda r, o: spec_calls.append((r, o)), host_command, extra
+    )
     ctx.spec_calls = spec_calls  # type: ignore[attr-defined]
     return ctx
 
 
 def lab_values(**over: Any) -> dict[str, Any]:
     v = defaults("usb_storage", "admin_privileges", "download_alert", "system_room")
+    dataset = {"name": "r", "source": "audit", "paths": ["/srv/pii"], "threshold": 5, "window": 60}
     v.update(admin_privileges_approved_users=["labop"], system_room_register={"room": "B1"},
-             download_alert_datasets=[{"name": "r", "source": "audit", "paths": ["/srv/pii"], "threshold": 5, "window": 60}],
-             download_alert_reviewed_on="2026-10-01")  # fmt: skip
+             download_alert_datasets=[dataset], download_alert_reviewed_on="2026-10-01")  # fmt: skip
     v.update(over)
     return v
 
@@ -90,7 +93,8 @@ def test_tags_select_as_ansible_does(only: list[str], skip: list[str]) -> None:
 
 def role_task_args(path: str, module: str) -> set[str]:
     """The argument names a role task passes to a clause module."""
-    for task in yaml.safe_load((ROOT / path).read_text(encoding="utf-8")):
+    module = "pii_guard.safeguards." + module
+    for task in yaml.safe_load((ROOT / "roles" / path).read_text(encoding="utf-8")):
         if module in task:
             return set(task[module])
     raise AssertionError(f"{module} not in {path}")
@@ -103,10 +107,10 @@ def test_modules_get_the_arguments_the_role_tasks_pass() -> None:
     got = {r.module: set(r.args) for r in runs + audit.runs()}
     got["usbguard_policy"].add("today")  # passed by the role only when set (default(omit, true))
     assert got == {
-        "usbguard_policy": role_task_args("roles/usb_storage/tasks/linux.yml", "pii_guard.safeguards.usbguard_policy"),
-        "admin_privileges": role_task_args("roles/admin_privileges/tasks/linux.yml", "pii_guard.safeguards.admin_privileges"),
-        "download_alert_info": role_task_args("roles/download_alert/tasks/main.yml", "pii_guard.safeguards.download_alert_info"),
-        "console_audit": role_task_args("roles/system_room/tasks/console.yml", "pii_guard.safeguards.console_audit"),
+        "usbguard_policy": role_task_args("usb_storage/tasks/linux.yml", "usbguard_policy"),
+        "admin_privileges": role_task_args("admin_privileges/tasks/linux.yml", "admin_privileges"),
+        "download_alert_info": role_task_args("download_alert/tasks/main.yml", "download_alert_info"),
+        "console_audit": role_task_args("system_room/tasks/console.yml", "console_audit"),
     }  # fmt: skip
 
 
@@ -124,8 +128,8 @@ def test_a_module_failing_on_the_host_is_the_role_error_with_its_task() -> None:
     audit, runs = planned(context(lab_values()), ["download_alert"])
     runs[0].result = {"failed": True, "msg": "watched path /srv/pii does not exist"}
     audit.finish()
-    assert audit.errors == [{"role": "download_alert", "task": "Validate | watched paths exist on the host, then read the 6-5 state",
-                             "msg": "watched path /srv/pii does not exist"}]  # fmt: skip
+    task = "Validate | watched paths exist on the host, then read the 6-5 state"
+    assert audit.errors == [{"role": "download_alert", "task": task, "msg": "watched path /srv/pii does not exist"}]
     assert audit.findings == []
 
 
@@ -150,7 +154,10 @@ def test_system_room_forces_prohibit_unless_extra_vars_say_otherwise() -> None:
 def test_tags_select_the_runs() -> None:
     roles = ["usb_storage", "admin_privileges", "download_alert"]
     assert [r.module for r in planned(context(lab_values(), tags=["6-6"]), roles)[1]] == ["admin_privileges"]
-    assert [r.module for r in planned(context(lab_values(), skip=["6-6"]), roles)[1]] == ["usbguard_policy", "download_alert_info"]
+    assert [r.module for r in planned(context(lab_values(), skip=["6-6"]), roles)[1]] == [
+        "usbguard_policy",
+        "download_alert_info",
+    ]
     assert planned(context(lab_values(), tags=["8-5"]), roles)[1] == []
 
 
@@ -159,6 +166,8 @@ def test_the_calendar_spec_is_checked_on_the_host_only_with_temporary_grants() -
     temporary = [{"user": "labop", "until": "2099-01-01T00:00:00+00:00", "reason": "r", "ticket": "T-1"}]
     planned(context(lab_values(), commands=calls), ["admin_privileges"])
     assert calls == []
-    audit, runs = planned(context(lab_values(admin_privileges_temporary=temporary), commands=calls), ["admin_privileges"])
+    audit, runs = planned(
+        context(lab_values(admin_privileges_temporary=temporary), commands=calls), ["admin_privileges"]
+    )
     assert calls == [["systemd-analyze", "calendar", "minutely"]]
     assert runs == [] and audit.errors[0]["task"] == "Validate | Refuse a calendar spec systemd rejects"
