@@ -36,7 +36,16 @@ def test_each_endpoint_play_loops_over_the_one_role_tasks_file(platform: str) ->
     assert play["check_mode"] is True and play["vars"]["pii_guard_audit"] is True
     (loop,) = [t for t in play["tasks"] if "ansible.builtin.include_tasks" in t]
     assert loop["ansible.builtin.include_tasks"] == "tasks/audit_role.yml"
-    assert loop["loop"] == "{{ pii_guard_audit_roles }}"
+    if platform == "windows":
+        assert loop["loop"] == "{{ pii_guard_audit_roles }}"
+    else:
+        # Linux: one audit_host task over the same clause table; the role loop only with
+        # -e pii_guard_audit_engine=roles (the oracle tests/integration/test_audit_engine.py uses).
+        (one,) = [t for t in play["tasks"] if "pii_guard.safeguards.audit_host" in t]
+        assert one["pii_guard.safeguards.audit_host"] == {"roles": "{{ pii_guard_audit_roles }}"}
+        assert one["when"] == "pii_guard_audit_engine | default('host') == 'host'" and one["tags"] == ["always"]
+        roles_only = "{{ pii_guard_audit_roles if pii_guard_audit_engine | default('host') == 'roles' else [] }}"
+        assert loop["loop"] == roles_only
     assert loop["loop_control"]["loop_var"] == "pii_guard_audit_role"
     # Tags on a dynamic include select the include only; the role's tasks carry the clause tags.
     assert loop["tags"] == ["always"]
