@@ -15,8 +15,8 @@ version_added: 0.1.0
 description:
   - Action plugin used by C(playbooks/audit.yml) on Linux endpoints. For each role of O(roles) that
     applies to the host (its C(only_in) / C(not_in) inventory group), it does what the role does in
-    the auditors' run, in the same order and with the same checks: the role's argument specs, its
-    input checks on the controller (the collection's filters), then the clause modules
+    the auditors' run, in the same order and with the same checks (the role's argument specs, its
+    input checks on the controller with the collection's filters), then the clause modules
     (C(usbguard_policy), C(admin_privileges), C(download_alert_info), C(console_audit)) with the
     same arguments. All module runs go to the host in one round trip through
     M(pii_guard.safeguards.audit_host_state), always in check mode.
@@ -30,7 +30,7 @@ author: pii_guard.safeguards contributors (@pii-guard)
 options:
   roles:
     description:
-      - The clause table of the play, in order; each item has C(name) (a role of this collection:
+      - The clause table of the play, in order; each item has C(name) (a role of this collection,
         C(system_room), C(usb_storage), C(admin_privileges) or C(download_alert)), C(clause), and
         optional C(only_in) / C(not_in) (an inventory group).
     type: list
