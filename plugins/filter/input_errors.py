@@ -71,6 +71,8 @@ def _download_alert(v):
                 "download_alert_review_interval_days", v["download_alert_review_interval_days"], 1, 3660
             )
         )
+    if "download_alert_pg_version" in v or "download_alert_pg_cluster" in v:
+        errors += inputs.pg_cluster_errors(v.get("download_alert_pg_version"), v.get("download_alert_pg_cluster"))
     return errors + inputs.download_alert_errors(
         v.get("download_alert_datasets"),
         v.get("download_alert_channels"),

@@ -275,7 +275,8 @@ def role_download_alert(ctx, host):
     if selected:
         config = _download_alert_config(ctx)
     names = ("download_alert_datasets", "download_alert_channels", "download_alert_reviewed_on",
-             "download_alert_service_user", "download_alert_review_interval_days")  # fmt: skip
+             "download_alert_service_user", "download_alert_review_interval_days", "download_alert_pg_version",
+             "download_alert_pg_cluster")  # fmt: skip
     task = "Validate | service user, watched paths, channels and review date (what the agent config does not cover)"
     _input_errors(ctx, task, names, "download_alert")
     if not selected:

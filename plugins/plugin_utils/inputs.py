@@ -27,6 +27,10 @@ MAX_FUTURE_REVIEW_DAYS = 366
 AUDIT_RULES_PATH_RE = re.compile(r"/etc/audit/rules\.d/[A-Za-z0-9_][A-Za-z0-9_.-]*\.rules\Z")
 # A system account name the agent may run as: never root or another existing privileged name.
 SERVICE_USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}\Z")
+# The PostgreSQL cluster the pgaudit drop-in goes to: /etc/postgresql/<version>/<cluster>/conf.d/.
+# Both are path components on the host: no "/" and no leading "." (no traversal, no hidden dir).
+PG_VERSION_RE = re.compile(r"[0-9]{1,2}(?:\.[0-9])?\Z")
+PG_CLUSTER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z")
 PRIVILEGED_USERS = ("root", "daemon", "bin", "sys", "sync", "adm", "sudo", "wheel", "nobody")
 MAX_WEBHOOK_TIMEOUT = 60
 
@@ -215,3 +219,20 @@ def tag_errors(tags, valid):
             ", ".join(sorted(valid, key=_tag_key)),
         )
     ]
+
+
+def pg_cluster_errors(version, cluster):
+    """download_alert_pg_version / _pg_cluster name a directory under /etc/postgresql."""
+    errors = []
+    if isinstance(version, int) and not isinstance(version, bool):
+        version = str(version)  # `download_alert_pg_version: 17` in YAML: the argument spec's str takes it
+    for name, value, pattern, example in (
+        ("download_alert_pg_version", version, PG_VERSION_RE, '"15"'),
+        ("download_alert_pg_cluster", cluster, PG_CLUSTER_RE, '"main"'),
+    ):
+        if not (isinstance(value, str) and pattern.match(value)):
+            errors.append(
+                "%s must be a PostgreSQL %s such as %s, got %s"
+                % (name, "major version" if name.endswith("version") else "cluster name", example, show(value))
+            )
+    return errors

@@ -35,6 +35,8 @@ EXAMPLES = {
     "ACCOUNT_RE": "CORP\\alice",
     "AUDIT_RULES_PATH_RE": "/etc/audit/rules.d/50-pii.rules",
     "SERVICE_USER_RE": "pii-dlalert",
+    "PG_VERSION_RE": "15",
+    "PG_CLUSTER_RE": "main",
     "_INCLUDE": "#includedir /etc/sudoers.d",
 }
 # Log-line parsers (not validators): they take a line as read, with its newline, which no

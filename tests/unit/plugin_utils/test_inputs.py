@@ -120,3 +120,23 @@ def test_admin_until_9999_is_an_error_not_an_overflow() -> None:
     assert err.startswith("admin_privileges_temporary[0].until: '9999-12-31' is not a date")
     for until in ("9999-12-31T23:00:00-05:00", datetime.date(9999, 12, 31)):
         assert admin_policy.parse_until(until) is None
+
+
+@pytest.mark.parametrize(
+    ("version", "cluster", "bad"),
+    [
+        ("15", "main", []),
+        ("9.6", "pii-data_2", []),
+        ("15", "../../../etc/cron.d", ["download_alert_pg_cluster"]),
+        ("15", ".hidden", ["download_alert_pg_cluster"]),
+        ("15", "main\n", ["download_alert_pg_cluster"]),
+        ("15/..", "main", ["download_alert_pg_version"]),
+        ("15\n", "main", ["download_alert_pg_version"]),
+        (17, "main", []),
+        (True, "", ["download_alert_pg_version", "download_alert_pg_cluster"]),
+    ],
+)
+def test_pg_version_and_cluster_are_path_components(version: object, cluster: object, bad: list[str]) -> None:
+    """They name /etc/postgresql/<version>/<cluster>/conf.d/ on the host, where the drop-in is written."""
+    errs = input_errors({"download_alert_pg_version": version, "download_alert_pg_cluster": cluster}, "download_alert")
+    assert [e.split(" ")[0] for e in errs if e.startswith("download_alert_pg_")] == bad
