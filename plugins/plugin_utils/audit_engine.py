@@ -345,11 +345,11 @@ class HostAudit:
 
     def runs(self):
         """Every module run of every role, in role order."""
-        return [run for _, _, runs in self._pending for run in runs]
+        return [run for pending in self._pending for run in pending[2]]
 
     def finish(self):
         """Hand each role the results of its runs (set on the Run objects); collect findings."""
-        for name, gen, _ in self._pending:
+        for name, gen, _runs in self._pending:
             try:
                 next(gen)
             except StopIteration:
