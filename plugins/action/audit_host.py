@@ -14,9 +14,12 @@ import datetime
 import os
 import shlex
 
+import yaml
+
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import load_extra_vars
+
 from ansible_collections.pii_guard.safeguards.plugins.filter.audit_registers import (
     findings_for_tags,
     strict_media_finding,
@@ -29,6 +32,11 @@ from ansible_collections.pii_guard.safeguards.plugins.filter.download_alert impo
 from ansible_collections.pii_guard.safeguards.plugins.filter.input_errors import input_errors
 from ansible_collections.pii_guard.safeguards.plugins.filter.usb_register import usb_register_validate
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import audit_engine
+
+try:
+    from ansible.template import trust_as_template
+except ImportError:  # ansible-core < 2.19 templates every string
+    trust_as_template = None
 
 ROLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles")
 FILTERS = {
@@ -71,16 +79,21 @@ class ActionModule(ActionBase):
         """Role defaults, then the host's variables over them (the defaults' precedence)."""
         merged = {}
         for name in set(roles) | ({"usb_storage"} if "system_room" in roles else set()):
-            path = os.path.join(ROLES_DIR, name, "defaults", "main.yml")
-            merged.update(self._loader.load_from_file(path, trusted_as_template=True) or {})
+            defaults = _yaml(os.path.join(ROLES_DIR, name, "defaults", "main.yml")) or {}
+            # Role files are trusted templates, as Ansible loads them (ansible-core 2.19+ asks).
+            merged.update((k, _trusted(v)) for k, v in defaults.items())
         merged.update(task_vars)
         self._audit_templar = self._templar.copy_with_new_env(available_variables=merged)
+        self._audit_templated = {}
         return merged
 
     def _var(self, name):
+        """A variable, templated once per task (the roles' steps ask for the same names again)."""
         if name not in self._audit_vars:
             return None
-        return self._audit_templar.template(self._audit_vars[name])
+        if name not in self._audit_templated:
+            self._audit_templated[name] = self._audit_templar.template(self._audit_vars[name])
+        return self._audit_templated[name]
 
     def _host(self):
         with open(os.path.join(ROLES_DIR, "system_room", "files", "console.rules"), encoding="utf-8") as f:
@@ -95,8 +108,7 @@ class ActionModule(ActionBase):
 
     def _validate_spec(self, role, overrides):
         """The role's argument spec, as Ansible checks it when the role is included."""
-        entry = self._loader.load_from_file(os.path.join(ROLES_DIR, role, "meta", "argument_specs.yml"))
-        entry = entry["argument_specs"]["main"]
+        entry = _yaml(os.path.join(ROLES_DIR, role, "meta", "argument_specs.yml"))["argument_specs"]["main"]
         options = entry.get("options") or {}
         provided = {k: self._var(k) for k in options if k in self._audit_vars}
         provided.update(overrides)
@@ -127,6 +139,18 @@ class ActionModule(ActionBase):
             return
         for run, one in zip(runs, results, strict=True):
             run.result = one
+
+
+def _yaml(path):
+    """A role file; the C loader: these are read for every host, in each host's worker."""
+    with open(path, encoding="utf-8") as f:
+        return yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def _trusted(value):
+    if trust_as_template is not None and isinstance(value, str) and ("{{" in value or "{%" in value):
+        return trust_as_template(value)
+    return value
 
 
 def _applies(role, groups):
