@@ -16,7 +16,7 @@ in one round trip (module ``audit_host_state``), ``HostAudit.finish()`` hands ea
 results. A role stops at its first failing step and is recorded as the audit error of the host,
 as the rescue in audit_role.yml records it; the other roles go on. Task names in the errors are
 the roles' task names, so a report reads the same whichever path wrote it.
-tests/integration/test_audit_engine.py compares the two paths on the same hosts.
+tests/integration/test_audit_one_task_vs_roles.py compares the two paths on the same hosts.
 """
 
 from __future__ import absolute_import, division, print_function

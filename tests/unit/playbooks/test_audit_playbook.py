@@ -40,7 +40,7 @@ def test_each_endpoint_play_loops_over_the_one_role_tasks_file(platform: str) ->
         assert loop["loop"] == "{{ pii_guard_audit_roles }}"
     else:
         # Linux: one audit_host task over the same clause table; the role loop only with
-        # -e pii_guard_audit_engine=roles (the oracle tests/integration/test_audit_engine.py uses).
+        # -e pii_guard_audit_engine=roles (the oracle tests/integration/test_audit_one_task_vs_roles.py uses).
         (one,) = [t for t in play["tasks"] if "pii_guard.safeguards.audit_host" in t]
         assert one["pii_guard.safeguards.audit_host"] == {"roles": "{{ pii_guard_audit_roles }}"}
         assert one["when"] == "pii_guard_audit_engine | default('host') == 'host'" and one["tags"] == ["always"]

@@ -1,6 +1,6 @@
 """plugin_utils/audit_engine.py: the one-task audit mirrors the roles' audit steps.
 
-The end-to-end comparison with the roles on real hosts is tests/integration/test_audit_engine.py;
+The end-to-end comparison with the roles on real hosts is tests/integration/test_audit_one_task_vs_roles.py;
 here: Ansible's tag rule, the arguments each module gets (the same keys the role tasks pass),
 a failing step stops its role only, and include vars lose to -e as in Ansible.
 """
