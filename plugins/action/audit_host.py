@@ -16,6 +16,7 @@ import shlex
 
 import yaml
 
+from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import load_extra_vars
@@ -53,16 +54,50 @@ STATE_MODULE = "pii_guard.safeguards.audit_host_state"
 
 
 class ActionModule(ActionBase):
-    _VALID_ARGS = frozenset(("roles",))
+    _VALID_ARGS = frozenset(("roles", "engine"))
 
     def run(self, tmp=None, task_vars=None):
+        """Reach the host, then (engine ``host``) audit it; the result is the host's whole record.
+
+        ``state``: ``complete`` (audited here), ``started`` (reached; engine ``roles`` audits it
+        next, or this audit broke part way), ``unreachable``. Nothing escapes as a task failure or an
+        unreachable result: the play records the host either way and the report names it.
+        """
         result = super(ActionModule, self).run(tmp, task_vars)
         task_vars = task_vars or {}
+        started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        record = dict(changed=False, findings=[], errors=[], roles=[], state="started", started_at=started)
+        engine = self._task.args.get("engine", "host")
         roles = [r for r in self._task.args.get("roles") or [] if _applies(r, task_vars.get("group_names") or [])]
         unknown = [r.get("name") for r in roles if r.get("name") not in audit_engine.ROLES]
+        if engine not in ("host", "roles"):
+            return dict(result, failed=True, msg="audit_host: engine must be host or roles, got %r" % (engine,))
         if unknown:
             return dict(result, failed=True, msg="audit_host: no audit for role(s) %s" % ", ".join(map(str, unknown)))
-        names = [r["name"] for r in roles]
+        try:
+            unreachable = self._reach()
+            if unreachable:
+                error = {"role": "connection", "task": "Reach the host", "msg": unreachable}
+                record.update(state="unreachable", errors=[error])
+            elif engine == "host":
+                record.update(self._audit([r["name"] for r in roles], task_vars))
+        except AnsibleError as e:  # e.g. the connection lost after the reach: this audit is incomplete
+            role = "connection" if isinstance(e, AnsibleConnectionFailure) else "audit_host"
+            record["errors"] = record["errors"] + [{"role": role, "task": "Audit each clause", "msg": str(e)}]
+        result.update(record)
+        return result
+
+    def _reach(self):
+        """The connection alone, as the raw task ``true`` without become: None, or why not."""
+        try:
+            res = self._low_level_execute_command("true", sudoable=False)
+        except AnsibleError as e:  # e.g. podman exec into a container that is gone
+            return str(e) or "unreachable"
+        if res.get("rc", 1) != 0:
+            return (res.get("stderr") or res.get("msg") or "").strip() or "unreachable (rc=%s)" % res.get("rc")
+        return None
+
+    def _audit(self, names, task_vars):
         self._audit_vars = self._variables(names, task_vars)
         ctx = audit_engine.Context(
             self._var, task_vars.get("ansible_run_tags") or [], task_vars.get("ansible_skip_tags") or [],
@@ -72,8 +107,7 @@ class ActionModule(ActionBase):
         self._execute(audit.runs(), task_vars)
         audit.finish()
         # Returned, not set as facts: module facts rank below set_fact, and a fact cache would keep them.
-        result.update(changed=False, findings=audit.findings, errors=audit.errors, roles=names)
-        return result
+        return dict(findings=audit.findings, errors=audit.errors, roles=names, state="complete")
 
     def _variables(self, roles, task_vars):
         """Role defaults, then the host's variables over them (the defaults' precedence)."""

@@ -24,8 +24,12 @@ description:
     C(--tags) and C(--skip-tags) select the same parts of each role as they select its tasks.
   - A role stops at its first failing step; the failure is appended to C(pii_guard_audit_errors)
     with the role and the name of the role task that step mirrors, and the next role runs.
-  - C(-e pii_guard_audit_engine=roles) makes C(playbooks/audit.yml) include the roles instead
-    (one task per role step); both paths give the same findings and errors.
+  - It first reaches the host (the connection alone, as C(ansible.builtin.raw) C(true) without become).
+    An unreachable host, or a connection lost part way, is returned in RV(state) and RV(errors), never
+    as a failed or unreachable task, so the play records the host and the report names it.
+  - With O(engine=roles) it only reaches the host; C(playbooks/audit.yml) then includes the roles
+    (C(-e pii_guard_audit_engine=roles), one task per role step). Both paths give the same findings
+    and errors.
 author: pii_guard.safeguards contributors (@pii-guard)
 options:
   roles:
@@ -36,6 +40,12 @@ options:
     type: list
     elements: dict
     required: true
+  engine:
+    description:
+      - V(host) audits here; V(roles) only reaches the host (the playbook includes the roles next).
+    type: str
+    choices: [host, roles]
+    default: host
 extends_documentation_fragment:
   - pii_guard.safeguards.attributes
   - pii_guard.safeguards.attributes.POSIX
@@ -47,8 +57,9 @@ attributes:
     support: none
     details: It changes nothing, so there is nothing to diff.
 notes:
-  - Findings are appended to the host fact C(pii_guard_findings), failures to C(pii_guard_audit_errors)
-    (both as the roles append them); the report (M(pii_guard.safeguards.audit_report)) reads them.
+  - The playbook records RV(findings) in the host fact C(pii_guard_findings), RV(errors) in
+    C(pii_guard_audit_errors) and RV(state) in C(pii_guard_audit_state); the report
+    (M(pii_guard.safeguards.audit_report)) reads them.
 seealso:
   - module: pii_guard.safeguards.audit_host_state
   - module: pii_guard.safeguards.audit_report
@@ -72,15 +83,26 @@ roles:
   type: list
   elements: str
 findings:
-  description: The findings of this task, in the common shape (also appended to C(pii_guard_findings)).
+  description: The findings of this task, in the common shape (recorded in C(pii_guard_findings)).
   returned: always
   type: list
   elements: dict
 errors:
   description:
-    - The roles that failed on this host (C(role), C(task), C(msg)).
-    - Also appended to C(pii_guard_audit_errors).
+    - The roles that failed on this host (C(role), C(task), C(msg)); role C(connection) when the
+      host could not be reached or the connection was lost.
   returned: always
   type: list
   elements: dict
+state:
+  description:
+    - V(complete) (audited), V(unreachable), or V(started) (reached; with O(engine=roles) the roles
+      audit it next; with O(engine=host) the audit broke part way, and the report calls it incomplete).
+  returned: always
+  type: str
+started_at:
+  description: When this host's audit started, UTC ISO 8601.
+  returned: always
+  type: str
+  sample: "2026-11-30T06:00:00Z"
 """

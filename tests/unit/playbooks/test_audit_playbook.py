@@ -39,13 +39,25 @@ def test_each_endpoint_play_loops_over_the_one_role_tasks_file(platform: str) ->
     if platform == "windows":
         assert loop["loop"] == "{{ pii_guard_audit_roles }}"
     else:
-        # Linux: one audit_host task over the same clause table; the role loop only with
-        # -e pii_guard_audit_engine=roles (the oracle tests/integration/test_audit_one_task_vs_roles.py uses).
-        (one,) = [t for t in play["tasks"] if "pii_guard.safeguards.audit_host" in t]
-        assert one["pii_guard.safeguards.audit_host"] == {"roles": "{{ pii_guard_audit_roles }}"}
-        assert one["when"] == "pii_guard_audit_engine | default('host') == 'host'" and one["tags"] == ["always"]
-        roles_only = "{{ pii_guard_audit_roles if pii_guard_audit_engine | default('host') == 'roles' else [] }}"
-        assert loop["loop"] == roles_only
+        # Linux: one audit_host task over the same clause table (it also reaches the host), one
+        # set_fact records it, and a meta task (no worker) leaves the host; the role loop runs only
+        # with -e pii_guard_audit_engine=roles (the oracle tests/integration/test_audit_one_task_vs_roles.py uses).
+        one, record, leave = play["tasks"][:3]
+        assert one["pii_guard.safeguards.audit_host"] == {
+            "roles": "{{ pii_guard_audit_roles }}",
+            "engine": "{{ pii_guard_audit_engine | default('host') }}",
+        }
+        assert "when" not in one and one["tags"] == ["always"] and one["register"] == "pii_guard_audit_host"
+        assert set(record["ansible.builtin.set_fact"]) == {
+            "pii_guard_findings", "pii_guard_audit_errors", "pii_guard_audit_state",
+            "pii_guard_audit_check_mode", "pii_guard_audit_started_at",
+        }  # fmt: skip
+        assert "when" not in record
+        assert leave["ansible.builtin.meta"] == "end_host"
+        done = "pii_guard_audit_state != 'started' or pii_guard_audit_engine | default('host') == 'host'"
+        assert leave["when"] == done
+        assert loop["loop"] == "{{ pii_guard_audit_roles }}"
+        assert play["tasks"].index(loop) == 3
     assert loop["loop_control"]["loop_var"] == "pii_guard_audit_role"
     # Tags on a dynamic include select the include only; the role's tasks carry the clause tags.
     assert loop["tags"] == ["always"]
