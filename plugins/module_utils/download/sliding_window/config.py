@@ -41,7 +41,7 @@ DEFAULTS = {
     "group_wait": 1,
     "malformed_warning_interval": 60,
     "min_auid": 1000,
-    "channels": {"journal": True, "session": True, "webhook": None},
+    "channels": {"journal": True, "session": True, "webhook": None, "syslog": None},
 }
 
 
@@ -112,13 +112,17 @@ def _channel_errors(channels):
     if not isinstance(channels, dict):
         return ["channels must be an object, got %r" % (channels,)]
     errors = []
-    for k in sorted(set(channels) - {"journal", "session", "webhook"}):
-        errors.append("unknown alert channel %r (known: journal, session, webhook)" % k)
+    for k in sorted(set(channels) - {"journal", "session", "webhook", "syslog"}):
+        errors.append("unknown alert channel %r (known: journal, session, webhook, syslog)" % k)
     hook = channels.get("webhook")
     if hook is not None:
         url = hook.get("url") if isinstance(hook, dict) else None
         if not (isinstance(url, str) and re.match(r"^https?://[^/\s]+", url)):
             errors.append("channels.webhook.url must be an http(s) URL, got %r" % (url,))
+    if channels.get("syslog") is not None:
+        from .forward import settings_errors  # forward imports this module
+
+        errors.extend(settings_errors(channels["syslog"]))
     return errors
 
 
