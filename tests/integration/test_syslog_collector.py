@@ -147,7 +147,7 @@ def test_alerts_reach_rsyslog_exactly_and_survive_its_outage_and_an_agent_restar
     # formatter makes of the alert it logged, and the params as mmpstrucdata unescaped them
     alerts = lab.alerts()
     assert [a["user"] for a in alerts] == first
-    for alert, got in zip(alerts, lab.got()):
+    for alert, got in zip(alerts, lab.got(), strict=True):
         assert (got["pri"], got["hostname"], got["app"], got["msgid"]) == (
             "164",
             "ws-lab01",
