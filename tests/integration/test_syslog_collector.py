@@ -49,9 +49,8 @@ class Lab:
         self.wait(lambda: self.sh("test -e /lab/rsyslog.pid && echo up || true").strip() == "")
 
     def start_agent(self) -> None:
-        self.sh(
-            f"python3 {AGENT} --config /lab/config.json </dev/null >/dev/null 2>>/lab/agent.err & echo $! >/lab/agent.pid"
-        )
+        run = f"python3 {AGENT} --config /lab/config.json </dev/null >/dev/null 2>>/lab/agent.err"
+        self.sh(run + " & echo $! >/lab/agent.pid")
         self.wait(lambda: b"watching" in (self.tmp / "agent.err").read_bytes())
 
     def stop_agent(self) -> None:
