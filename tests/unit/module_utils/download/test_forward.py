@@ -264,3 +264,18 @@ def test_a_collector_that_never_answers_does_not_block_submit(tmp_path):
     finally:
         fwd.stop()
         listener.close()
+
+
+def test_the_role_variables_become_the_agent_channel_only_when_a_host_is_set():
+    from ansible_collections.pii_guard.safeguards.plugins.module_utils.download import audit
+
+    off = audit.agent_config([], {"journal": True, "syslog": {"host": "", "port": 514}}, "2026-11-01", 180)
+    assert "syslog" not in off["channels"]
+    on = audit.agent_config(
+        [],
+        {"syslog": {"host": "192.0.2.10", "port": "6514", "tls": "true", "ca_file": "", "facility": "local4"}},
+        "",
+        1,
+    )
+    assert on["channels"]["syslog"] == {"host": "192.0.2.10", "port": 6514, "tls": True, "facility": "local4"}
+    assert fw.settings_errors(on["channels"]["syslog"]) == []
