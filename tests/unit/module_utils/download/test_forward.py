@@ -4,7 +4,10 @@ comes back."""
 
 from __future__ import annotations
 
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
 
@@ -279,3 +282,81 @@ def test_the_role_variables_become_the_agent_channel_only_when_a_host_is_set():
     )
     assert on["channels"]["syslog"] == {"host": "192.0.2.10", "port": 6514, "tls": True, "facility": "local4"}
     assert fw.settings_errors(on["channels"]["syslog"]) == []
+
+
+# ---------------------------------------------------------------------------- TLS
+@pytest.fixture
+def tls_collector(tmp_path, request):
+    """A TLS collector on 127.0.0.1 with a self-signed certificate (openssl CLI) for the names
+    the test asks for (default 127.0.0.1 and localhost); yields (port, ca_file, received)."""
+    names = getattr(request, "param", "IP:127.0.0.1,DNS:localhost")
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl CLI not installed")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=" + names],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    received: list[bytes] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                with ctx.wrap_socket(conn, server_side=True) as tls:
+                    data = b""
+                    while chunk := tls.recv(65536):
+                        data += chunk
+                    received.append(data)
+            except (OSError, ssl.SSLError):
+                continue  # a client that refused our certificate
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield listener.getsockname()[1], str(cert), received
+    listener.shutdown(socket.SHUT_RDWR)
+    listener.close()
+
+
+def test_tls_verifies_the_collector_and_delivers(tmp_path, tls_collector):
+    port, ca, received = tls_collector
+    fwd = fw.Forwarder({"host": "127.0.0.1", "port": port, "tls": True, "ca_file": ca}, str(tmp_path / "s"), print)
+    fwd.submit(dict(ALERT, user="over-tls"))
+    assert fwd.flush() is True and fwd.spool.pending() == []
+    wait_for(lambda: received)
+    size, _, message = received[0].partition(b" ")
+    assert int(size) == len(message) and parse_sd(message)[1]["user"] == "over-tls"
+
+
+def test_tls_refuses_an_unverified_collector_and_keeps_the_alert(tmp_path, tls_collector):
+    port, _ca, received = tls_collector
+    logged: list[str] = []
+    # no ca_file: the system bundle, which does not know the self-signed certificate
+    fwd = fw.Forwarder(
+        {"host": "127.0.0.1", "port": port, "tls": True}, str(tmp_path / "s"), lambda _l, m: logged.append(m)
+    )
+    fwd.submit(dict(ALERT, user="kept"))
+    assert fwd.flush() is False and len(fwd.spool.pending()) == 1
+    assert "CERTIFICATE_VERIFY_FAILED" in logged[0]
+    assert received == []
+
+
+@pytest.mark.parametrize("tls_collector", ["DNS:collector.example"], indirect=True)
+def test_tls_refuses_a_certificate_for_another_name(tmp_path, tls_collector):
+    port, ca, received = tls_collector
+    logged: list[str] = []
+    target = {"host": "127.0.0.1", "port": port, "tls": True, "ca_file": ca}
+    fwd = fw.Forwarder(target, str(tmp_path / "s"), lambda _l, m: logged.append(m))
+    fwd.submit(dict(ALERT, user="kept"))
+    assert fwd.flush() is False and len(fwd.spool.pending()) == 1
+    assert "IP address mismatch" in logged[0] and received == []
