@@ -26,8 +26,8 @@ PREFIX = os.environ.get("PII_GUARD_SYSLOG_PREFIX", "rsl-")
 # $!rfc5424-sd; each message becomes one JSON line of the header fields, the raw SD and the
 # parsed params, so the test can compare them with what the agent sent.
 RSYSLOG_CONF = """\
-global(workDirectory="/lab/rsyslog-work")
-module(load="imtcp")
+global(workDirectory="/lab/rsyslog-work"{tls_global})
+module(load="imtcp"{tls_module})
 module(load="mmpstrucdata")
 input(type="imtcp" address="127.0.0.1" port="{port}")
 template(name="alert" type="string" string="%$!%\\n")
@@ -43,6 +43,30 @@ set $!msg = $msg;
 set $!raw = $rawmsg;
 action(type="omfile" file="/lab/out/received.jsonl" template="alert")
 """
+
+
+# TLS (rsyslog-openssl): the server's certificate is /lab/tls/cert.pem (self-signed, also the
+# agent's CA file); clients are not authenticated (anon), as a collector taking many hosts may.
+TLS_GLOBAL = (
+    ' defaultNetstreamDriver="ossl" defaultNetstreamDriverCAFile="/lab/tls/cert.pem"'
+    ' defaultNetstreamDriverCertFile="/lab/tls/cert.pem" defaultNetstreamDriverKeyFile="/lab/tls/key.pem"'
+)
+TLS_MODULE = ' streamDriver.name="ossl" streamDriver.mode="1" streamDriver.authMode="anon"'
+
+
+def rsyslog_conf(port: int, tls: bool = False) -> str:
+    return RSYSLOG_CONF.format(port=port, tls_global=TLS_GLOBAL if tls else "", tls_module=TLS_MODULE if tls else "")
+
+
+def make_cert(d: Path, names: str = "IP:127.0.0.1,DNS:localhost") -> None:
+    """A self-signed certificate and key (d/cert.pem, d/key.pem) for ``names``."""
+    d.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem"), "-days", "2", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=" + names],
+        check=True, capture_output=True,
+    )  # fmt: skip
 
 
 def image() -> str:

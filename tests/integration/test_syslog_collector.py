@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from rep_endpoints import ROOT, image_present, podman, remove
-from rsyslog_lab import PREFIX, RSYSLOG_CONF, image
+from rsyslog_lab import PREFIX, image, make_cert, rsyslog_conf
 
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.download import window as dw
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.download.sliding_window import forward as fw
@@ -36,6 +36,7 @@ class Lab:
         self.received = tmp / "out" / "received.jsonl"
         self.spool = tmp / "state" / "syslog-spool"
         self.ts = time.time()
+        self.starts = 0  # agent starts so far (each logs "watching")
 
     def sh(self, script: str, check: bool = True) -> str:
         return podman("exec", NAME, "sh", "-c", script, check=check).stdout
@@ -51,7 +52,9 @@ class Lab:
     def start_agent(self) -> None:
         run = f"python3 {AGENT} --config /lab/config.json </dev/null >/dev/null 2>>/lab/agent.err"
         self.sh(run + " & echo $! >/lab/agent.pid")
-        self.wait(lambda: b"watching" in (self.tmp / "agent.err").read_bytes())
+        err = self.tmp / "agent.err"  # created by the backgrounded shell, maybe after exec returns
+        self.wait(lambda: err.exists() and err.read_bytes().count(b"watching") > self.starts)
+        self.starts += 1
 
     def stop_agent(self) -> None:
         # PID 1 (sleep) reaps nothing: the stopped agent stays a zombie, state Z
@@ -84,12 +87,19 @@ class Lab:
 
 
 @pytest.fixture
-def lab() -> Iterator[Lab]:
+def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
+    """The container; with the parameter "tls", rsyslog listens with TLS (ossl) and the agent
+    verifies its certificate against /lab/tls/cert.pem."""
+    tls = getattr(request, "param", "") == "tls"
     ref = image()
     tmp = Path(tempfile.mkdtemp(prefix=PREFIX + "syslog-"))
     for d in ("out", "state", "rsyslog-work"):
         (tmp / d).mkdir()
-    (tmp / "rsyslog.conf").write_text(RSYSLOG_CONF.format(port=PORT))
+    (tmp / "rsyslog.conf").write_text(rsyslog_conf(PORT, tls))
+    syslog = {"host": "127.0.0.1", "port": PORT, "facility": "local4"}
+    if tls:
+        make_cert(tmp / "tls")
+        syslog.update(tls=True, ca_file="/lab/tls/cert.pem")
     (tmp / "export.jsonl").touch()
     config = {
         "state_file": "/lab/state/state.json",
@@ -99,7 +109,7 @@ def lab() -> Iterator[Lab]:
             "journal": False,
             "session": False,
             "webhook": None,
-            "syslog": {"host": "127.0.0.1", "port": PORT, "facility": "local4"},
+            "syslog": syslog,
         },
         "datasets": [
             {
@@ -142,11 +152,59 @@ def test_alerts_reach_rsyslog_exactly_and_survive_its_outage_and_an_agent_restar
     lab.export_rows(first)
     lab.wait(lambda: len(lab.got()) == len(first))
 
-    # every message as rsyslog parsed it: header fields, raw SD equal to what the agent's
-    # formatter makes of the alert it logged, and the params as mmpstrucdata unescaped them
-    alerts = lab.alerts()
-    assert [a["user"] for a in alerts] == first
-    for alert, got in zip(alerts, lab.got(), strict=True):
+    assert [a["user"] for a in lab.alerts()] == first
+    assert_exact(lab.alerts(), lab.got())
+
+    # rsyslog down: the agent keeps reading and alerting; the alerts wait in the spool
+    lab.stop_rsyslog()
+    down = ["u%02d" % i for i in range(2, 12)]
+    lab.export_rows(down)
+    lab.wait(lambda: len(lab.alerts()) == len(first) + len(down))
+    lab.wait(lambda: len(list(lab.spool.glob("*.msg"))) == len(down))
+    # ... and across an agent restart while rsyslog is still down
+    lab.stop_agent()
+    lab.start_agent()
+    after = ["u%02d" % i for i in range(12, 15)]
+    lab.export_rows(after)
+    lab.wait(lambda: len(list(lab.spool.glob("*.msg"))) == len(down) + len(after))
+    assert len(lab.got()) == len(first)
+
+    lab.start_rsyslog()
+    assert_all_once_in_order(lab, first + down + after)
+    err = (lab.tmp / "agent.err").read_text()
+    assert "syslog collector 127.0.0.1:10514 unavailable" in err and "reachable again" in err
+
+
+@pytest.mark.control("6-5.agent_running")
+@pytest.mark.parametrize("lab", ["tls"], indirect=True)
+def test_alerts_reach_rsyslog_over_tls_exactly_and_after_an_outage(lab: Lab) -> None:
+    lab.start_rsyslog()
+    lab.start_agent()
+    first = [*HOSTILE[:2], "t01"]
+    lab.export_rows(first)
+    lab.wait(lambda: len(lab.got()) == len(first))
+    assert_exact(lab.alerts(), lab.got())
+    lab.stop_rsyslog()
+    down = ["t02", "t03"]
+    lab.export_rows(down)
+    lab.wait(lambda: len(list(lab.spool.glob("*.msg"))) == len(down))
+    lab.start_rsyslog()
+    assert_all_once_in_order(lab, first + down)
+    assert "127.0.0.1:10514 (TLS) unavailable" in (lab.tmp / "agent.err").read_text()
+
+
+def assert_all_once_in_order(lab: Lab, users: list[str]) -> None:
+    lab.wait(lambda: len(lab.got()) >= len(users))
+    time.sleep(3)  # anything sent twice would show up by now
+    got = [g["rfc5424-sd"]["pii-download-alert@32473"]["user"] for g in lab.got()]
+    assert got == [dw.escape(u) for u in users]
+    assert list(lab.spool.glob("*.msg")) == []
+
+
+def assert_exact(alerts: list[dict], received: list[dict]) -> None:
+    """Every message as rsyslog parsed it: header fields, the raw message and SD equal to what
+    the agent's formatter makes of the alert it logged, the params as mmpstrucdata read them."""
+    for alert, got in zip(alerts, received, strict=True):
         assert (got["pri"], got["hostname"], got["app"], got["msgid"]) == (
             "164",
             "ws-lab01",
@@ -169,27 +227,3 @@ def test_alerts_reach_rsyslog_exactly_and_survive_its_outage_and_an_agent_restar
             "last_event": alert["last_event"],
         }
         assert got["msg"].lstrip("\ufeff") == alert["message"]
-
-    # rsyslog down: the agent keeps reading and alerting; the alerts wait in the spool
-    lab.stop_rsyslog()
-    down = ["u%02d" % i for i in range(2, 12)]
-    lab.export_rows(down)
-    lab.wait(lambda: len(lab.alerts()) == len(first) + len(down))
-    lab.wait(lambda: len(list(lab.spool.glob("*.msg"))) == len(down))
-    # ... and across an agent restart while rsyslog is still down
-    lab.stop_agent()
-    lab.start_agent()
-    after = ["u%02d" % i for i in range(12, 15)]
-    lab.export_rows(after)
-    lab.wait(lambda: len(list(lab.spool.glob("*.msg"))) == len(down) + len(after))
-    assert len(lab.got()) == len(first)
-
-    lab.start_rsyslog()
-    expected = first + down + after
-    lab.wait(lambda: len(lab.got()) >= len(expected))
-    time.sleep(3)  # anything sent twice would show up by now
-    users = [g["rfc5424-sd"]["pii-download-alert@32473"]["user"] for g in lab.got()]
-    assert users == [dw.escape(u) for u in expected]
-    assert list(lab.spool.glob("*.msg")) == []
-    err = (lab.tmp / "agent.err").read_text()
-    assert "syslog collector 127.0.0.1:10514 unavailable" in err and "reachable again" in err
