@@ -178,8 +178,9 @@ class Collector:
 
     def stop(self) -> None:
         assert self.sock is not None
-        self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept(); close() alone would not
-        self.sock.close()
+        if self.sock.fileno() >= 0:  # not stopped yet
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept(); close() alone would not
+            self.sock.close()
 
     def _serve(self, listener: socket.socket) -> None:
         while True:
@@ -360,3 +361,40 @@ def test_tls_refuses_a_certificate_for_another_name(tmp_path, tls_collector):
     fwd.submit(dict(ALERT, user="kept"))
     assert fwd.flush() is False and len(fwd.spool.pending()) == 1
     assert "IP address mismatch" in logged[0] and received == []
+
+
+@pytest.mark.control("6-5.agent_running")
+def test_the_agent_process_forwards_its_alerts_and_spools_while_the_collector_is_down(tmp_path):
+    """The agent as a real process (test_agent.Lab): one alert per user reaches a loopback
+    collector; with the collector gone the next ones wait in <state dir>/syslog-spool and
+    arrive, in order, once it is back."""
+    from test_agent import Lab
+
+    collector = Collector()
+    collector.start()
+    channels = {
+        "journal": False,
+        "session": False,
+        "webhook": None,
+        "syslog": {"host": "127.0.0.1", "port": collector.port},
+    }
+    lab = Lab(tmp_path, channels=channels)
+    try:
+        lab.start()
+        lab.read_files(100, user="clerk", auid=1001)
+        lab.wait_for(lambda: len(collector.received) == 1, what="first alert at the collector")
+        collector.stop()
+        lab.read_files(100, user="temp", auid=1002)
+        lab.read_files(100, user="ando", auid=1003)
+        spool = tmp_path / "syslog-spool"
+        lab.wait_for(lambda: len(list(spool.glob("*.msg"))) == 2, what="two spooled alerts")
+        collector.start()
+        lab.wait_for(lambda: len(collector.received) == 3, timeout=20, what="spooled alerts sent")
+        lab.stop()
+    finally:
+        if lab.proc and lab.proc.poll() is None:
+            lab.proc.kill()
+        collector.stop()
+    assert [parse_sd(m)[1]["user"] for m in collector.received] == ["clerk", "temp", "ando"]
+    assert [a["user"] for a in lab.alert_lines()] == ["clerk", "temp", "ando"]
+    assert list(spool.glob("*.msg")) == []
