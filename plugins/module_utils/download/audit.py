@@ -126,13 +126,17 @@ def config_errors(cfg, pg_preload=None):
 
 def required_paths(cfg):
     """Paths that must exist on the host before the agent is deployed: every watched path of the
-    audit data sets and the directory of every followed log, each once, in config order."""
+    audit data sets and the directory of every followed log, each once, in config order, then
+    the syslog channel's CA file."""
     out = []
     for ds in cfg.get("datasets") or []:
         wanted = list(ds.get("paths") or []) if ds.get("source") == "audit" else []
         if ds.get("log"):
             wanted.append(posixpath.dirname(ds["log"]))
         out.extend(p for p in wanted if p not in out)
+    ca = ((cfg.get("channels") or {}).get("syslog") or {}).get("ca_file")
+    if ca and ca not in out:  # the syslog channel's CA bundle
+        out.append(ca)
     return out
 
 

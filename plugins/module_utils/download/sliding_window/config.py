@@ -89,7 +89,7 @@ def validate_config(cfg, exists=os.path.exists, check_paths=True):
     for k in ("audit_log", "state_file", "alert_log"):
         if k in cfg and not (isinstance(cfg[k], str) and cfg[k].startswith("/")):
             errors.append("%s must be an absolute path, got %r" % (k, cfg[k]))
-    errors.extend(_channel_errors(cfg.get("channels", {})))
+    errors.extend(_channel_errors(cfg.get("channels", {}), exists if check_paths else None))
     if "reviewed_on" in cfg:
         try:
             datetime.date.fromisoformat(str(cfg["reviewed_on"]))
@@ -108,7 +108,7 @@ def validate_config(cfg, exists=os.path.exists, check_paths=True):
     return errors
 
 
-def _channel_errors(channels):
+def _channel_errors(channels, exists=None):
     if not isinstance(channels, dict):
         return ["channels must be an object, got %r" % (channels,)]
     errors = []
@@ -123,6 +123,9 @@ def _channel_errors(channels):
         from .forward import settings_errors  # forward imports this module
 
         errors.extend(settings_errors(channels["syslog"]))
+        ca = channels["syslog"].get("ca_file") if isinstance(channels["syslog"], dict) else None
+        if exists is not None and isinstance(ca, str) and ca.startswith("/") and not exists(ca):
+            errors.append("channels.syslog.ca_file %s does not exist" % ca)
     return errors
 
 

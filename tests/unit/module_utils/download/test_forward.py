@@ -398,3 +398,13 @@ def test_the_agent_process_forwards_its_alerts_and_spools_while_the_collector_is
     assert [parse_sd(m)[1]["user"] for m in collector.received] == ["clerk", "temp", "ando"]
     assert [a["user"] for a in lab.alert_lines()] == ["clerk", "temp", "ando"]
     assert list(spool.glob("*.msg")) == []
+
+
+def test_a_missing_ca_file_is_named_before_any_change(tmp_path):
+    from ansible_collections.pii_guard.safeguards.plugins.module_utils.download import audit
+
+    ca = str(tmp_path / "ca.pem")
+    cfg = audit.agent_config([], {"syslog": {"host": "logs.example.org", "tls": True, "ca_file": ca}}, "", 1)
+    assert audit.required_paths(cfg) == [ca]  # download_alert_info fails naming it
+    assert "channels.syslog.ca_file %s does not exist" % ca in dw.validate_config(cfg)  # --check-config
+    assert not any("ca_file" in e for e in dw.validate_config(cfg, check_paths=False))  # controller side
