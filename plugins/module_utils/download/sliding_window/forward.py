@@ -67,6 +67,9 @@ DEFAULTS = {
     "connect_timeout": 3,
 }
 MIN_BACKOFF = 1.0
+# Once connected, how long sending and the collector's close may take. Generous: it runs on
+# the forwarder's thread, and giving up after the collector has read a batch sends it twice.
+SEND_TIMEOUT = 30.0
 MAX_BACKOFF = 60.0
 BATCH = 100
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -303,15 +306,16 @@ class Forwarder:
     def _connect(self) -> socket.socket:
         timeout = self.s["connect_timeout"]
         sock = socket.create_connection((self.s["host"], self.s["port"]), timeout=timeout)
-        if not self.s["tls"]:
-            return sock
-        ctx = ssl.create_default_context(cafile=self.s["ca_file"])  # verifies chain and name
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         try:
-            return ctx.wrap_socket(sock, server_hostname=self.s["host"])
+            if self.s["tls"]:
+                ctx = ssl.create_default_context(cafile=self.s["ca_file"])  # verifies chain and name
+                ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+                sock = ctx.wrap_socket(sock, server_hostname=self.s["host"])
         except (OSError, ssl.SSLError):
             sock.close()
             raise
+        sock.settimeout(max(SEND_TIMEOUT, timeout))
+        return sock
 
 
 def _confirm(sock: socket.socket) -> None:
