@@ -197,7 +197,7 @@ def assert_all_once_in_order(lab: Lab, users: list[str]) -> None:
     lab.wait(lambda: len(lab.got()) >= len(users))
     time.sleep(3)  # anything sent twice would show up by now
     got = [g["rfc5424-sd"]["pii-download-alert@32473"]["user"] for g in lab.got()]
-    assert got == [dw.escape(u) for u in users]
+    assert got == [dw.escape(u) for u in users], (lab.tmp / "agent.err").read_text()[-3000:]
     assert list(lab.spool.glob("*.msg")) == []
 
 
