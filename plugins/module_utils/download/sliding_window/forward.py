@@ -271,10 +271,12 @@ class Forwarder:
             self.wake.clear()
             if self.stopping.is_set():
                 return
-            if self.flush():
-                backoff = 0.0
-            else:
-                backoff = min(max(2 * backoff, MIN_BACKOFF), MAX_BACKOFF)
+            try:
+                ok = self.flush()
+            except OSError as e:  # the spool itself (permissions, disk): say so, keep the thread
+                self.log(3, "syslog spool %s unusable: %s" % (self.spool.dir, e))
+                ok = False
+            backoff = 0.0 if ok else min(max(2 * backoff, MIN_BACKOFF), MAX_BACKOFF)
 
     def flush(self) -> bool:
         """Send up to BATCH spooled messages in order on one connection; True when sent."""

@@ -408,3 +408,21 @@ def test_a_missing_ca_file_is_named_before_any_change(tmp_path):
     assert audit.required_paths(cfg) == [ca]  # download_alert_info fails naming it
     assert "channels.syslog.ca_file %s does not exist" % ca in dw.validate_config(cfg)  # --check-config
     assert not any("ca_file" in e for e in dw.validate_config(cfg, check_paths=False))  # controller side
+
+
+def test_an_unreadable_spool_is_reported_and_the_forwarder_keeps_running(tmp_path, monkeypatch):
+    monkeypatch.setattr(fw, "MIN_BACKOFF", 0.05)
+    logged: list[tuple[int, str]] = []
+    fwd = fw.Forwarder({"host": "127.0.0.1", "port": 9}, str(tmp_path / "s"), lambda *a: logged.append(a))
+
+    def broken() -> list[str]:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(fwd.spool, "pending", broken)
+    fwd.start()
+    try:
+        wait_for(lambda: logged)
+        assert logged[0][0] == 3 and "unusable: [Errno 13] Permission denied" in logged[0][1]
+        assert fwd.thread.is_alive()
+    finally:
+        fwd.stop()
