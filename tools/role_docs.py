@@ -98,11 +98,19 @@ def suboptions_table(options: dict[str, dict[str, Any]]) -> list[str]:
         "| suboption | type | default | required | choices | description |",
         "|---|---|---|---|---|---|",
     ]
+    return [*lines, *suboption_rows(options), ""]
+
+
+def suboption_rows(options: dict[str, dict[str, Any]], prefix: str = "") -> list[str]:
+    """One row per suboption; nested ones follow their parent as ``parent.name``."""
+    rows = []
     for name, spec in options.items():
         desc = " ".join(paragraphs(spec.get("description"))).replace("|", "\\|")
         req = "yes" if spec.get("required") else "no"
-        lines.append(f"| `{name}` | {type_of(spec)} | {default_of(spec)} | {req} | {choices_of(spec)} | {desc} |")
-    return [*lines, ""]
+        cells = (f"`{prefix}{name}`", type_of(spec), default_of(spec), req, choices_of(spec), desc)
+        rows.append("| " + " | ".join(cells) + " |")
+        rows += suboption_rows(spec.get("options") or {}, f"{prefix}{name}.")
+    return rows
 
 
 # ---------------------------------------------------------------- controls

@@ -20,6 +20,7 @@ import re
 
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.common.findings import clause_sort_key
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.download.sliding_window import forward
 
 # Data sets' review dates further ahead than this are typos (2062 for 2026), not plans.
 MAX_FUTURE_REVIEW_DAYS = 366
@@ -146,6 +147,8 @@ def download_alert_errors(datasets, channels, reviewed_on, service_user, today=N
     for k in ("journal", "session"):
         if k in chan:
             errors += collect(lambda k=k: as_bool("download_alert_channels.%s" % k, chan[k]))
+    if "syslog" in chan:
+        errors += syslog_errors(chan["syslog"])
     url = chan.get("webhook_url")
     if url not in (None, "") and not (isinstance(url, str) and re.fullmatch(r"https?://[^/\s]+(?:/[^\s]*)?", url)):
         errors.append("download_alert_channels.webhook_url must be an http(s) URL without spaces, got %s" % show(url))
@@ -169,6 +172,31 @@ def download_alert_errors(datasets, channels, reviewed_on, service_user, today=N
                 )
         except InputError as e:
             errors.append(str(e))
+    return errors
+
+
+def syslog_errors(value, name="download_alert_channels.syslog"):
+    """The syslog channel: host (empty: off) as a host name or IP address, port, TLS and its CA
+    file, facility, enterprise number and the spool's bounds."""
+    if not isinstance(value, dict):
+        return ["%s must be a mapping (host, port, tls, ...), got %s" % (name, show(value))]
+    errors = ["%s.%s is not an option (known: host, %s)" % (name, k, ", ".join(forward.DEFAULTS))
+              for k in sorted(set(value) - set(forward.DEFAULTS) - {"host"})]  # fmt: skip
+    host = value.get("host", "")
+    if host not in (None, "") and not (isinstance(host, str) and forward.valid_host(host)):
+        errors.append("%s.host must be a host name or an IP address (empty: off), got %s" % (name, show(host)))
+    bounds = {"port": (1, 65535), "enterprise_number": (1, 4294967295), "spool_max_messages": (1, 1000000),
+              "spool_max_bytes": (4096, 1 << 30), "connect_timeout": (1, 60)}  # fmt: skip
+    for k, (low, high) in bounds.items():
+        if value.get(k) not in (None, ""):
+            errors += collect(lambda k=k, low=low, high=high: as_int("%s.%s" % (name, k), value[k], low, high))
+    if value.get("tls") not in (None, ""):
+        errors += collect(lambda: as_bool(name + ".tls", value["tls"]))
+    if value.get("ca_file") not in (None, ""):
+        errors += collect(lambda: normalised_abs_path(name + ".ca_file", value["ca_file"]))
+    facility = value.get("facility")
+    if facility not in (None, "") and facility not in forward.FACILITIES:
+        errors.append("%s.facility must be one of %s, got %s" % (name, ", ".join(forward.FACILITIES), show(facility)))
     return errors
 
 

@@ -17,6 +17,7 @@ import json
 import posixpath
 import re
 
+from ansible.module_utils.parsing.convert_bool import BOOLEANS, boolean
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.download import window as dw
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.common.findings import finding
 
@@ -38,6 +39,7 @@ PG_LOG_LEVELS_WRITING_LOG = (
 )
 # A library name in shared_preload_libraries: a file name, optionally under $libdir.
 PG_LIBRARY_RE = re.compile(r"(?:\$libdir/)?[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}")
+SYSLOG_INTS = ("port", "enterprise_number", "spool_max_messages", "spool_max_bytes", "connect_timeout")
 
 
 def agent_config(datasets, channels, reviewed_on, review_interval_days, settings=None):
@@ -69,10 +71,31 @@ def agent_config(datasets, channels, reviewed_on, review_interval_days, settings
         "reviewed_on": str(reviewed_on),
         "review_interval_days": int(review_interval_days),
     }
+    syslog = syslog_channel(channels.get("syslog"))
+    if syslog is not None:  # absent when off: configs of hosts without it stay as they were
+        cfg["channels"]["syslog"] = syslog
     for k, v in (settings or {}).items():
         if v not in (None, ""):
             cfg[k] = v
     return cfg
+
+
+def syslog_channel(settings):
+    """The agent's syslog channel from download_alert_channels.syslog (None when no host):
+    empty options left out, ``-e`` strings of digits and booleans converted; anything else
+    is left as given for validation to name."""
+    if not isinstance(settings, dict) or settings.get("host") in (None, ""):
+        return None
+    out = {}
+    for k, v in settings.items():
+        if v is None or v == "":
+            continue
+        if k in SYSLOG_INTS and isinstance(v, str) and re.fullmatch(r"[0-9]+", v.strip()):
+            v = int(v)
+        elif k == "tls" and isinstance(v, str) and v.strip().lower() in BOOLEANS:
+            v = boolean(v)
+        out[k] = v
+    return out
 
 
 def pg_preload_errors(preload):
@@ -103,13 +126,17 @@ def config_errors(cfg, pg_preload=None):
 
 def required_paths(cfg):
     """Paths that must exist on the host before the agent is deployed: every watched path of the
-    audit data sets and the directory of every followed log, each once, in config order."""
+    audit data sets and the directory of every followed log, each once, in config order, then
+    the syslog channel's CA file."""
     out = []
     for ds in cfg.get("datasets") or []:
         wanted = list(ds.get("paths") or []) if ds.get("source") == "audit" else []
         if ds.get("log"):
             wanted.append(posixpath.dirname(ds["log"]))
         out.extend(p for p in wanted if p not in out)
+    ca = ((cfg.get("channels") or {}).get("syslog") or {}).get("ca_file")
+    if ca and ca not in out:  # the syslog channel's CA bundle
+        out.append(ca)
     return out
 
 

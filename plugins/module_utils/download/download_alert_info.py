@@ -43,7 +43,8 @@ def run(module):
     missing = [path for path in A.required_paths(cfg) if not os.path.exists(path)]
     if missing:
         module.fail_json(
-            msg="download_alert_datasets names paths that do not exist on this host: %s" % ", ".join(missing),
+            msg="download_alert_datasets (or download_alert_channels.syslog.ca_file) names paths that do not exist "
+            "on this host: %s" % ", ".join(missing),
             missing_paths=missing,
         )
     obs = observe(module, cfg)

@@ -140,3 +140,38 @@ def test_pg_version_and_cluster_are_path_components(version: object, cluster: ob
     """They name /etc/postgresql/<version>/<cluster>/conf.d/ on the host, where the drop-in is written."""
     errs = input_errors({"download_alert_pg_version": version, "download_alert_pg_cluster": cluster}, "download_alert")
     assert [e.split(" ")[0] for e in errs if e.startswith("download_alert_pg_")] == bad
+
+
+SYSLOG_HOST = "download_alert_channels.syslog.host must be a host name or an IP address (empty: off), "
+
+
+@pytest.mark.parametrize(
+    ("syslog", "bad"),
+    [
+        ({"host": ""}, []),  # off
+        ({"host": "logs.example.org", "port": "6514", "tls": "yes", "ca_file": "/etc/ssl/ca.pem"}, []),
+        ({"host": "192.0.2.10", "facility": "local4", "enterprise_number": 32473}, []),
+        ({"host": "logs.example.org\n"}, [SYSLOG_HOST + 'got "logs.example.org\\n"']),
+        ({"host": "logs example"}, [SYSLOG_HOST + 'got "logs example"']),
+        ({"host": "h", "port": 0}, ["download_alert_channels.syslog.port must be at least 1, got 0"]),
+        ({"host": "h", "port": 65536}, ["download_alert_channels.syslog.port must be at most 65535, got 65536"]),
+        ({"host": "h", "tls": "maybe"}, ['download_alert_channels.syslog.tls must be true or false, got "maybe"']),
+        (
+            {"host": "h", "ca_file": "certs/ca.pem"},
+            ['download_alert_channels.syslog.ca_file must be an absolute path, got "certs/ca.pem"'],
+        ),
+        ({"host": "h", "facility": "mail"}, ["download_alert_channels.syslog.facility must be one of kern, user"]),
+        (
+            {"host": "h", "spool_max_bytes": 10},
+            ["download_alert_channels.syslog.spool_max_bytes must be at least 4096, got 10"],
+        ),
+        ({"host": "h", "hots": "x"}, ["download_alert_channels.syslog.hots is not an option"]),
+        (
+            "logs.example.org",
+            ['download_alert_channels.syslog must be a mapping (host, port, tls, ...), got "logs.example.org"'],
+        ),
+    ],
+)
+def test_syslog_channel_inputs(syslog: object, bad: list[str]) -> None:
+    errors = I.download_alert_errors([], {"syslog": syslog}, "", "pii-dlalert")
+    assert len(errors) == len(bad) and all(e.startswith(b) for e, b in zip(errors, bad, strict=True)), errors

@@ -4,14 +4,16 @@
 """Pure logic of the bulk-download alert agent (clause 6-5), shipped to endpoints as this
 directory next to the agent (roles/download_alert), where it runs on Debian 12's python3 with
 the standard library only, plus python3-jmespath for ``jsonlog`` data sets. Nothing here does
-I/O beyond what a caller passes in; modules import each other relatively, so the package
-works both inside the collection and as a plain directory on an endpoint.
+I/O beyond what a caller passes in, except ``forward`` (the syslog channel's spool and socket);
+modules import each other relatively, so the package works both inside the collection and as
+a plain directory on an endpoint.
 
   config            settings, validation, defaults, escaping and the alert sentence
   window            the sliding windows per (data set, user), with the memory budget
   sources.audit     auditd records -> file reads
   sources.pgaudit   pgaudit entries (PostgreSQL jsonlog or the free-text stderr log) -> rows
   sources.jsonlog   JSON-lines application logs -> counts (JMESPath)
+  forward           alerts as RFC 5424 syslog over TCP/TLS through a bounded on-disk spool
 
 Alert semantics (per data set and user):
   * the count at time t is the number of records in the window (t - window, t]; for the

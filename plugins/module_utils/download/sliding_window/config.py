@@ -41,7 +41,7 @@ DEFAULTS = {
     "group_wait": 1,
     "malformed_warning_interval": 60,
     "min_auid": 1000,
-    "channels": {"journal": True, "session": True, "webhook": None},
+    "channels": {"journal": True, "session": True, "webhook": None, "syslog": None},
 }
 
 
@@ -89,7 +89,7 @@ def validate_config(cfg, exists=os.path.exists, check_paths=True):
     for k in ("audit_log", "state_file", "alert_log"):
         if k in cfg and not (isinstance(cfg[k], str) and cfg[k].startswith("/")):
             errors.append("%s must be an absolute path, got %r" % (k, cfg[k]))
-    errors.extend(_channel_errors(cfg.get("channels", {})))
+    errors.extend(_channel_errors(cfg.get("channels", {}), exists if check_paths else None))
     if "reviewed_on" in cfg:
         try:
             datetime.date.fromisoformat(str(cfg["reviewed_on"]))
@@ -108,17 +108,24 @@ def validate_config(cfg, exists=os.path.exists, check_paths=True):
     return errors
 
 
-def _channel_errors(channels):
+def _channel_errors(channels, exists=None):
     if not isinstance(channels, dict):
         return ["channels must be an object, got %r" % (channels,)]
     errors = []
-    for k in sorted(set(channels) - {"journal", "session", "webhook"}):
-        errors.append("unknown alert channel %r (known: journal, session, webhook)" % k)
+    for k in sorted(set(channels) - {"journal", "session", "webhook", "syslog"}):
+        errors.append("unknown alert channel %r (known: journal, session, webhook, syslog)" % k)
     hook = channels.get("webhook")
     if hook is not None:
         url = hook.get("url") if isinstance(hook, dict) else None
         if not (isinstance(url, str) and re.match(r"^https?://[^/\s]+", url)):
             errors.append("channels.webhook.url must be an http(s) URL, got %r" % (url,))
+    if channels.get("syslog") is not None:
+        from .forward import settings_errors  # forward imports this module
+
+        errors.extend(settings_errors(channels["syslog"]))
+        ca = channels["syslog"].get("ca_file") if isinstance(channels["syslog"], dict) else None
+        if exists is not None and isinstance(ca, str) and ca.startswith("/") and not exists(ca):
+            errors.append("channels.syslog.ca_file %s does not exist" % ca)
     return errors
 
 
