@@ -37,14 +37,6 @@ MAX_TEXT = {"reviewed_by": 128, "note": 2000}
 MAX_DAYS_LIMIT = 3660
 _CONTROL_CHARS = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]")
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-# The argument spec of one register entry (documentation and the types; the checks below are stricter).
-ENTRY_SPEC = {
-    "alert": {"type": "str", "required": True},
-    "reviewed_by": {"type": "str", "required": True},
-    "reviewed_on": {"type": "str", "required": True},
-    "outcome": {"type": "str", "required": True, "choices": list(OUTCOMES)},
-    "note": {"type": "str", "default": ""},
-}
 
 
 def show(value):
