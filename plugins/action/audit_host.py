@@ -27,6 +27,8 @@ from ansible_collections.pii_guard.safeguards.plugins.filter.audit_registers imp
     system_room_findings,
 )
 from ansible_collections.pii_guard.safeguards.plugins.filter.download_alert import (
+    download_alert_ack_errors,
+    download_alert_ack_finding,
     download_alert_config,
     download_alert_config_errors,
 )
@@ -48,6 +50,8 @@ FILTERS = {
     "findings_for_tags": findings_for_tags,
     "download_alert_config": download_alert_config,
     "download_alert_config_errors": download_alert_config_errors,
+    "download_alert_ack_errors": download_alert_ack_errors,
+    "download_alert_ack_finding": download_alert_ack_finding,
 }
 # The module that runs several clause modules in one round trip (check mode, read only).
 STATE_MODULE = "pii_guard.safeguards.audit_host_state"
@@ -101,7 +105,7 @@ class ActionModule(ActionBase):
         self._audit_vars = self._variables(names, task_vars)
         ctx = audit_engine.Context(
             self._var, task_vars.get("ansible_run_tags") or [], task_vars.get("ansible_skip_tags") or [],
-            FILTERS, self._validate_spec, self._host_command, load_extra_vars(self._loader),
+            FILTERS, self._validate_spec, self._host_command, load_extra_vars(self._loader), self._raw_var,
         )  # fmt: skip
         audit = audit_engine.HostAudit(ctx, self._host(), names)
         self._execute(audit.runs(), task_vars)
@@ -128,6 +132,10 @@ class ActionModule(ActionBase):
         if name not in self._audit_templated:
             self._audit_templated[name] = self._audit_templar.template(self._audit_vars[name])
         return self._audit_templated[name]
+
+    def _raw_var(self, name):
+        """A variable as data, never templated (as the download_alert_ack action reads it)."""
+        return self._audit_vars.get(name)
 
     def _host(self):
         with open(os.path.join(ROLES_DIR, "system_room", "files", "console.rules"), encoding="utf-8") as f:

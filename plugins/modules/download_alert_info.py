@@ -48,6 +48,14 @@ options:
     type: list
     elements: str
     default: []
+  alert_period_days:
+    description:
+      - The audit period - the alerts the agent raised on or after O(today) minus this many days
+        are returned in RV(observed.alerts) (read from the agent's alert log and its rotated
+        predecessor), each with its stable id. The controller checks them against the
+        acknowledgement register (control C(6-5.alerts_acknowledged)).
+    type: int
+    default: 90
 extends_documentation_fragment:
   - pii_guard.safeguards.attributes
   - pii_guard.safeguards.attributes.POSIX

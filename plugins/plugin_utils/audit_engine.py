@@ -41,8 +41,10 @@ ADMIN_TAGS = (
 )  # fmt: skip
 DOWNLOAD_TAGS = (
     "6-5", "6-5.agent_config", "6-5.audit_rules_loaded", "6-5.pgaudit_active", "6-5.threshold_review",
-    "6-5.agent_running",
+    "6-5.agent_running", "6-5.alerts_acknowledged",
 )  # fmt: skip
+ACK_TAGS = ("6-5", "6-5.alerts_acknowledged")
+ACK_REGISTER = "download_alert_acknowledgements"
 MEDIA_TAGS = ("7-1", "7-1.strict_media_policy")
 CONSOLE_TAGS = ("7-1", "7-1.console_login_audit")
 ROOM_REGISTER_TAGS = ("7-1", "7-1.room_monitoring", "7-1.carry_inspection")
@@ -98,10 +100,12 @@ class Context:
     """What a role step may ask: variables (templated, role defaults below everything else),
     whether tags select a task, the filters, the role argument specs, a command on the host."""
 
-    def __init__(self, var, only_tags, skip_tags, filters, validate_spec, host_command, extra_vars=()):
+    def __init__(self, var, only_tags, skip_tags, filters, validate_spec, host_command, extra_vars=(), raw_var=None):
         self.var, self.only_tags, self.skip_tags = var, only_tags, skip_tags
         self.filters, self.validate_spec, self.host_command = filters, validate_spec, host_command
         self.extra_vars = frozenset(extra_vars)
+        # A variable as data, never templated (registers whose strings may hold "{{").
+        self.raw_var = raw_var or var
 
     def include_vars(self, values):
         """Vars an include_role passes: -e still wins over them, as in Ansible's precedence."""
@@ -279,13 +283,34 @@ def role_download_alert(ctx, host):
              "download_alert_pg_cluster")  # fmt: skip
     task = "Validate | service user, watched paths, channels and review date (what the agent config does not cover)"
     _input_errors(ctx, task, names, "download_alert")
+    _ack_errors(ctx)
     if not selected:
         yield []
         return
-    run = Run("download_alert_info", {"config": config, "today": ctx.var("download_alert_today")},
-              "Validate | watched paths exist on the host, then read the 6-5 state")  # fmt: skip
+    args = {"config": config, "today": ctx.var("download_alert_today"),
+            "alert_period_days": ctx.var("download_alert_alert_period_days")}  # fmt: skip
+    run = Run("download_alert_info", args, "Validate | watched paths exist on the host, then read the 6-5 state")
     yield [run]
     host["findings"].extend(run.findings())
+    if ctx.selected(ACK_TAGS):
+        observed = (run.result or {}).get("observed") or {}
+        host["findings"].append(
+            ctx.check(
+                "Report | alerts of the audit period against the acknowledgement register",
+                ctx.filters["download_alert_ack_finding"], observed.get("alerts"), ctx.raw_var(ACK_REGISTER),
+                ctx.var("download_alert_ack_max_days"), ctx.var("download_alert_today"),
+            )
+        )  # fmt: skip
+
+
+def _ack_errors(ctx):
+    """validate.yml's last step: the acknowledgement register, read as data, and its age limit."""
+    task = "Validate | the acknowledgement register and its age limit (read as data, never templated)"
+    errors = ctx.check(
+        task, ctx.filters["download_alert_ack_errors"], ctx.raw_var(ACK_REGISTER),
+        ctx.var("download_alert_ack_max_days"), ctx.var("download_alert_today"),
+    )  # fmt: skip
+    _assert_no_errors(task, errors)
 
 
 def _download_alert_config(ctx):

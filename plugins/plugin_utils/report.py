@@ -144,7 +144,7 @@ def _host_doc(name, items, state, host_errors):
     for f in items:
         counts[f["status"]] += 1
     failing = state != "complete" or any(f["status"] in FAILING for f in items)
-    return {
+    doc = {
         "name": name,
         "state": state,
         "result": "fail" if failing else "pass",
@@ -152,6 +152,29 @@ def _host_doc(name, items, state, host_errors):
         "errors": errors,
         "findings": items,
     }
+    alerts = download_alerts(items)
+    if alerts:
+        doc["download_alerts"] = alerts
+    return doc
+
+
+ALERT_FIELDS = ("dataset", "id", "user", "count", "threshold", "window", "raised", "status")
+ALERT_REVIEW_FIELDS = ("reviewed_by", "reviewed_on", "outcome", "note")
+# The acknowledgement states of an alert, Japanese first (6-5.alerts_acknowledged).
+ALERT_STATUS_JA = {"acknowledged": "確認済み", "unacknowledged": "未確認", "overdue": "未確認（期限超過）"}
+
+
+def download_alerts(items):
+    """The alerts of the audit period with their acknowledgement (from 6-5.alerts_acknowledged),
+    by data set: what the auditors read per host, whatever the finding's status."""
+    out = []
+    for f in items:
+        if f["id"] != "6-5.alerts_acknowledged" or not isinstance(f.get("evidence"), dict):
+            continue
+        for row in f["evidence"].get("alerts") or []:
+            if isinstance(row, dict):
+                out.append({k: row.get(k) for k in ALERT_FIELDS + ALERT_REVIEW_FIELDS if row.get(k) is not None})
+    return out
 
 
 def _clause_docs(per_clause, clauses_meta):

@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.common.findings import STATUSES
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.report import (
+    ALERT_STATUS_JA,
     COLORS,
     STATUS_JA,
     signing_text,
@@ -206,6 +207,7 @@ def render(report):
             change_kinds=CHANGE_KINDS,
             host_change_kinds=HOST_CHANGE_KINDS,
             hosts=doc["hosts"],
+            alert_status_ja=ALERT_STATUS_JA,
             organisation=doc["organisation"]["findings"],
         )
     )

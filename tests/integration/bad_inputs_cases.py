@@ -39,6 +39,13 @@ def _ds(**kw) -> dict:
     return {"download_alert_datasets": [d]}
 
 
+def _ack(**kw) -> dict:
+    """An acknowledgement of a (made-up) alert with some fields changed."""
+    d = {"alert": "dl-0123456789abcdef", "reviewed_by": "Sato", "reviewed_on": "2026-11-01", "outcome": "legitimate"}
+    d.update(kw)
+    return {"download_alert_acknowledgements": [d]}
+
+
 def _stick(**kw) -> dict:
     d = {
         "id": "46f4:0001",
@@ -184,6 +191,19 @@ CASES: tuple[Case, ...] = (
          ("download_alert_service_user", "root"), {"download_alert_service_user": "root"}),
     Case("dl-service-user-bad", "download_alert", "a service user name that cannot exist",
          ("download_alert_service_user", "pii dl"), {"download_alert_service_user": "pii dl"}),
+    Case("dl-ack-id-bad", "download_alert", "an acknowledgement must name an alert id (dl- and 16 hex digits) the audit can match",
+         ("download_alert_acknowledgements[0].alert", "dl-xyz"), _ack(alert="dl-xyz")),
+    Case("dl-ack-reviewed-future", "download_alert", "a review recorded after today has not happened yet",
+         ("download_alert_acknowledgements[0].reviewed_on", "2099-01-01"), _ack(reviewed_on="2099-01-01")),
+    Case("dl-ack-reviewed-unreal", "download_alert", "February 30th is no date",
+         ("download_alert_acknowledgements[0].reviewed_on", "2026-02-30"), _ack(reviewed_on="2026-02-30")),
+    Case("dl-ack-outcome", "download_alert", "the outcome is one of legitimate, investigating, incident",
+         ("download_alert_acknowledgements[0].outcome", "fine"), _ack(outcome="fine")),
+    Case("dl-ack-note-template", "download_alert", "register strings are data, never templated; a newline in them is refused",
+         ("download_alert_acknowledgements[0].note", "{{ lookup('pipe', 'id') }}\\n"),
+         _ack(note="{{ lookup('pipe', 'id') }}\n")),
+    Case("dl-ack-max-days-negative", "download_alert", "a negative number of days has no meaning",
+         ("download_alert_ack_max_days", "-1"), cli=("-e", "download_alert_ack_max_days=-1")),
     Case("dl-reviewed-2062", "download_alert", "a review date decades ahead (2062 for 2026) hides a stale review",
          ("download_alert_reviewed_on", "2062-11-01"), {"download_alert_reviewed_on": "2062-11-01"}),
     Case("dl-reviewed-9999", "download_alert", "9999-12-31 is a typo, and past the calendar with the interval added",

@@ -16,6 +16,7 @@ Cases: no tags, clause and control tags, --skip-tags, bad inputs refused at each
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -25,7 +26,9 @@ from pathlib import Path
 import pytest
 from rep_endpoints import ansible, diff, digest, image_present, remove, start, write_inventory
 
-HOSTS = ("i17-eng-a", "i17-eng-b", "i17-eng-c")
+# PII_GUARD_TEST_HOST_PREFIX names the endpoints (a helper's own container prefix).
+HOSTS = tuple(os.environ.get("PII_GUARD_TEST_HOST_PREFIX", "i17-eng") + s for s in ("-a", "-b", "-c"))
+ACK = {"alert": "dl-0123456789abcdef", "reviewed_by": "{{ lookup('pipe', 'id') }}", "outcome": "legitimate"}
 TEMPORARY = [{"user": "labop", "until": "2099-01-01T00:00:00+00:00", "reason": "audit", "ticket": "T-1"}]
 MISSING = [{"name": "resident_records", "source": "audit", "paths": ["/srv/absent"], "threshold": 100, "window": 60}]
 # Each refused case breaks several roles at once, at different steps; the roles path stops each
@@ -41,10 +44,16 @@ CASES = {
         "-e", "usb_storage_mode=bogus",
         "-e", json.dumps({"admin_privileges_approved_users": [], "download_alert_datasets": MISSING}),
     ],
+    # the alert acknowledgements, read as data and refused as a whole (6-5)
+    "ack-register-control-tag": [
+        "--tags", "6-5.alerts_acknowledged",
+        "-e", json.dumps({"download_alert_acknowledgements": [dict(ACK, reviewed_on="2026-11-01")]}),
+    ],
     # a filter refusing the register, the calendar spec refused by systemd-analyze on the host,
-    # system_room's input check
+    # system_room's input check, the acknowledgement register (a date after today)
     "refused-filter-host-input": [
         "-e", json.dumps({"usb_storage_devices": [{"id": "zz:1", "serial": "x"}]}),
+        "-e", json.dumps({"download_alert_acknowledgements": [dict(ACK, reviewed_on="2099-01-01")]}),
         "-e", json.dumps({"admin_privileges_temporary": TEMPORARY, "admin_privileges_expiry_schedule": "Mon..Funday"}),
         "-e", "system_room_footage_review_max_age_days=-1",
     ],
@@ -58,7 +67,7 @@ def fleet() -> Iterator[Path]:
     try:
         with ThreadPoolExecutor(3) as ex:
             list(ex.map(start, HOSTS))
-        with tempfile.TemporaryDirectory(prefix="i17-eng-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=HOSTS[0][:-1]) as tmp:
             inv = write_inventory(Path(tmp) / "inventory", list(HOSTS), [HOSTS[1]], [HOSTS[0]])
             # Pass and fail verdicts both: the pii_data host hardened, the others as built.
             out = ansible("ansible-playbook", inv, "playbooks/harden.yml", "--limit", HOSTS[0])

@@ -33,9 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bad_inputs_cases import CASES, Case
 from rep_endpoints import ENV, ROOT, diff, digest, image_present, remove, start, write_inventory
 
-# PII_GUARD_BAD_INPUTS_PREFIX names the two endpoints (another prefix lets two runs coexist).
-_PREFIX = os.environ.get("PII_GUARD_BAD_INPUTS_PREFIX", "i12-input-")
-HOSTS = (_PREFIX + "a", _PREFIX + "b")
+# PII_GUARD_TEST_HOST_PREFIX names the endpoints (a helper's own container prefix).
+HOSTS = tuple(os.environ.get("PII_GUARD_TEST_HOST_PREFIX", "i12-input") + s for s in ("-a", "-b"))
 # PII_GUARD_BAD_INPUTS=id1,id2 runs only those cases (a quick check while working on one).
 _ONLY = {s for s in os.environ.get("PII_GUARD_BAD_INPUTS", "").split(",") if s}
 SELECTED = [c for c in CASES if not _ONLY or c.id in _ONLY]

@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import calendar
 import json
+import os
 import re
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
-from tests.lab.vm import run_playbook
+from tests.lab.vm import REPO, run_playbook
 
 PLAY = "tests/vm/download_alert.yml"
 MESSAGE_ID = "6d8a0f3c2b5e4c1d9a7f0e6b3c2d1a05"
 ALERTS = "/var/log/pii-download-alert/alerts.jsonl"
-USERS = ("clerk", "intern", "temp")
+USERS = ("clerk", "intern", "temp", "auditee")
 TODAY = time.strftime("%Y-%m-%d", time.gmtime())
 VARS = {
     "download_alert_datasets": [
@@ -236,3 +238,71 @@ def test_reapply_changes_nothing_and_audit_passes(lab, tmp_path):
         "6-5.pgaudit_active": "not_applicable",
         "6-5.threshold_review": "pass",
     }
+
+
+# A note that would run a command on the controller if the register were ever templated.
+CANARY = Path("/tmp/pii-guard-i15-ack-canary")
+NOTE = "{{ lookup('pipe', 'touch %s') }} monthly statistics" % CANARY
+
+
+def audit_report(vm, tmp_path, engine, **hostvars):
+    """playbooks/audit.yml against the VM (groups linux and pii_data, inventory host vars
+    ``hostvars``), only control 6-5.alerts_acknowledged; returns (the VM's host doc, its finding)."""
+    reports = tmp_path / ("reports-%s-%d" % (engine, time.monotonic_ns()))
+    inv = vm.inventory(groups=["linux", "pii_data"], hostvars=dict(VARS, **hostvars))
+    cmd = [
+        str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", str(inv), "playbooks/audit.yml",
+        "--tags", "6-5.alerts_acknowledged", "-e", "pii_guard_audit_engine=%s" % engine,
+        "-e", "pii_guard_audit_report_dir=%s" % reports, "-e", "pii_guard_audit_fail_on_findings=false",
+    ]  # fmt: skip
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), PYTHONPATH=str(REPO / ".cache" / "collections"))
+    env["PATH"] = "%s:%s" % (REPO / ".venv" / "bin", env.get("PATH", ""))
+    out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    (doc,) = [json.loads(p.read_text()) for p in reports.glob("*/report.json") if not p.parent.is_symlink()]
+    (host,) = doc["hosts"]
+    assert host["state"] == "complete" and host["errors"] == [], host
+    (found,) = [f for f in host["findings"] if f["id"] == "6-5.alerts_acknowledged"]
+    return host, found
+
+
+@pytest.mark.control("6-5.alerts_acknowledged")
+@pytest.mark.usefixtures("applied")
+def test_audit_lists_a_real_alert_unacknowledged_then_acknowledged_from_inventory(lab, tmp_path):
+    CANARY.unlink(missing_ok=True)
+    read_files(lab, "auditee", 1, 120)
+    (raised,) = wait_for(lambda: alerts(lab, "auditee"))
+    assert re.fullmatch(r"dl-[0-9a-f]{16}", raised["id"])
+    # Unacknowledged, and with max 0 days every unacknowledged alert is due: the finding fails.
+    host, found = audit_report(lab, tmp_path, "host", download_alert_ack_max_days=0)
+    assert found["status"] == "fail", found
+    rows = {r["id"]: r for r in host["download_alerts"]}
+    mine = rows[raised["id"]]
+    assert (mine["dataset"], mine["user"], mine["count"], mine["threshold"], mine["window"]) == (
+        "citizens", "auditee", 100, 100, 60,
+    )  # fmt: skip
+    assert mine["status"] == "overdue" and mine["raised"] == raised["raised"]
+    assert raised["id"] in found["observed"]["overdue"]
+    # Young enough under the default 7 days: listed, unacknowledged, not yet a failure.
+    _host, found = audit_report(lab, tmp_path, "host")
+    row = next(r for r in found["evidence"]["alerts"] if r["id"] == raised["id"])
+    assert row["status"] == "unacknowledged" and found["status"] == "pass"
+    # Every alert of the period acknowledged in inventory: the finding passes, on both engines alike.
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    reviewer = "佐藤 (records section)"
+    register = [
+        {"alert": i, "reviewed_by": reviewer, "reviewed_on": today, "outcome": "legitimate", "note": NOTE} for i in rows
+    ]
+    results = [
+        audit_report(lab, tmp_path, engine, download_alert_ack_max_days=0, download_alert_acknowledgements=register)
+        for engine in ("host", "roles")
+    ]
+    (one_host, one), (_roles_host, by_roles) = results
+    assert one == by_roles
+    assert one["status"] == "pass", one
+    mine = {r["id"]: r for r in one_host["download_alerts"]}[raised["id"]]
+    assert (mine["status"], mine["reviewed_by"], mine["reviewed_on"], mine["outcome"]) == (
+        "acknowledged", reviewer, today, "legitimate",
+    )  # fmt: skip
+    assert mine["note"] == NOTE  # kept as written: data, never templated
+    assert not CANARY.exists()

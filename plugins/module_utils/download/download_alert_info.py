@@ -10,7 +10,9 @@ __metaclass__ = type
 import datetime
 import json
 import os
+import socket
 
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.download import alerts as alert_log
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.download import audit as A
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.common import host
 
@@ -34,6 +36,8 @@ ARGUMENT_SPEC = dict(
     postgres_user=dict(type="str", default="postgres"),
     today=dict(type="str", default=""),
     changed=dict(type="list", elements="str", default=[]),
+    # The audit period: alerts raised on or after today minus this many days are reported.
+    alert_period_days=dict(type="int", default=90),
 )
 
 
@@ -47,8 +51,9 @@ def run(module):
             "on this host: %s" % ", ".join(missing),
             missing_paths=missing,
         )
-    obs = observe(module, cfg)
     today = p["today"] or datetime.date.today().isoformat()
+    obs = observe(module, cfg)
+    obs["alerts"] = _alerts(cfg, today, p["alert_period_days"])
     findings = A.evaluate(obs, {"config": cfg, "service": p["service"]}, today, changed=p["changed"])
     module.exit_json(changed=False, findings=findings, observed=obs)
 
@@ -76,6 +81,13 @@ def observe(module, cfg):
             obs["auditctl"] = out.splitlines()
     obs["pg_settings"] = _pg_settings(module, cfg)
     return obs
+
+
+def _alerts(cfg, today, period_days):
+    """The alerts raised in the audit period (from the agent's alert log), with their ids."""
+    since = datetime.date.fromisoformat(today) - datetime.timedelta(days=max(0, int(period_days)))
+    path = cfg.get("alert_log") or A.dw.DEFAULTS["alert_log"]
+    return alert_log.read(path, since, socket.gethostname())
 
 
 def _unusable(state_file):

@@ -23,6 +23,8 @@ from ansible_collections.pii_guard.safeguards.plugins.filter.audit_registers imp
     system_room_findings,
 )
 from ansible_collections.pii_guard.safeguards.plugins.filter.download_alert import (
+    download_alert_ack_errors,
+    download_alert_ack_finding,
     download_alert_config,
     download_alert_config_errors,
 )
@@ -36,6 +38,7 @@ FILTERS = {
     "system_room_findings": system_room_findings, "strict_media_finding": strict_media_finding,
     "findings_for_tags": findings_for_tags, "download_alert_config": download_alert_config,
     "download_alert_config_errors": download_alert_config_errors,
+    "download_alert_ack_errors": download_alert_ack_errors, "download_alert_ack_finding": download_alert_ack_finding,
 }  # fmt: skip
 HOST = {"group_names": ["linux", "pii_data"], "ansible_user": "labop", "ansible_connection": "ssh",
         "today": "2026-11-30", "console_rules": "-w /var/log/wtmp -p wa -k logins"}  # fmt: skip
@@ -171,3 +174,42 @@ def test_the_calendar_spec_is_checked_on_the_host_only_with_temporary_grants() -
     )
     assert calls == [["systemd-analyze", "calendar", "minutely"]]
     assert runs == [] and audit.errors[0]["task"] == "Validate | Refuse a calendar spec systemd rejects"
+
+
+T0 = "2026-11-01T00:00:00.000Z"
+ALERT = {"dataset": "r", "user": "clerk", "count": 5, "threshold": 5, "window": 60, "raised": T0,
+         "first_event": T0, "last_event": T0, "host": "ep1", "id": "dl-0123456789abcdef"}  # fmt: skip
+ALERTS = {"alerts": [ALERT], "since": "2026-09-01", "unreadable_lines": 0, "left_out": 0, "errors": []}
+
+
+@pytest.mark.control("6-5.alerts_acknowledged")
+def test_download_alert_checks_the_alerts_against_the_raw_register() -> None:
+    ack = [{"alert": "dl-0123456789abcdef", "reviewed_by": "{{ lookup('pipe', 'id') }}", "reviewed_on": "2026-11-02",
+            "outcome": "investigating"}]  # fmt: skip
+    values = lab_values(download_alert_today="2026-11-30")
+    raw = {"download_alert_acknowledgements": ack}
+    ctx = context(values)
+    ctx.raw_var = lambda name: raw.get(name, values.get(name))
+    audit, runs = planned(ctx, ["download_alert"])
+    assert runs[0].args["alert_period_days"] == 90
+    runs[0].result = {"findings": [], "observed": {"alerts": ALERTS}}
+    audit.finish()
+    (f,) = audit.findings
+    assert (f["id"], f["status"]) == ("6-5.alerts_acknowledged", "pass")
+    assert f["evidence"]["alerts"][0]["reviewed_by"] == "{{ lookup('pipe', 'id') }}"  # data, never run
+    audit, runs = planned(context(values), ["download_alert"])
+    runs[0].result = {"findings": [], "observed": {"alerts": ALERTS}}
+    audit.finish()
+    assert audit.findings[0]["status"] == "fail"
+    assert planned(context(values, tags=["6-5.threshold_review"]), ["download_alert"])[0].runs()[0].result is None
+
+
+@pytest.mark.control("6-5.alerts_acknowledged")
+def test_a_bad_register_stops_the_role_at_its_validation_step() -> None:
+    bad = [{"alert": "dl-0123456789abcdef", "reviewed_by": "x", "reviewed_on": "2026-13-01", "outcome": "ok"}]
+    audit, runs = planned(context(lab_values(download_alert_acknowledgements=bad)), ["download_alert"])
+    assert runs == []
+    (err,) = audit.errors
+    assert err["task"] == "Validate | the acknowledgement register and its age limit (read as data, never templated)"
+    assert "download_alert_acknowledgements[0].reviewed_on" in err["msg"] and '"2026-13-01"' in err["msg"]
+    assert "download_alert_acknowledgements[0].outcome" in err["msg"]

@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import hashlib
 import os
 import re
 
@@ -29,6 +30,8 @@ DEFAULTS = {
     "audit_log": "/var/log/audit/audit.log",
     "state_file": "/var/lib/pii-download-alert/state.json",
     "alert_log": "/var/log/pii-download-alert/alerts.jsonl",
+    # The alert log is rotated (one previous file, <alert_log>.1) past this size: bounded on disk.
+    "alert_log_max_bytes": 8 << 20,
     "checkpoint_interval": 5,
     "max_keys": 100000,
     "max_entries_per_key": 65536,
@@ -78,6 +81,7 @@ def validate_config(cfg, exists=os.path.exists, check_paths=True):
         "max_entries",
         "max_line",
         "malformed_warning_interval",
+        "alert_log_max_bytes",
     ):
         if k in cfg and not _positive_int(cfg[k]):
             errors.append("%s must be a positive integer, got %r" % (k, cfg[k]))
@@ -278,6 +282,16 @@ def alert_text(alert):
         iso(alert["first_event"]),
         iso(alert["last_event"]),
     )
+
+
+ALERT_ID_RE = re.compile(r"dl-[0-9a-f]{16}")
+
+
+def alert_id(host, dataset, user, last_event):
+    """The alert's id, stable across runs and restarts: host, data set, user and the time of the
+    event that crossed the threshold (ISO UTC), hashed. Acknowledgement registers name it."""
+    text = "\0".join(str(x) for x in (host, dataset, user, last_event))
+    return "dl-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def iso(t):

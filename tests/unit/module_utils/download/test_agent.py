@@ -11,6 +11,7 @@ import json
 import os
 import pathlib
 import pty
+import re
 import signal
 import struct
 import subprocess
@@ -19,6 +20,8 @@ import time
 
 import pytest
 from test_window import audit_event
+
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.download.sliding_window import config as swc
 
 ROOT = pathlib.Path(__file__).resolve().parents[4]
 AGENT = ROOT / "roles" / "download_alert" / "files" / "pii-download-alert"
@@ -295,3 +298,24 @@ def test_check_config_refuses_bad_jmespath_and_broken_json(lab):
     lab.config.write_text("{")
     bad = check_config(lab)
     assert bad.returncode == 2 and "cannot read config" in bad.stderr
+
+
+@pytest.mark.control("6-5.alerts_acknowledged")
+def test_alerts_carry_a_stable_id_and_the_alert_log_rotates_bounded(tmp_path):
+    lab = Lab(tmp_path, alert_log_max_bytes=200)
+    try:
+        lab.start()
+        lab.read_files(100, user="one", auid=1003)
+        lab.wait_for(lambda: len(lab.alert_lines()) == 1, what="first alert")
+        lab.read_files(100, user="two", auid=1004, start=100)
+        lab.wait_for(lambda: (tmp_path / "alerts.jsonl.1").exists() and lab.alert_lines(), what="rotation")
+        lab.stop()
+    finally:
+        if lab.proc and lab.proc.poll() is None:
+            lab.proc.kill()
+    first = json.loads((tmp_path / "alerts.jsonl.1").read_text())
+    second = lab.alert_lines()
+    assert [first["user"]] + [a["user"] for a in second] == ["one", "two"]
+    for a in [first, *second]:
+        assert re.fullmatch(r"dl-[0-9a-f]{16}", a["id"])
+        assert a["id"] == swc.alert_id(a["host"], a["dataset"], a["user"], a["last_event"])

@@ -487,7 +487,8 @@ def test_jsonlog_user_name_cannot_forge_a_journal_entry(tmp_path):
     assert lines[-1] == "" and all(re.fullmatch(r"[A-Z_]+=[^\x00-\x1f\x7f]*", x) for x in lines[:-1])
     fields = dict(x.split("=", 1) for x in lines[:-1])
     assert fields["PII_USER"] == "mallory\\x0a<0>pii-download-alert: forged emergency\\x0d\\x1b[2J"
-    assert fields["PRIORITY"] == "1" and len(fields) == 12
+    assert fields["PRIORITY"] == "1" and len(fields) == 13
+    assert fields["PII_ALERT_ID"] == lab.alert_lines()[0]["id"]  # the id the acknowledgement register names
     err = (tmp_path / "agent.err").read_text()
     assert err.endswith("\n")
     for line in err.splitlines():

@@ -78,3 +78,40 @@ def test_role_refuses_bad_review_date(tmp_path):
     out = run_role(tmp_path, [GOOD], reviewed_on="next spring")
     assert out.returncode != 0
     assert "reviewed_on must be a date YYYY-MM-DD, got 'next spring'" in out.stdout + out.stderr
+
+
+def run_with_inventory(tmp_path, host_vars, extra=None):
+    """The role in audit mode on localhost, with ``host_vars`` in an inventory file (not -e)."""
+    inv = tmp_path / "inv"
+    (inv / "host_vars").mkdir(parents=True, exist_ok=True)
+    (inv / "hosts.yml").write_text("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n")
+    (inv / "host_vars" / "localhost.yml").write_text(json.dumps(host_vars))
+    play = tmp_path / "play.yml"
+    play.write_text(
+        "- hosts: localhost\n  gather_facts: false\n  roles: [{role: pii_guard.safeguards.download_alert}]\n"
+        "  post_tasks:\n    - {name: Show, ansible.builtin.debug: {var: pii_guard_findings}}\n"
+    )
+    extra = {"download_alert_datasets": [GOOD], "download_alert_reviewed_on": "2026-10-01",
+             "ansible_python_interpreter": sys.executable, "pii_guard_audit": True, **(extra or {})}  # fmt: skip
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+    cmd = ["ansible-playbook", "-i", str(inv), "--check", str(play), "-e", json.dumps(extra)]
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+@pytest.mark.control("6-5.alerts_acknowledged")
+def test_role_reads_the_acknowledgement_register_as_data_and_refuses_a_bad_one(tmp_path):
+    canary = tmp_path / "canary"
+    note = "{{ lookup('pipe', 'touch %s') }}" % canary
+    ack = {"alert": "dl-0123456789abcdef", "reviewed_by": "Sato", "reviewed_on": "2026-11-01", "outcome": "legitimate"}
+    out = run_with_inventory(tmp_path, {"download_alert_acknowledgements": [dict(ack, note=note)]})
+    text = out.stdout + out.stderr
+    assert out.returncode == 0, text[-3000:]
+    assert '"id": "6-5.alerts_acknowledged"' in text and not canary.exists()
+    bad = [dict(ack, note=note, reviewed_on="2026-02-30"), dict(ack, outcome="fine")]
+    out = run_with_inventory(tmp_path, {"download_alert_acknowledgements": bad})
+    text = out.stdout + out.stderr
+    assert out.returncode != 0 and not canary.exists()
+    assert 'download_alert_acknowledgements[0].reviewed_on must be a date YYYY-MM-DD, got \\"2026-02-30\\"' in text
+    assert "download_alert_acknowledgements[1].alert" in text and "acknowledged twice" in text
+    assert "download_alert_acknowledgements[1].outcome must be one of legitimate, investigating, incident" in text
+    assert "Install |" not in text and "download_alert_info" not in text.split("Validate | the acknowledgement")[-1]
