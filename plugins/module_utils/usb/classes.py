@@ -171,7 +171,8 @@ CLASSES = [
         "switch": "usb_storage_allow_sd_mmc (default false); apply refuses while the host runs from eMMC/SD",
         "mechanism": "modprobe drop-in: install mmc_block /bin/false + blacklist; loaded module unloaded",
         "finding": "6-17.bus_media_blocked, 6-17.device_classes",
-        "proof": "unit: rendered drop-in, eMMC/SD refusal, fake sysfs/proc",
+        "proof": "VM: tests/vm/test_usb_buses.py (sdhci-pci + sd-card from boot: no /dev/mmcblk0 when blocked, "
+        "the card readable with the switch); unit: rendered drop-in, eMMC/SD refusal",
         "sysfs": "/sys/class/mmc_host",
     },
     {
@@ -187,7 +188,8 @@ CLASSES = [
         "mechanism": "modprobe drop-in: install thunderbolt /bin/false + blacklist (no OS authorization of PCIe "
         "tunnels; a udev authorized=0 rule races boltd, a boltd policy binds only boltd)",
         "finding": "6-17.bus_media_blocked, 6-17.device_classes",
-        "proof": "unit: rendered drop-in, fake sysfs (QEMU has no Thunderbolt)",
+        "proof": "unit: rendered drop-in, fake sysfs (QEMU has no Thunderbolt); VM: the real modprobe refuses the "
+        "driver. A QEMU nvme hot-plugs but looks internal (no external-facing port): not a proof of this row",
         "sysfs": "/sys/bus/thunderbolt/devices",
     },
     {
@@ -202,7 +204,7 @@ CLASSES = [
         "switch": "usb_storage_allow_firewire (default false)",
         "mechanism": "modprobe drop-in: install firewire_sbp2 / firewire_ohci /bin/false + blacklist",
         "finding": "6-17.bus_media_blocked, 6-17.device_classes",
-        "proof": "unit: rendered drop-in, fake sysfs (QEMU emulates no FireWire)",
+        "proof": "unit: rendered drop-in, fake sysfs (QEMU emulates no FireWire); VM: the real modprobe refuses both",
         "sysfs": "/sys/bus/firewire/devices",
     },
     {
@@ -218,7 +220,8 @@ CLASSES = [
         "mechanism": "empty unit files /etc/systemd/user/obex.service and dbus-org.bluez.obex.service (masked: "
         "obexd offers no OBEX service); usbguard rule (USB adapters)",
         "finding": "6-17.bus_media_blocked, 6-17.device_classes",
-        "proof": "unit: mask files, fake sysfs/proc (QEMU emulates no Bluetooth)",
+        "proof": "unit: mask files, fake sysfs/proc (QEMU emulates no Bluetooth); molecule and VM: systemd reads "
+        "obex.service as masked",
         "sysfs": "/sys/class/bluetooth",
         "patterns": ("e0:01:01",),
     },
