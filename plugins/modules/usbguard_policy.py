@@ -23,7 +23,7 @@ description:
   - Rules and configuration are in place before the daemon is (re)started.
   - In C(prohibit) mode also writes a modprobe.d drop-in (C(install usb-storage /bin/false),
     C(install uas /bin/false)) so storage stays impossible even if the daemon is stopped.
-  - Outside C(audit_only) also blocks the buses usbguard does not see, each unless its switch allows it:
+  - Outside C(audit_only) also blocks the buses usbguard does not see, each unless its switch allows it,
     SD/MMC cards (C(mmc_block)), Thunderbolt/USB4 (C(thunderbolt)) and FireWire (C(firewire_sbp2),
     C(firewire_ohci)) by a second modprobe.d drop-in, Bluetooth file transfer by masking C(obex.service).
   - Revoked and expired register entries are never rendered; they are reported.
