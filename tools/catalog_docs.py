@@ -45,6 +45,15 @@ the always-allowed rule is `with-interface match-all`, so a "keyboard" that also
 interface is blocked. Registered devices (playbooks/usb_devices.yml) are allowed by VID:PID plus
 serial or hash, with all their interfaces. Windows: see `plugins/plugin_utils/windows/usb.py`.
 
+The last four rows are buses usbguard does not see (`plugins/module_utils/usb/buses.py`, finding
+`6-17.bus_media_blocked`): outside audit_only, and each unless its `usb_storage_allow_*` switch is
+true, `/etc/modprobe.d/pii-guard-buses.conf` keeps mmc_block, thunderbolt, firewire_sbp2 and
+firewire_ohci from loading (`install <module> /bin/false` + `blacklist`) and unloads them when not
+busy, and empty unit files in `/etc/systemd/user` mask obex.service for every user. Thunderbolt is
+blocked at its driver because without it nothing in the OS can authorize a device's PCIe tunnel; a
+udev rule writing `authorized=0` would race with boltd and needs kernel de-authorization support,
+and a boltd policy binds only boltd. A firmware security level `none` stays open and is reported.
+
 """
 
 

@@ -23,6 +23,9 @@ description:
   - Rules and configuration are in place before the daemon is (re)started.
   - In C(prohibit) mode also writes a modprobe.d drop-in (C(install usb-storage /bin/false),
     C(install uas /bin/false)) so storage stays impossible even if the daemon is stopped.
+  - Outside C(audit_only) also blocks the buses usbguard does not see, each unless its switch allows it,
+    SD/MMC cards (C(mmc_block)), Thunderbolt/USB4 (C(thunderbolt)) and FireWire (C(firewire_sbp2),
+    C(firewire_ohci)) by a second modprobe.d drop-in, Bluetooth file transfer by masking C(obex.service).
   - Revoked and expired register entries are never rendered; they are reported.
   - Returns findings in the collection's common shape with evidence (rules digest, daemon
     state, connected devices and whether each is authorized as the policy says).
@@ -73,11 +76,48 @@ options:
       - Vendor-specific serial chips (interface ff) stay blocked.
     type: bool
     default: false
+  allow_sd_mmc:
+    description:
+      - Let SD/MMC cards in internal readers be used. When false, in C(prohibit) and C(agency_issued_only)
+        the drop-in O(bus_modprobe_path) keeps C(mmc_block) from loading (no C(/dev/mmcblk*)).
+      - A host that runs from an SD/MMC device (mount, swap, device-mapper member) is refused before any change.
+    type: bool
+    default: false
+  allow_thunderbolt:
+    description:
+      - Let Thunderbolt/USB4 devices be authorized. When false the C(thunderbolt) driver cannot load, so
+        nothing in the OS can authorize a device's PCIe tunnel (a firmware security level C(none) is reported).
+    type: bool
+    default: false
+  allow_firewire:
+    description: Let FireWire be used. When false C(firewire_sbp2) and C(firewire_ohci) cannot load.
+    type: bool
+    default: false
+  allow_bluetooth_transfer:
+    description:
+      - Let Bluetooth file transfer (OBEX) run. When false the user unit C(obex.service) and its D-Bus alias
+        are masked for every user (empty files in O(user_unit_dir)); an obexd already running is reported.
+    type: bool
+    default: false
   sysfs_path:
     description:
-      - Root of sysfs, read for the non-USB rows of the device-class matrix (SD/MMC, Thunderbolt, FireWire, Bluetooth).
+      - Root of sysfs, read for the non-USB rows of the device-class matrix (SD/MMC, Thunderbolt, FireWire, Bluetooth)
+        and the loaded kernel modules.
     type: path
     default: /sys
+  proc_path:
+    description: Root of procfs (mounts, swaps, running obexd).
+    type: path
+    default: /proc
+  bus_modprobe_path:
+    description:
+      - The modprobe.d drop-in blocking SD/MMC, Thunderbolt and FireWire drivers (removed when nothing is blocked).
+    type: path
+    default: /etc/modprobe.d/pii-guard-buses.conf
+  user_unit_dir:
+    description: The systemd user unit directory for every user, where the OBEX masks are written.
+    type: path
+    default: /etc/systemd/user
   today:
     description: Date (YYYY-MM-DD) used to decide expiry; defaults to the host's current date.
     type: str
@@ -136,7 +176,8 @@ attributes:
     details: Nothing is written; the parser is fed the rules on its command line.
   diff_mode:
     support: full
-    details: The daemon configuration, rules, modprobe file and moved foreign files (by size and digest only).
+    details: >-
+      The daemon configuration, rules, modprobe files, OBEX masks and moved foreign files (by size and digest only).
 requirements:
   - usbguard (with C(usbguard-rule-parser)) and systemd on the target.
 """

@@ -29,7 +29,7 @@ import json
 USB_TAGS = (
     "6-17", "6-17.usbguard_service", "6-17.usbguard_daemon_config", "6-17.usbguard_rules",
     "6-17.storage_driver_disabled", "6-17.smartphone_blocked", "6-17.device_register",
-    "6-17.connected_devices", "6-17.device_classes",
+    "6-17.connected_devices", "6-17.device_classes", "6-17.bus_media_blocked",
 )  # fmt: skip
 USB_REGISTER_TAGS = (
     "6-17", "6-17.usbguard_rules", "6-17.device_register", "6-17.smartphone_blocked",
@@ -161,7 +161,9 @@ def usb_storage(ctx, host, overrides=None, extra_tags=()):
         switches = {
             k: v(k)
             for k in ("usb_storage_allow_model_wide", "usb_storage_block_smartphones", "usb_storage_block_optical",
-                      "usb_storage_allow_audio", "usb_storage_allow_serial")
+                      "usb_storage_allow_audio", "usb_storage_allow_serial", "usb_storage_allow_sd_mmc",
+                      "usb_storage_allow_thunderbolt", "usb_storage_allow_firewire",
+                      "usb_storage_allow_bluetooth_transfer")
         }  # fmt: skip
         ctx.check(
             "Validate | mode, switches and the device register (VID:PID, serials, dates, duplicates)",
@@ -178,6 +180,9 @@ def usb_storage(ctx, host, overrides=None, extra_tags=()):
         "allow_model_wide": v("usb_storage_allow_model_wide"), "block_smartphones": v("usb_storage_block_smartphones"),
         "block_optical": v("usb_storage_block_optical"), "allow_audio": v("usb_storage_allow_audio"),
         "allow_serial": v("usb_storage_allow_serial"), "rules_file_name": v("usb_storage_rules_file_name"),
+        "allow_sd_mmc": v("usb_storage_allow_sd_mmc"), "allow_thunderbolt": v("usb_storage_allow_thunderbolt"),
+        "allow_firewire": v("usb_storage_allow_firewire"),
+        "allow_bluetooth_transfer": v("usb_storage_allow_bluetooth_transfer"),
         "daemon_settings": settings,
     }  # fmt: skip
     if v("usb_storage_today"):

@@ -37,6 +37,11 @@ except ImportError:  # pragma: no cover - script mode
 REPO = Path(__file__).resolve().parents[2]
 
 
+# The SD card in the VM's SD/MMC slot (sdhci-pci + sd-card, present from boot: QEMU's sd-bus
+# takes no hot-plugged card, while sdhci-pci itself could be hot-plugged). Its first bytes.
+SD_MARKER = "PII-GUARD-LAB-SD-CARD-0001"
+
+
 class VMError(RuntimeError):
     pass
 
@@ -110,6 +115,9 @@ class VM:
             ],
             check=True,
         )
+        with open(self.rundir / "sdcard0.img", "wb") as fh:
+            fh.write(SD_MARKER.encode() + b"\n")
+            fh.truncate(16 * 1024 * 1024)
         t0 = time.monotonic()
         for _attempt in range(3):  # the free port may be taken between probe and bind
             self.ssh_port = free_port()
@@ -143,7 +151,8 @@ class VM:
         return [
             "qemu-system-x86_64",
             "-name",
-            f"pii-lab-vm-{self.ssh_port}",
+            # PII_GUARD_VM_NAME_PREFIX: a prefix of one's own where several sessions share a machine.
+            f"{os.environ.get('PII_GUARD_VM_NAME_PREFIX', '')}pii-lab-vm-{self.ssh_port}",
             "-accel",
             "tcg",  # KVM guests hang on this (nested) host, see LAB.md
             "-m",
@@ -172,6 +181,13 @@ class VM:
             "virtio-net-pci,netdev=n0",
             "-device",
             "qemu-xhci,id=xhci",
+            # An internal SD/MMC card reader with a card in it (tests/vm/test_usb_buses.py).
+            "-drive",
+            f"if=none,id=sdcard0,file={self.rundir / 'sdcard0.img'},format=raw",
+            "-device",
+            "sdhci-pci,id=sdhci0",
+            "-device",
+            "sd-card,drive=sdcard0",
             "-qmp",
             f"unix:{self.qmp_path},server,nowait",
         ]

@@ -167,5 +167,8 @@ def test_audio_follows_its_switch_and_serial_chip_stays_blocked(vm, plug):
     assert vm.ssh("ls /dev/ttyUSB* 2>/dev/null; true").stdout.strip() == ""
 
 
-# SD/MMC (sdhci-pci + sd-card) and nvme hot-plug: not yet proven here (see the branch report);
-# the matrix rows say "reported, not enforced" and are tested on a fake sysfs (test_usb_classes.py).
+# SD/MMC (sdhci-pci + sd-card, present from boot) is proven in tests/vm/test_usb_buses.py. QEMU's
+# usb-serial is an FTDI chip (ff:ff:ff), so usb_storage_allow_serial (CDC-ACM) cannot be shown
+# allowing it: the test above shows it stays blocked with the switch on; CDC-ACM is unit-tested.
+# A QEMU nvme hot-plugs on this machine type (pc, ACPI PCI hot-plug) but looks like an internal
+# disk (no external-facing port), so it proves nothing about the Thunderbolt row.

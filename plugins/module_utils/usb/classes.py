@@ -163,55 +163,67 @@ CLASSES = [
     },
     {
         "key": "sd_mmc",
-        "name": "Internal SD/MMC slots (PCI SDHCI, mmc_block)",
-        "match": "/sys/class/mmc_host/*",
-        "prohibit": "not enforced: reported as fail when an MMC host is present",
-        "agency_issued_only": "not enforced: reported as fail when an MMC host is present",
-        "audit_only": "reported",
-        "switch": "none yet",
-        "mechanism": "none (detection only)",
-        "finding": "6-17.device_classes",
-        "proof": "unit: presence detection on a fake sysfs",
+        "name": "Internal SD/MMC card readers (PCI SDHCI, mmc_block)",
+        "match": "/sys/class/mmc_host/*; cards /sys/block/mmcblk*",
+        "prohibit": "blocked: mmc_block cannot load (no /dev/mmcblk*); allowed with usb_storage_allow_sd_mmc=true",
+        "agency_issued_only": "blocked: mmc_block cannot load; allowed with usb_storage_allow_sd_mmc=true",
+        "audit_only": "allowed; reported (fail when an MMC host is present)",
+        "switch": "usb_storage_allow_sd_mmc (default false); apply refuses while the host runs from eMMC/SD",
+        "mechanism": "modprobe drop-in: install mmc_block /bin/false + blacklist; loaded module unloaded",
+        "finding": "6-17.bus_media_blocked, 6-17.device_classes",
+        "proof": "VM: tests/vm/test_usb_buses.py (sdhci-pci + sd-card from boot: no /dev/mmcblk0 when blocked, "
+        "the card readable with the switch); unit: rendered drop-in, eMMC/SD refusal",
         "sysfs": "/sys/class/mmc_host",
     },
     {
         "key": "thunderbolt",
-        "name": "Thunderbolt / USB4 and PCIe hot-plug",
-        "match": "/sys/bus/thunderbolt/devices/domain*/security",
-        "prohibit": "fail when a domain's security level is none (PCIe tunnels without authorization)",
-        "agency_issued_only": "fail when a domain's security level is none",
-        "audit_only": "reported",
-        "switch": "none yet (firmware security level)",
-        "mechanism": "Thunderbolt security level (read)",
-        "finding": "6-17.device_classes",
-        "proof": "unit: fake sysfs (QEMU has no Thunderbolt)",
+        "name": "Thunderbolt / USB4 (PCIe tunnels, hot-plug NVMe enclosures)",
+        "match": "/sys/bus/thunderbolt/devices/domain*/security; PCI storage with removable=removable",
+        "prohibit": "blocked: thunderbolt driver cannot load, no device is authorized; allowed with "
+        "usb_storage_allow_thunderbolt=true; fail when the firmware level is none",
+        "agency_issued_only": "blocked: thunderbolt driver cannot load; allowed with "
+        "usb_storage_allow_thunderbolt=true",
+        "audit_only": "allowed; reported (fail on security level none or external PCI storage)",
+        "switch": "usb_storage_allow_thunderbolt (default false); firmware security level none is a BIOS setting",
+        "mechanism": "modprobe drop-in: install thunderbolt /bin/false + blacklist (no OS authorization of PCIe "
+        "tunnels; a udev authorized=0 rule races boltd, a boltd policy binds only boltd)",
+        "finding": "6-17.bus_media_blocked, 6-17.device_classes",
+        "proof": "unit: rendered drop-in, fake sysfs (QEMU has no Thunderbolt); VM: the real modprobe refuses the "
+        "driver. A QEMU nvme hot-plugs but looks internal (no external-facing port): not a proof of this row",
         "sysfs": "/sys/bus/thunderbolt/devices",
     },
     {
         "key": "firewire",
-        "name": "FireWire (SBP-2 storage)",
+        "name": "FireWire (SBP-2 storage, OHCI DMA)",
         "match": "/sys/bus/firewire/devices/fw*",
-        "prohibit": "not enforced: reported as fail when a FireWire controller is present",
-        "agency_issued_only": "not enforced: reported as fail when a FireWire controller is present",
-        "audit_only": "reported",
-        "switch": "none yet",
-        "mechanism": "none (detection only)",
-        "finding": "6-17.device_classes",
-        "proof": "unit: fake sysfs (not emulated in the VM)",
+        "prohibit": "blocked: firewire_sbp2 and firewire_ohci cannot load; allowed with "
+        "usb_storage_allow_firewire=true",
+        "agency_issued_only": "blocked: firewire_sbp2 and firewire_ohci cannot load; allowed with "
+        "usb_storage_allow_firewire=true",
+        "audit_only": "allowed; reported (fail when a FireWire controller is present)",
+        "switch": "usb_storage_allow_firewire (default false)",
+        "mechanism": "modprobe drop-in: install firewire_sbp2 / firewire_ohci /bin/false + blacklist",
+        "finding": "6-17.bus_media_blocked, 6-17.device_classes",
+        "proof": "unit: rendered drop-in, fake sysfs (QEMU emulates no FireWire); VM: the real modprobe refuses both",
         "sysfs": "/sys/bus/firewire/devices",
     },
     {
         "key": "bluetooth",
-        "name": "Bluetooth file transfer (OBEX)",
-        "match": "/sys/class/bluetooth/hci*",
-        "prohibit": "not enforced: reported as fail when a Bluetooth adapter is present",
-        "agency_issued_only": "not enforced: reported as fail when a Bluetooth adapter is present",
-        "audit_only": "reported",
-        "switch": "none yet",
-        "mechanism": "none (detection only)",
-        "finding": "6-17.device_classes",
-        "proof": "unit: fake sysfs (not emulated in the VM)",
+        "name": "Bluetooth file transfer (OBEX push/FTP); USB Bluetooth adapters",
+        "match": "/sys/class/bluetooth/hci*; USB interface e0:01:01",
+        "prohibit": "blocked: obex.service masked for every user; USB adapters have no allow rule; OBEX allowed with "
+        "usb_storage_allow_bluetooth_transfer=true",
+        "agency_issued_only": "blocked: obex.service masked; USB adapters blocked unless registered; OBEX allowed with "
+        "usb_storage_allow_bluetooth_transfer=true",
+        "audit_only": "allowed; reported (fail when an adapter is present)",
+        "switch": "usb_storage_allow_bluetooth_transfer (default false); register a USB adapter to use Bluetooth",
+        "mechanism": "empty unit files /etc/systemd/user/obex.service and dbus-org.bluez.obex.service (masked: "
+        "obexd offers no OBEX service); usbguard rule (USB adapters)",
+        "finding": "6-17.bus_media_blocked, 6-17.device_classes",
+        "proof": "unit: mask files, fake sysfs/proc (QEMU emulates no Bluetooth); molecule and VM: systemd reads "
+        "obex.service as masked",
         "sysfs": "/sys/class/bluetooth",
+        "patterns": ("e0:01:01",),
     },
 ]
 MODES = ("prohibit", "agency_issued_only", "audit_only")
@@ -258,29 +270,34 @@ def _read(path):
         return None
 
 
-def other_buses(sysfs="/sys"):
+def other_buses(sysfs="/sys", enforced=None, external_storage=None):
     """What the non-USB rows find on this host: {key: {present, evidence, open}}.
 
     ``open`` is true when the class is present and nothing of this collection blocks it.
+    ``enforced`` maps a bus key to True when its block is in effect on the host (drop-in or mask
+    in place, the driver not loaded, no obexd running); ``external_storage`` lists PCI storage
+    controllers behind an external-facing port (Thunderbolt tunnels, open whatever the driver).
     """
+    enforced = enforced or {}
 
     def under(path):
         return os.path.join(sysfs, path.lstrip("/").split("/", 1)[1]) if path.startswith("/sys/") else path
 
     out = {}
     mmc = _entries(under("/sys/class/mmc_host"))
-    out["sd_mmc"] = {"present": bool(mmc), "open": bool(mmc), "evidence": mmc}
+    out["sd_mmc"] = {"present": bool(mmc), "open": bool(mmc) and not enforced.get("sd_mmc"), "evidence": mmc}
     tb_dir = under("/sys/bus/thunderbolt/devices")
     domains = dict((d, _read(os.path.join(tb_dir, d, "security"))) for d in _entries(tb_dir) if d.startswith("domain"))
+    ext = list(external_storage or [])
     out["thunderbolt"] = {
-        "present": bool(domains),
-        "open": any(level in (None, "none") for level in domains.values()),
-        "evidence": domains,
+        "present": bool(domains) or bool(ext),
+        "open": any(level in (None, "none") for level in domains.values()) or bool(ext),
+        "evidence": dict(domains, external_pci_storage=ext) if ext else domains,
     }
     fw = [d for d in _entries(under("/sys/bus/firewire/devices")) if d.startswith("fw")]
-    out["firewire"] = {"present": bool(fw), "open": bool(fw), "evidence": fw}
+    out["firewire"] = {"present": bool(fw), "open": bool(fw) and not enforced.get("firewire"), "evidence": fw}
     bt = [d for d in _entries(under("/sys/class/bluetooth")) if d.startswith("hci")]
-    out["bluetooth"] = {"present": bool(bt), "open": bool(bt), "evidence": bt}
+    out["bluetooth"] = {"present": bool(bt), "open": bool(bt) and not enforced.get("bluetooth"), "evidence": bt}
     return out
 
 

@@ -15,6 +15,7 @@ import time
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.common import hostfile
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.common.dates import iso_date
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.common.findings import compliance, finding
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb import buses as bus_policy
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.classes import CLASSES, other_buses
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.register import (
     RegisterError,
@@ -54,10 +55,11 @@ def foreign_summary(path):
     return "(%d bytes, sha256 %s; content not shown)\n" % (len(data), hashlib.sha256(data).hexdigest())
 
 
-def class_finding(mode, devices, buses):
+def class_finding(mode, devices, buses, allowed=()):
     """6-17.device_classes: per row of the device-class matrix, what this mode does, by which
     mechanism, the connected USB devices of that class and their state, and what the non-USB
-    buses show. Fails when a non-USB class that can carry files is present and open."""
+    buses show. Fails when a non-USB class that can carry files is present and open, unless its
+    switch (``allowed``: bus keys) lets it in."""
     observed = {}
     for c in CLASSES:
         row = {"policy": c[mode], "mechanism": c["mechanism"]}
@@ -70,13 +72,13 @@ def class_finding(mode, devices, buses):
         if c["key"] in buses:
             row.update(buses[c["key"]])
         observed[c["key"]] = row
-    open_ = sorted(k for k, v in buses.items() if v["open"])
+    open_ = sorted(k for k, v in buses.items() if v["open"] and k not in allowed)
     return finding(
         "6-17.device_classes",
         "fail" if open_ else "pass",
         observed=observed,
         expected="every class that can record or transfer files blocked as the matrix says (docs/device_classes.md)",
-        evidence={"open_classes": open_, "mode": mode},
+        evidence={"open_classes": open_, "mode": mode, "allowed_by_switch": sorted(allowed)},
     )
 
 
@@ -170,6 +172,8 @@ class Policy:
         for w in plan.register.warnings:
             self.m.warn(w)
         plan.rules = render_rules(p["mode"], plan.rendered, p["block_smartphones"], p["allow_audio"], p["allow_serial"])
+        plan.switches = dict((v, p[v]) for v in bus_policy.SWITCHES.values())
+        plan.blocked = bus_policy.blocked(p["mode"], plan.switches)
         return plan
 
     def plan_files(self, plan):
@@ -214,8 +218,38 @@ class Policy:
             self.add_diff(path, "%s (%s)" % (path, action), foreign_summary(path), "")
         if plan.mod_changed:
             self.add_diff(p["modprobe_path"], p["modprobe_path"], mod_before or "", plan.mod_after or "")
-        plan.files_changed = plan.conf_changed or plan.rules_changed or plan.mod_changed
+        self.plan_buses(plan)
+        plan.files_changed = plan.conf_changed or plan.rules_changed or plan.mod_changed or plan.bus_changed
         self.changed = plan.files_changed
+
+    def plan_buses(self, plan):
+        """The SD/MMC, Thunderbolt, FireWire drop-in and the OBEX masks (diff, refusal on eMMC hosts)."""
+        p = self.p
+        path = p["bus_modprobe_path"]
+        before = read(path)
+        plan.bus_mod_after = bus_policy.render_modprobe(plan.blocked)
+        plan.bus_mod_changed = before != plan.bus_mod_after
+        if plan.bus_mod_changed:
+            self.add_diff(path, path, before or "", plan.bus_mod_after or "")
+        plan.masks = []  # (path, "write" | "remove")
+        for mask in bus_policy.mask_paths(p["user_unit_dir"]):
+            state = bus_policy.mask_state(mask)
+            if "bluetooth" in plan.blocked and state != "masked":
+                plan.masks.append((mask, "write"))
+                self.add_diff(
+                    mask, "%s (masked: empty unit file)" % mask, foreign_summary(mask) if state != "absent" else "", ""
+                )
+            elif "bluetooth" not in plan.blocked and bus_policy.ours(mask):
+                plan.masks.append((mask, "remove"))
+                self.add_diff(mask, "%s (removed: unmasked)" % mask, "(empty unit file: masked)\n", "")
+        plan.bus_changed = plan.bus_mod_changed or bool(plan.masks)
+        plan.mmc_in_use = bus_policy.mmc_in_use(p["sysfs_path"], p["proc_path"])
+        if "sd_mmc" in plan.blocked and plan.mmc_in_use and not self.check:
+            self.m.fail_json(
+                msg="usb_storage_allow_sd_mmc is false but this host runs from an SD/MMC device (%s): blocking "
+                "mmc_block would leave it unbootable; set usb_storage_allow_sd_mmc: true for this host (nothing "
+                "was changed)" % ", ".join(plan.mmc_in_use)
+            )
 
     def foreign_sources(self, rule_folder, rule_file):
         """(path, action) of other rule sources that would override the policy (exclusive mode)."""
@@ -256,6 +290,16 @@ class Policy:
                     self.files.remove(p["modprobe_path"])
                 else:
                     self.write(p["modprobe_path"], plan.mod_after, 0o644)
+            if plan.bus_mod_changed:
+                if plan.bus_mod_after is None:
+                    self.files.remove(p["bus_modprobe_path"])
+                else:
+                    self.write(p["bus_modprobe_path"], plan.bus_mod_after, 0o644)
+            for path, action in plan.masks:
+                if action == "write":
+                    self.write(path, "", 0o644)
+                else:
+                    self.files.remove(path)
         except (PolicyError, hostfile.HostFileError, IOError, OSError) as e:
             # The daemon is not restarted on a half-written policy: every file goes back as it was.
             errors = self.files.rollback()
@@ -300,6 +344,17 @@ class Policy:
         if plan.mod_changed and plan.mod_after is not None and not self.check and self.has_bus:
             rc, out, err = self.run(["modprobe", "-r", "uas", "usb_storage"])
             plan.driver_unload = {"rc": rc, "message": (err or out).strip()}
+        # The bus drivers the new drop-in blocks, when loaded: a busy one (a mounted card) stays
+        # until reboot and the finding says so.
+        plan.bus_unload = {}
+        modprobe = self.m.get_bin_path("modprobe")
+        if plan.bus_mod_changed and plan.bus_mod_after is not None and not self.check and modprobe:
+            for bus in plan.blocked:
+                names = bus_policy.KERNEL_MODULES.get(bus, ())
+                loaded = bus_policy.loaded_modules(self.p["sysfs_path"], names)
+                if loaded:
+                    rc, out, err = self.run([modprobe, "-r", *loaded])
+                    plan.bus_unload[bus] = {"modules": loaded, "rc": rc, "message": (err or out).strip()}
 
     def list_devices(self, active):
         if not active:
@@ -327,10 +382,20 @@ class Policy:
             self.smartphone_finding(plan),
             self.register_finding(plan),
             self.devices_finding(plan),
-            class_finding(
-                mode, plan.out_devices if plan.out_devices is not None else False, other_buses(self.p["sysfs_path"])
-            ),
         ]
+        bus_rows = self.bus_rows(plan)
+        findings.append(self.bus_finding(plan, bus_rows))
+        enforced = dict((b, r["enforced"]) for b, r in bus_rows.items())
+        external = bus_policy.external_pci_storage(self.p["sysfs_path"])
+        allowed = [b for b in bus_policy.BUSES if plan.switches[bus_policy.SWITCHES[b]]]
+        findings.append(
+            class_finding(
+                mode,
+                plan.out_devices if plan.out_devices is not None else False,
+                other_buses(self.p["sysfs_path"], enforced, external),
+                allowed,
+            )
+        )
         result = dict(
             changed=self.changed,
             rules_path=plan.rules_path,
@@ -421,6 +486,77 @@ class Policy:
             expected="install usb-storage /bin/false; install uas /bin/false",
         )
 
+    def bus_rows(self, plan):
+        """Per bus, as the host is after this run: its drop-in lines or masks, loaded drivers,
+        what ``modprobe -n -v`` would do, running obexd. ``enforced``: the block is in effect."""
+        p = self.p
+        sysfs = p["sysfs_path"]
+        # After the run (in check mode: as the host is now).
+        lines = set((read(p["bus_modprobe_path"]) or "").splitlines())
+        modprobe = self.m.get_bin_path("modprobe")
+        rows = {}
+        for bus in bus_policy.BUSES:
+            want = bus in plan.blocked
+            row = {"block": want}
+            if bus in bus_policy.KERNEL_MODULES:
+                names = bus_policy.KERNEL_MODULES[bus]
+                expected_lines = bus_policy.modprobe_lines(bus)
+                row["dropin_lines"] = [ln for ln in expected_lines if ln in lines]
+                row["loaded"] = bus_policy.loaded_modules(sysfs, names)
+                row["modprobe_dry_run"] = dict((n, self.dry_run(modprobe, n)) for n in names) if modprobe else None
+                row["enforced"] = len(row["dropin_lines"]) == len(expected_lines) and not row["loaded"]
+                if bus in plan.bus_unload:
+                    row["unload"] = plan.bus_unload[bus]
+            else:
+                masks = bus_policy.mask_paths(p["user_unit_dir"])
+                row["masks"] = dict((m, bus_policy.mask_state(m)) for m in masks)
+                row["obexd_installed"] = any(os.path.exists(x) for x in bus_policy.OBEXD_PATHS)
+                row["obexd_running"] = bus_policy.obexd_processes(p["proc_path"])
+                row["enforced"] = all(s == "masked" for s in row["masks"].values()) and not row["obexd_running"]
+            if bus == "sd_mmc":
+                row["in_use_by_host"] = plan.mmc_in_use
+            rows[bus] = row
+        return rows
+
+    def dry_run(self, modprobe, name):
+        rc, out, err = self.run([modprobe, "-n", "-v", name])
+        return {"rc": rc, "output": (out + err).strip()}
+
+    def bus_finding(self, plan, rows):
+        """6-17.bus_media_blocked: SD/MMC, Thunderbolt, FireWire, Bluetooth OBEX (the rows usbguard does not see)."""
+        mode = self.p["mode"]
+        expected = {}
+        for bus in bus_policy.BUSES:
+            switch = "usb_storage_" + bus_policy.SWITCHES[bus]
+            if bus not in plan.blocked:
+                expected[bus] = "not blocked (%s)" % ("audit_only" if mode == "audit_only" else switch + "=true")
+            elif bus in bus_policy.KERNEL_MODULES:
+                expected[bus] = "%s in %s; %s not loaded" % (
+                    "; ".join(bus_policy.modprobe_lines(bus)),
+                    self.p["bus_modprobe_path"],
+                    ", ".join(bus_policy.KERNEL_MODULES[bus]),
+                )
+            else:
+                expected[bus] = "obex.service masked for every user (%s); no obexd running" % self.p["user_unit_dir"]
+        evidence = {
+            "path": self.p["bus_modprobe_path"],
+            "digest": digest(plan.bus_mod_after or ""),
+            "blocked": plan.blocked,
+        }
+        if mode == "audit_only":
+            return finding(
+                "6-17.bus_media_blocked", "not_applicable", observed=rows, expected=expected, evidence=evidence
+            )
+        # Open after this run: in check mode anything not yet in place; after an apply a driver that
+        # stayed loaded (busy: a mounted card) or an obexd still running in a session.
+        still_open = sorted(b for b in plan.blocked if not rows[b]["enforced"])
+        evidence["still_open"] = still_open
+        if self.check or still_open:
+            status = "fail" if still_open or plan.bus_changed else "pass"
+        else:
+            status = "fixed" if plan.bus_changed else "pass"
+        return finding("6-17.bus_media_blocked", status, observed=rows, expected=expected, evidence=evidence)
+
     def smartphone_finding(self, plan):
         mode = self.p["mode"]
         evidence = {"registered_smartphones": [e["label"] for e in plan.rendered if e.get("kind") == "smartphone"]}
@@ -489,7 +625,14 @@ ARGUMENT_SPEC = dict(
     block_optical=dict(type="bool", default=True),
     allow_audio=dict(type="bool", default=False),
     allow_serial=dict(type="bool", default=False),
+    allow_sd_mmc=dict(type="bool", default=False),
+    allow_thunderbolt=dict(type="bool", default=False),
+    allow_firewire=dict(type="bool", default=False),
+    allow_bluetooth_transfer=dict(type="bool", default=False),
     sysfs_path=dict(type="path", default="/sys"),
+    proc_path=dict(type="path", default="/proc"),
+    bus_modprobe_path=dict(type="path", default="/etc/modprobe.d/pii-guard-buses.conf"),
+    user_unit_dir=dict(type="path", default="/etc/systemd/user"),
     today=dict(type="str"),
     daemon_settings=dict(type="dict", default={}),
     daemon_config_path=dict(type="path", default="/etc/usbguard/usbguard-daemon.conf"),

@@ -39,6 +39,8 @@ STUBS = {
     # PATH holds only these stand-ins: shell builtins only (no cat)
     "usbguard": '#!/bin/sh\n[ "$1" = list-devices ] || exit 1\nprintf "%s" \'' + LIST_DEVICES + "'\n",
     "systemctl": '#!/bin/sh\ncase "$1" in is-enabled) echo enabled;; is-active) echo active;; esac\nexit 0\n',
+    # The host's own modprobe is never run (get_bin_path would find /usr/sbin/modprobe).
+    "modprobe": "#!/bin/sh\nexit 0\n",
 }
 
 
@@ -103,6 +105,9 @@ def args(host: Path, name: str) -> dict:
             "backup_dir": str(host / "backup"),
             "usb_bus_path": str(host / "usb-bus"),
             "sysfs_path": str(host / "sys"),
+            "proc_path": str(host / "proc"),
+            "bus_modprobe_path": str(etc / "modprobe.d" / "pii-guard-buses.conf"),
+            "user_unit_dir": str(etc / "systemd" / "user"),
         },
         "admin_privileges": {
             "approved_users": ["root"],

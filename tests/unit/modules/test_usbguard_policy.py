@@ -41,6 +41,17 @@ def lab(tmp_path):
     binpath = tmp_path / "bin"
     binpath.mkdir()
     os.symlink(PARSER, binpath / "usbguard-rule-parser")
+    # A modprobe stand-in found before the host's /usr/sbin/modprobe: it logs its arguments and
+    # answers a dry run as the drop-in on this fake host says, so the host's kernel is never touched.
+    (binpath / "modprobe").write_text(
+        "#!/bin/sh\nPATH=/usr/bin:/bin\n"
+        f'echo "$@" >> "{tmp_path}/bin/modprobe.log"\n'
+        'if [ "$1" = -n ]; then\n'
+        f'  grep -qx "install $3 /bin/false" "{tmp_path}/modprobe.d/pii-guard-buses.conf" 2>/dev/null'
+        ' && echo "install /bin/false" || echo "insmod /lib/modules/x/$3.ko"\n'
+        "fi\n"
+    )
+    (binpath / "modprobe").chmod(0o755)
     return tmp_path
 
 
@@ -54,6 +65,9 @@ def run(lab: Path, check=False, **args):
         "backup_dir": str(lab / "backup"),
         "usb_bus_path": str(lab / "no-usb-bus"),
         "sysfs_path": str(lab / "sys"),  # an empty sysfs: no SD/MMC, Thunderbolt, FireWire, Bluetooth
+        "proc_path": str(lab / "proc"),
+        "bus_modprobe_path": str(lab / "modprobe.d" / "pii-guard-buses.conf"),
+        "user_unit_dir": str(lab / "systemd" / "user"),
         "_ansible_check_mode": check,
         "_ansible_diff": True,
     }
@@ -129,6 +143,7 @@ def test_apply_then_idempotent(lab):
         "6-17.device_register": "pass",
         "6-17.connected_devices": "not_applicable",
         "6-17.device_classes": "pass",
+        "6-17.bus_media_blocked": "pass",
     }
 
 
@@ -256,7 +271,7 @@ def test_device_classes_finding_reports_every_row_and_fails_on_an_open_sd_slot(l
         assert f["observed"]["sd_mmc"]["evidence"] == ["mmc0"]
         assert f["observed"]["thunderbolt"] == {
             "policy": f["observed"]["thunderbolt"]["policy"],
-            "mechanism": "Thunderbolt security level (read)",
+            "mechanism": f["observed"]["thunderbolt"]["mechanism"],
             "present": True,
             "open": False,
             "evidence": {"domain0": "user"},
@@ -272,3 +287,120 @@ def test_smartcard_readers_are_in_the_always_allowed_rule(lab):
     assert (
         subprocess.run([PARSER, "-f", str(lab / "etc" / "rules.d" / "50-pii-guard.conf")], check=False).returncode == 0
     )
+
+
+BUS_DROPIN = ("modprobe.d", "pii-guard-buses.conf")
+MASKS = ("systemd/user/obex.service", "systemd/user/dbus-org.bluez.obex.service")
+
+
+def finding_of(result, control):
+    return next(f for f in result["findings"] if f["id"] == control)
+
+
+@pytest.mark.control("6-17.bus_media_blocked")
+@pytest.mark.parametrize("mode", ["prohibit", "agency_issued_only"])
+def test_buses_are_blocked_by_default_check_mode_first_then_idempotent(lab, mode):
+    before = tree(lab)
+    res = run(lab, check=True, mode=mode)
+    assert tree(lab) == before  # check mode writes nothing
+    f = finding_of(res, "6-17.bus_media_blocked")
+    assert f["status"] == "fail" and f["evidence"]["still_open"] == ["bluetooth", "firewire", "sd_mmc", "thunderbolt"]
+    headers = [d["after_header"] for d in res["diff"]]
+    assert str(lab.joinpath(*BUS_DROPIN)) in headers and f"{lab}/{MASKS[0]} (masked: empty unit file)" in headers
+
+    res = run(lab, mode=mode)
+    assert res["changed"] and not res.get("failed"), res
+    text = lab.joinpath(*BUS_DROPIN).read_text()
+    for name in ("mmc_block", "thunderbolt", "firewire_sbp2", "firewire_ohci"):
+        assert f"install {name} /bin/false\n" in text and f"blacklist {name}\n" in text
+    assert oct(lab.joinpath(*BUS_DROPIN).stat().st_mode & 0o777) == "0o644"
+    for m in MASKS:
+        assert (lab / m).is_file() and (lab / m).stat().st_size == 0  # an empty unit file: systemd masks it
+    f = finding_of(res, "6-17.bus_media_blocked")
+    assert f["status"] == "fixed" and f["evidence"]["still_open"] == []
+    sd = f["observed"]["sd_mmc"]
+    assert sd["block"] and sd["enforced"] and sd["loaded"] == []
+    assert sd["dropin_lines"] == ["install mmc_block /bin/false", "blacklist mmc_block"]
+    assert sd["modprobe_dry_run"] == {"mmc_block": {"rc": 0, "output": "install /bin/false"}}
+    assert f["observed"]["bluetooth"]["masks"] == {str(lab / m): "masked" for m in MASKS}
+    assert "install mmc_block /bin/false; blacklist mmc_block" in f["expected"]["sd_mmc"]
+
+    before = tree(lab)
+    again = run(lab, mode=mode)
+    assert again["changed"] is False and tree(lab) == before
+    assert finding_of(again, "6-17.bus_media_blocked")["status"] == "pass"
+
+
+@pytest.mark.control("6-17.bus_media_blocked", "6-17.device_classes")
+def test_each_switch_lets_only_its_bus_in_and_audit_only_removes_every_block(lab):
+    run(lab)
+    res = run(lab, allow_sd_mmc=True, allow_firewire=True)
+    text = lab.joinpath(*BUS_DROPIN).read_text()
+    directives = [ln for ln in text.splitlines() if not ln.startswith("#")]
+    assert directives == ["install thunderbolt /bin/false", "blacklist thunderbolt"]
+    f = finding_of(res, "6-17.bus_media_blocked")
+    assert f["status"] == "fixed" and f["evidence"]["blocked"] == ["thunderbolt", "bluetooth"]
+    assert f["expected"]["sd_mmc"] == "not blocked (usb_storage_allow_sd_mmc=true)"
+    # A present SD slot the switch allows is reported, not failed.
+    (lab / "sys" / "class" / "mmc_host" / "mmc0").mkdir(parents=True)
+    res = run(lab, allow_sd_mmc=True, allow_firewire=True)
+    c = finding_of(res, "6-17.device_classes")
+    assert c["status"] == "pass" and c["evidence"]["allowed_by_switch"] == ["firewire", "sd_mmc"]
+    assert c["observed"]["sd_mmc"]["open"] is True
+
+    res = run(lab, allow_sd_mmc=True, allow_firewire=True, allow_thunderbolt=True, allow_bluetooth_transfer=True)
+    assert not lab.joinpath(*BUS_DROPIN).exists() and not any((lab / m).exists() for m in MASKS)
+    assert finding_of(res, "6-17.bus_media_blocked")["status"] == "fixed"  # the blocks removed
+    run(lab)
+    res = run(lab, mode="audit_only")
+    assert not lab.joinpath(*BUS_DROPIN).exists() and not any((lab / m).exists() for m in MASKS)
+    assert finding_of(res, "6-17.bus_media_blocked")["status"] == "not_applicable"
+    assert finding_of(res, "6-17.device_classes")["evidence"]["open_classes"] == ["sd_mmc"]  # reported
+
+
+@pytest.mark.control("6-17.bus_media_blocked")
+def test_a_loaded_driver_is_unloaded_and_one_that_stays_is_reported(lab):
+    (lab / "sys" / "module" / "mmc_block").mkdir(parents=True)  # stays: as a busy module would
+    (lab / "sys" / "module" / "firewire_ohci").mkdir(parents=True)
+    res = run(lab)
+    log = (lab / "bin" / "modprobe.log").read_text().splitlines()
+    assert "-r mmc_block" in log and "-r firewire_ohci" in log and "-r thunderbolt" not in log
+    f = finding_of(res, "6-17.bus_media_blocked")
+    assert f["status"] == "fail" and f["evidence"]["still_open"] == ["firewire", "sd_mmc"]
+    assert f["observed"]["sd_mmc"]["loaded"] == ["mmc_block"]
+    assert f["observed"]["sd_mmc"]["unload"] == {"modules": ["mmc_block"], "rc": 0, "message": ""}
+    assert f["observed"]["thunderbolt"]["enforced"] is True
+
+
+@pytest.mark.control("6-17.bus_media_blocked")
+def test_a_host_running_from_emmc_is_refused_before_any_change(lab):
+    (lab / "sys" / "block" / "mmcblk0" / "mmcblk0p2").mkdir(parents=True)
+    (lab / "proc").mkdir()
+    (lab / "proc" / "mounts").write_text("/dev/mmcblk0p2 / ext4 rw 0 0\nproc /proc proc rw 0 0\n")
+    (lab / "proc" / "swaps").write_text("Filename Type Size Used Priority\n")
+    before = tree(lab)
+    res = run(lab)
+    assert res.get("failed") and "usb_storage_allow_sd_mmc" in res["msg"] and "/dev/mmcblk0p2 (/)" in res["msg"]
+    assert tree(lab) == before
+    res = run(lab, check=True)  # the auditors' run reports it
+    f = finding_of(res, "6-17.bus_media_blocked")
+    assert f["status"] == "fail" and f["observed"]["sd_mmc"]["in_use_by_host"] == ["/dev/mmcblk0p2 (/)"]
+    res = run(lab, allow_sd_mmc=True)
+    assert not res.get("failed") and "install mmc_block" not in lab.joinpath(*BUS_DROPIN).read_text()
+
+
+@pytest.mark.control("6-17.bus_media_blocked")
+def test_obex_running_obexd_is_reported_and_an_admins_own_mask_is_kept(lab):
+    (lab / "systemd" / "user").mkdir(parents=True)
+    os.symlink("/dev/null", lab / MASKS[0])  # masked by the admin
+    (lab / "proc" / "4242").mkdir(parents=True)
+    (lab / "proc" / "4242" / "comm").write_text("obexd\n")
+    res = run(lab)
+    f = finding_of(res, "6-17.bus_media_blocked")
+    assert os.readlink(lab / MASKS[0]) == "/dev/null" and (lab / MASKS[1]).stat().st_size == 0
+    assert f["status"] == "fail" and f["evidence"]["still_open"] == ["bluetooth"]
+    assert f["observed"]["bluetooth"]["obexd_running"] == [4242]
+    (lab / "proc" / "4242" / "comm").unlink()
+    res = run(lab, allow_bluetooth_transfer=True)
+    assert os.readlink(lab / MASKS[0]) == "/dev/null"  # not ours: left alone
+    assert not (lab / MASKS[1]).exists()  # ours: removed

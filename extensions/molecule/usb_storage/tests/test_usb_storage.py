@@ -39,6 +39,11 @@ print(json.dumps({
     "active": run("systemctl", "is-active", "usbguard")["out"],
     "journal": run("journalctl", "-q", "--no-pager", "-u", "usbguard.service")["out"],
     "policy_rc": os.path.exists("/usr/sbin/policy-rc.d"),
+    "buses": rd("/etc/modprobe.d/pii-guard-buses.conf"),
+    "buses_stat": st("/etc/modprobe.d/pii-guard-buses.conf"),
+    "obex_masks": [st(p) and os.path.getsize(p) for p in
+                   ("/etc/systemd/user/obex.service", "/etc/systemd/user/dbus-org.bluez.obex.service")],
+    "obex_global": run("systemctl", "--global", "is-enabled", "obex.service"),
 }))
 """ % {"rules": RULES, "conf": CONF}
 
@@ -117,3 +122,19 @@ def test_installed_without_the_daemon_ever_starting(state):
 @pytest.mark.control("6-17.storage_driver_disabled")
 def test_no_modprobe_dropin_outside_prohibit(state):
     assert state["modprobe"] is False
+
+
+@pytest.mark.control("6-17.bus_media_blocked")
+def test_sd_mmc_thunderbolt_firewire_drivers_blocked_and_obex_masked(state):
+    # agency_issued_only with every usb_storage_allow_* switch at its default (false).
+    directives = rule_lines(state["buses"] or "")
+    assert directives == [
+        "install mmc_block /bin/false", "blacklist mmc_block",
+        "install thunderbolt /bin/false", "blacklist thunderbolt",
+        "install firewire_sbp2 /bin/false", "blacklist firewire_sbp2",
+        "install firewire_ohci /bin/false", "blacklist firewire_ohci",
+    ]  # fmt: skip
+    assert state["buses_stat"] == {"mode": 0o644, "uid": 0}
+    assert state["obex_masks"] == [0, 0]  # empty unit files
+    # systemd itself reads the empty file as a mask for every user's manager.
+    assert state["obex_global"]["out"] == "masked", state["obex_global"]
