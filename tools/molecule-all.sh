@@ -6,6 +6,8 @@
 # through the variables of `tests/lab/lab.py --release R env`.
 #   MOLECULE_RELEASES="13" tools/molecule-all.sh      one release only
 #   tools/molecule-all.sh usb_storage                 one scenario (on every release)
+#   PII_GUARD_MOLECULE_PREFIX=me- tools/molecule-all.sh   container names prefixed (several
+#                                                     checkouts on one machine must not share them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}

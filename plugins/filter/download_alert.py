@@ -10,7 +10,9 @@ __metaclass__ = type
 
 import json
 
+from ansible.errors import AnsibleFilterError
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.download import audit as A
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import inputs
 
 
 def _plain(value):
@@ -31,10 +33,20 @@ def download_alert_audit_rules(cfg):
     return A.audit_rules(cfg.get("datasets", []), cfg.get("min_auid", 1000))
 
 
+def download_alert_pg_version(explicit, cluster_dirs=None, debian_version="", cluster="main"):
+    version, error = inputs.pg_version_for_host(
+        _plain(explicit), _plain(cluster_dirs or []), str(debian_version or ""), str(cluster)
+    )
+    if error:
+        raise AnsibleFilterError(error)
+    return version
+
+
 class FilterModule(object):
     def filters(self):
         return {
             "download_alert_config": download_alert_config,
             "download_alert_config_errors": download_alert_config_errors,
             "download_alert_audit_rules": download_alert_audit_rules,
+            "download_alert_pg_version": download_alert_pg_version,
         }
