@@ -6,6 +6,8 @@
 # through the variables of `tests/lab/lab.py --release R env`.
 #   MOLECULE_RELEASES="13" tools/molecule-all.sh      one release only
 #   tools/molecule-all.sh usb_storage                 one scenario (on every release)
+#   PII_GUARD_MOLECULE_PREFIX=me- tools/molecule-all.sh   container names prefixed (several
+#                                                     checkouts on one machine must not share them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -34,15 +36,6 @@ for r in "${releases[@]}"; do
     i=$((i + 1))
     if [ "$s" = "windows" ]; then
       echo "--- [$i/$total] $s: skipped (needs a real Windows host, see its README)"
-      continue
-    fi
-    # Known, documented gap (docs/PLATFORMS.md "Found, not yet handled"): systemd 257 in a
-    # podman container without CAP_SYS_ADMIN cannot start a User= service with seccomp-based
-    # sandboxing (RestrictNamespaces, LockPersonality, ProtectKernel*): status 217/USER,
-    # "Failed to keep CAP_SYS_ADMIN". The scenario now adds SYS_ADMIN; drop this skip after a
-    # full green MOLECULE_STRICT=1 run on 13.
-    if [ "$s" = "download_alert" ] && [ "$PII_GUARD_LAB_RELEASE" = "13" ] && [ "${MOLECULE_STRICT:-0}" != "1" ]; then
-      echo "--- [$i/$total] Debian 13 $s: SKIPPED (agent sandbox cannot start in a podman container on systemd 257; see docs/PLATFORMS.md)"
       continue
     fi
     echo "--- [$i/$total] Debian $PII_GUARD_LAB_RELEASE ($PII_GUARD_LAB_SUITE): molecule test -s $s"

@@ -18,6 +18,7 @@ import json
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.download import audit as A
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import inputs
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.registers import download_ack
 
 
@@ -64,10 +65,20 @@ def download_alert_ack_finding(alerts, register, max_days=7, today=""):
     return download_ack.evaluate(_plain(alerts), _plain(register), _today(today), int(str(_plain(max_days)).strip()))
 
 
+def download_alert_pg_version(explicit, cluster_dirs=None, debian_version="", cluster="main"):
+    version, error = inputs.pg_version_for_host(
+        _plain(explicit), _plain(cluster_dirs or []), str(debian_version or ""), str(cluster)
+    )
+    if error:
+        raise AnsibleFilterError(error)
+    return version
+
+
 class FilterModule(object):
     def filters(self):
         return {
             "download_alert_config": download_alert_config,
             "download_alert_config_errors": download_alert_config_errors,
             "download_alert_audit_rules": download_alert_audit_rules,
+            "download_alert_pg_version": download_alert_pg_version,
         }

@@ -32,6 +32,9 @@ SERVICE_USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}\Z")
 # Both are path components on the host: no "/" and no leading "." (no traversal, no hidden dir).
 PG_VERSION_RE = re.compile(r"[0-9]{1,2}(?:\.[0-9])?\Z")
 PG_CLUSTER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z")
+# download_alert_pg_version "" (the default): the host's cluster, else the PostgreSQL major its
+# Debian release ships (the one `apt install postgresql` installs there).
+DEBIAN_POSTGRESQL = {"11": "13", "12": "15", "13": "17"}
 PRIVILEGED_USERS = ("root", "daemon", "bin", "sys", "sync", "adm", "sudo", "wheel", "nobody")
 MAX_WEBHOOK_TIMEOUT = 60
 
@@ -250,17 +253,58 @@ def tag_errors(tags, valid):
 
 
 def pg_cluster_errors(version, cluster):
-    """download_alert_pg_version / _pg_cluster name a directory under /etc/postgresql."""
+    """download_alert_pg_version / _pg_cluster name a directory under /etc/postgresql.
+
+    An empty version is the default: the role derives it from the host (``pg_version_for_host``).
+    """
     errors = []
     if isinstance(version, int) and not isinstance(version, bool):
         version = str(version)  # `download_alert_pg_version: 17` in YAML: the argument spec's str takes it
     for name, value, pattern, example in (
-        ("download_alert_pg_version", version, PG_VERSION_RE, '"15"'),
+        ("download_alert_pg_version", version, PG_VERSION_RE, '"15" (or "" for the host\'s)'),
         ("download_alert_pg_cluster", cluster, PG_CLUSTER_RE, '"main"'),
     ):
+        if name == "download_alert_pg_version" and value == "":
+            continue
         if not (isinstance(value, str) and pattern.match(value)):
             errors.append(
                 "%s must be a PostgreSQL %s such as %s, got %s"
                 % (name, "major version" if name.endswith("version") else "cluster name", example, show(value))
             )
     return errors
+
+
+def pg_version_for_host(explicit, cluster_dirs, debian_version, cluster="main"):
+    """The PostgreSQL major of the pgaudit drop-in: ``(version, None)`` or ``(None, error)``.
+
+    ``explicit`` (download_alert_pg_version) wins when set. Else the host decides: the one
+    installed major that has the cluster (``cluster_dirs``: the /etc/postgresql/<major>/<cluster>
+    directories found there), else the major the host's Debian release ships
+    (``debian_version``: the text of /etc/debian_version, "" when unreadable). Several majors
+    with that cluster (an upgrade in progress) are refused: the operator picks one.
+    """
+    if isinstance(explicit, int) and not isinstance(explicit, bool):
+        explicit = str(explicit)
+    if explicit not in ("", None):
+        return explicit, None
+    found = set()
+    for path in cluster_dirs or []:
+        parts = str(path).rstrip("/").split("/")
+        if len(parts) >= 2 and parts[-1] == cluster and PG_VERSION_RE.match(parts[-2]):
+            found.add(parts[-2])
+    if len(found) == 1:
+        return found.pop(), None
+    if found:
+        majors = " and ".join(sorted(found, key=lambda v: [int(x) for x in v.split(".")]))
+        return None, (
+            "download_alert_pg_version is empty and PostgreSQL %s each have a cluster %s on this host; "
+            "set download_alert_pg_version to the one pgaudit is for" % (majors, show(cluster))
+        )
+    release = str(debian_version or "").strip().split(".")[0]
+    if release in DEBIAN_POSTGRESQL:
+        return DEBIAN_POSTGRESQL[release], None
+    return None, (
+        "download_alert_pg_version is empty, no PostgreSQL cluster %s is under /etc/postgresql and "
+        "the Debian release %s has no known PostgreSQL major (known: %s); set download_alert_pg_version"
+        % (show(cluster), show(str(debian_version or "").strip()), ", ".join(sorted(DEBIAN_POSTGRESQL, key=int)))
+    )

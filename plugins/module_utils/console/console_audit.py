@@ -12,7 +12,10 @@ import re
 
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.common import hostfile
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.common import host
-from ansible_collections.pii_guard.safeguards.plugins.module_utils.console.login_audit import console_audit_finding
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.console.login_audit import (
+    console_audit_finding,
+    host_rules,
+)
 
 PAM_TTY_AUDIT = re.compile(r"^\s*session\s+\S+\s+pam_tty_audit\.so", re.M)
 AUDITD = ("/sbin/auditd", "/usr/sbin/auditd")
@@ -90,7 +93,9 @@ def kernel_rules(module, changed_files):
 
 def run(module):
     p = module.params
-    rules = p["rules"] if p["rules"].endswith("\n") else p["rules"] + "\n"
+    # Debian 13 records logins in wtmpdb/lastlog2, older releases in wtmp/lastlog: the watches
+    # whose directory exists on this host (the audit compares with the same text).
+    rules, left_out = host_rules(p["rules"])
 
     changed_files, diffs, rules_ok, pam, pam_ok = put_files(module, rules)
     fixed = bool(changed_files) and not module.check_mode
@@ -106,7 +111,7 @@ def run(module):
         "audit rules file": rules_ok or fixed,
         "pam_tty_audit": pam_ok or (fixed and pam is not None),
     }
-    evidence = {"rules_file": p["rules_path"], "pam_service": p["pam_service_file"]}
+    evidence = {"rules_file": p["rules_path"], "pam_service": p["pam_service_file"], "watches_left_out": left_out}
     f = console_audit_finding(files, loaded, in_container, evidence, fixed)
     module.exit_json(
         changed=bool(changed_files),

@@ -7,7 +7,32 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+import posixpath
+import re
+
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.common.findings import finding
+
+WATCH = re.compile(r"^\s*-w\s+(/\S*)")
+
+
+def host_rules(text, isdir=os.path.isdir):
+    """The rules as this host can load them: ``(text, left_out)``.
+
+    The rules file lists the login records of every supported Debian release (utmp, wtmp and
+    lastlog up to 12; the wtmpdb and lastlog2 databases from 13). ``auditctl -w`` refuses a path
+    whose directory does not exist (augenrules would then load none of the file), so a watch whose
+    directory is missing on this host is left out and named in ``left_out``; a watched file
+    that does not exist yet in an existing directory is kept (the kernel watches its creation).
+    """
+    kept, left_out = [], []
+    for line in text.splitlines():
+        m = WATCH.match(line)
+        if m and not isdir(posixpath.dirname(m.group(1).rstrip("/")) or "/"):
+            left_out.append(m.group(1))
+            continue
+        kept.append(line)
+    return "\n".join(kept) + "\n", left_out
 
 
 def console_audit_finding(files_compliant, rules_loaded, in_container, evidence=None, fixed=False):

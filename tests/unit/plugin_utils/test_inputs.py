@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from ansible.errors import AnsibleFilterError
 
+from ansible_collections.pii_guard.safeguards.plugins.filter.download_alert import download_alert_pg_version
 from ansible_collections.pii_guard.safeguards.plugins.filter.input_errors import input_errors
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import policy as admin_policy
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import inputs as I
@@ -133,6 +135,7 @@ def test_admin_until_9999_is_an_error_not_an_overflow() -> None:
         ("15/..", "main", ["download_alert_pg_version"]),
         ("15\n", "main", ["download_alert_pg_version"]),
         (17, "main", []),
+        ("", "main", []),  # the default: the role takes the host's (pg_version_for_host)
         (True, "", ["download_alert_pg_version", "download_alert_pg_cluster"]),
     ],
 )
@@ -175,3 +178,43 @@ SYSLOG_HOST = "download_alert_channels.syslog.host must be a host name or an IP 
 def test_syslog_channel_inputs(syslog: object, bad: list[str]) -> None:
     errors = I.download_alert_errors([], {"syslog": syslog}, "", "pii-dlalert")
     assert len(errors) == len(bad) and all(e.startswith(b) for e, b in zip(errors, bad, strict=True)), errors
+
+
+@pytest.mark.parametrize(
+    ("explicit", "dirs", "debian", "version"),
+    [
+        ("15", ["/etc/postgresql/17/main"], "13.2\n", "15"),  # an explicit value wins
+        (16, [], "13.2\n", "16"),
+        ("", ["/etc/postgresql/17/main"], "", "17"),  # the host's one cluster
+        ("", ["/etc/postgresql/15/main/"], "13.2\n", "15"),  # ... over the release's default
+        ("", ["/etc/postgresql/15/other", "/etc/postgresql/16/main"], "12.8\n", "16"),
+        ("", [], "12.8\n", "15"),  # no cluster: what Debian 12 ships
+        ("", [], "13.2\n", "17"),  # ... Debian 13
+        (None, [], "13.0", "17"),
+    ],
+)
+def test_pg_version_default_comes_from_the_host(explicit, dirs, debian, version) -> None:
+    assert I.pg_version_for_host(explicit, dirs, debian) == (version, None)
+    assert download_alert_pg_version(explicit, dirs, debian, "main") == version
+
+
+@pytest.mark.parametrize(
+    ("dirs", "debian", "message"),
+    [
+        (["/etc/postgresql/15/main", "/etc/postgresql/17/main"], "13.2", "PostgreSQL 15 and 17 each have a cluster"),
+        ([], "trixie/sid\n", 'the Debian release "trixie/sid" has no known PostgreSQL major'),
+        ([], "", 'the Debian release "" has no known PostgreSQL major'),
+        (["/etc/postgresql/../main"], "14.1", 'no PostgreSQL cluster "main" is under /etc/postgresql'),
+    ],
+)
+def test_pg_version_default_refuses_an_ambiguous_or_unknown_host(dirs, debian, message) -> None:
+    version, error = I.pg_version_for_host("", dirs, debian)
+    assert version is None and message in error and "set download_alert_pg_version" in error
+    with pytest.raises(AnsibleFilterError, match="download_alert_pg_version is empty"):
+        download_alert_pg_version("", dirs, debian, "main")
+
+
+def test_pg_version_derived_is_a_valid_version() -> None:
+    """What the host gives passes the same check as an explicit value (it names a directory)."""
+    for version in I.DEBIAN_POSTGRESQL.values():
+        assert I.pg_cluster_errors(version, "main") == []

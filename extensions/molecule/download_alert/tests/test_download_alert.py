@@ -20,7 +20,9 @@ ALERTS = "/var/log/pii-download-alert/alerts.jsonl"
 @pytest.fixture(scope="module")
 def host():
     # podman exec directly: an ansible round trip per command made this verify take minutes
-    return testinfra.get_host("podman://dl-molecule-%s" % RELEASE)
+    # the container name as molecule.yml builds it (checkouts sharing a machine set a prefix)
+    prefix = os.environ.get("PII_GUARD_MOLECULE_PREFIX", "")
+    return testinfra.get_host("podman://%sdl-molecule-%s" % (prefix, RELEASE))
 
 
 def alert_lines(host, dataset):

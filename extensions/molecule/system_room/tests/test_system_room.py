@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 RULES = "/etc/audit/rules.d/60-pii-guard-console.rules"
+RELEASE = os.environ.get("PII_GUARD_LAB_RELEASE", "12")
 
 
 @pytest.mark.control("7-1.console_login_audit")
@@ -15,6 +18,10 @@ def test_login_records_are_watched(host) -> None:
     assert "-w /var/log/lastlog -p wa -k pii_guard_logins" in lines
     assert "-w /var/log/wtmp -p wa -k pii_guard_session" in lines
     assert "-w /var/log/btmp -p wa -k pii_guard_session" in lines
+    # Debian 13 records logins in wtmpdb (no utmp in its systemd): watched where its directory
+    # exists, left out where it does not (auditctl would refuse the whole file on 12).
+    wtmpdb = "-w /var/lib/wtmpdb/wtmp.db -p wa -k pii_guard_session"
+    assert (wtmpdb in lines) == host.file("/var/lib/wtmpdb").is_directory == (RELEASE != "12")
     # augenrules loads rules.d only where auditd is installed.
     assert host.package("auditd").is_installed
 
