@@ -374,6 +374,10 @@ class VM:
             "ansible_connection": "ssh",
             "ansible_python_interpreter": "/usr/bin/python3",
             "ansible_ssh_private_key_file": str(self.key_path),
+            # A TCG VM on 2 shared cores answers slowly under load: at load 15 the 10 s defaults
+            # failed a reverse-order run twice (sudo prompt, SSH banner), not the code under test.
+            "ansible_timeout": 60,
+            "ansible_ssh_retries": 3,
             "ansible_ssh_common_args": (
                 "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes"
             ),
