@@ -188,7 +188,8 @@ class AuditParser(object):
             return None  # e.g. CONFIG_CHANGE records of rule loads carry the key too
         m = _SYSCALL_FAST_RE.match(data, start)
         if m is not None:
-            success, items, auid = m.group(3), int(m.group(4)), int(m.group(5))
+            stamp, serial, success, items, auid = m.groups()
+            items, auid = int(items), int(auid)
         else:
             m = _SYSCALL_HEAD_RE.match(data, start)
             raw = data[start:pos]
@@ -198,13 +199,13 @@ class AuditParser(object):
             if m is None or success is None or items is None or auid is None:
                 self.unusable["syscall_fields"] += 1
                 return None
+            stamp, serial = m.group(1), m.group(2)
         if success != b"yes" or auid == AUID_UNSET or auid < self.min_auid or items <= 0:
             return None
         user = _enriched_user(data, after) if sep == b"\x1d" else None
-        stamp, serial = m.group(1), m.group(2)
         ident = stamp + b":" + serial
         g = [key, auid, user, items, [], 0, float(stamp), ident, base + start + _GROUP_SPAN, False]
-        end = g[8] - base
+        end = start + _GROUP_SPAN
         g[9] = self._collect(g, data, m.end(), end) or self._eoe(g, data, m.end(), end)
         return g
 
