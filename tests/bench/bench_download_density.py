@@ -2,20 +2,31 @@
 
 Nine logs of the same size, in auditd's ENRICHED format: records spread over 12 hours,
 10 minutes or 1 minute (ausearch is slow when events sit within seconds, fast when they are
-spread out), with 1 %, 10 % or 100 % of the records belonging to a watched key (a real
+spread out), with 1 %, 10 % or 100 % of the events belonging to a watched key (a real
 endpoint's log is mostly other records: other rules' SYSCALL/PATH groups, logins, cron).
-For each, the agent (`--replay`, Debian's python3) and `ausearch -k KEY -if LOG` on the same
-file, page cache warm for both; prints the nine ratios (agent records/s / ausearch records/s).
+
+For each log, on the same file with a warm page cache (read once before any timed run):
+  * one untimed run of each side checks its result (agent: every record read, every watched
+    open counted; ausearch: every watched SYSCALL record found);
+  * then RUNS timed runs of each, alternating, both measured the same way: wall-clock time and
+    CPU time (user + system) of the whole process (the agent's interpreter start included;
+    ausearch writes to /dev/null, so neither pays for output). On a shared machine the wall
+    clock includes waiting for a core; the CPU time does not, so both are printed.
+Prints each side's best and worst, the load average around the runs, and the nine ratios
+(agent records/s / ausearch records/s, best run against best run), by wall clock and by CPU.
 Targets (issue 15): >= 5x at 1 %, >= 1x at 10 %, >= 0.5x at 100 %, at every density.
 
-Run: make bench   (or .venv/bin/python tests/bench/bench_download_density.py [records])
+Run: make bench   (or .venv/bin/python tests/bench/bench_download_density.py [records] [runs])
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import pathlib
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -28,6 +39,8 @@ from bench_download_alert import AGENT, KEY, SYSCALL
 SPANS = (("12 h", 43200.0), ("10 min", 600.0), ("1 min", 60.0))
 SHARES = (0.01, 0.10, 1.0)
 USERS = 2000
+SEED = 42
+T0 = 1764306000.0
 LOGIN = (
     "type=USER_START msg=audit(%(t).3f:%(s)d): pid=%(pid)d uid=0 auid=%(auid)d ses=%(ses)d "
     'subj=unconfined msg=\'op=PAM:session_open grantors=pam_unix acct="u%(auid)d" exe="/usr/sbin/cron" '
@@ -37,15 +50,15 @@ LOGIN = (
 
 def generate(path: pathlib.Path, records: int, span: float, share: float) -> int:
     """Write about ``records`` records; returns the watched opens (SYSCALL records of KEY)."""
-    rnd = random.Random(42)
+    rnd = random.Random(SEED)
     groups = records // 4
-    t0, serial, watched = 1764306000.0, 1000, 0
+    serial, watched = 1000, 0
     with open(path, "w") as fh:
         chunk = []
         for i in range(groups):
             serial += 1
             u = rnd.randrange(USERS)
-            vals = {"t": t0 + span * i / groups, "s": serial, "pid": 2000 + u, "auid": 10000 + u, "ses": u}
+            vals = {"t": T0 + span * i / groups, "s": serial, "pid": 2000 + u, "auid": 10000 + u, "ses": u}
             if rnd.random() < share:
                 f = rnd.randrange(50000)
                 chunk.append(SYSCALL % dict(vals, key=KEY, f=f, ino=100000 + f))
@@ -62,8 +75,37 @@ def generate(path: pathlib.Path, records: int, span: float, share: float) -> int
     return watched
 
 
+def describe(path: pathlib.Path) -> tuple[int, str]:
+    """Lines of the log and the start of its sha256 (names the input exactly)."""
+    h, n = hashlib.sha256(), 0
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+            n += block.count(b"\n")
+    return n, h.hexdigest()[:16]
+
+
+def wall(cmd: list[str], stdout) -> tuple[float, subprocess.CompletedProcess]:
+    start = time.perf_counter()
+    out = subprocess.run(cmd, stdout=stdout, stderr=subprocess.PIPE, check=False)
+    return time.perf_counter() - start, out
+
+
+def timed(cmd: list[str], stdout) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Wall-clock and CPU (user + system) seconds of one run of ``cmd``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    s, out = wall(cmd, stdout)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, out
+
+
+def load() -> str:
+    return "%.2f %.2f %.2f" % os.getloadavg()
+
+
 def main() -> int:
-    records = int(sys.argv[1]) if len(sys.argv) > 1 else 400_000
+    records = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     if not shutil.which("ausearch"):
         print("ausearch not installed (apt-get install auditd): no baseline")
         return 1
@@ -85,42 +127,107 @@ def main() -> int:
             ],
         }
         (tmp / "config.json").write_text(json.dumps(cfg))
+        agent_cmd = ["/usr/bin/python3", str(AGENT), "--config", str(tmp / "config.json"), "--replay"]
+        au_version = subprocess.run(["ausearch", "-v"], capture_output=True, text=True).stdout.strip()
+        print(
+            "agent: %s --replay under %s; baseline: %s (`ausearch -k %s -if LOG`); %d records per log, "
+            "%d timed runs each side, %d CPU(s)"
+            % (
+                AGENT.name,
+                subprocess.run(["/usr/bin/python3", "-V"], capture_output=True, text=True).stdout.strip(),
+                au_version,
+                KEY,
+                records,
+                runs,
+                os.cpu_count(),
+            ),
+            flush=True,
+        )
         table = []
         for span_name, span in SPANS:
             for share in SHARES:
-                log = tmp / "audit.log"
+                log = tmp / ("audit-%s-%dpct.log" % (span_name.replace(" ", ""), share * 100))
                 watched = generate(log, records, span, share)
-                n = sum(1 for _ in open(log, "rb"))
-                subprocess.run(["cat", str(log)], stdout=subprocess.DEVNULL, check=True)
+                n, digest = describe(log)  # also reads the whole file: the page cache is warm
+                print(
+                    "INPUT %s: %d records (%.0f MB, ENRICHED, seed %d), %d s from %s, %d watched opens "
+                    "(%.1f%% of the records in watched groups), sha256 %s..."
+                    % (
+                        log.name,
+                        n,
+                        log.stat().st_size / 1e6,
+                        SEED,
+                        span,
+                        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(T0)),
+                        watched,
+                        100.0 * 4 * watched / n,
+                        digest,
+                    ),
+                    flush=True,
+                )
                 for p in (tmp / "state.json", tmp / "alerts.jsonl"):
                     p.unlink(missing_ok=True)
-                out = subprocess.run(
-                    ["/usr/bin/python3", str(AGENT), "--config", str(tmp / "config.json"), "--replay", str(log)],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
+                # untimed checks of both results
+                _s, out = wall([*agent_cmd, str(log)], subprocess.PIPE)
+                assert out.returncode == 0, out.stderr
                 stats = json.loads(out.stdout)
                 assert stats["records"] == n and stats["events"] == watched, (stats, n, watched)
+                assert stats["malformed"] == 0, stats
                 with open(tmp / "ausearch.out", "wb") as fh:
-                    start = time.perf_counter()
-                    subprocess.run(["ausearch", "-k", KEY, "-if", str(log)], stdout=fh, check=False)
-                    au_s = time.perf_counter() - start
+                    subprocess.run(["ausearch", "-k", KEY, "-if", str(log)], stdout=fh, stderr=subprocess.DEVNULL)
                 with open(tmp / "ausearch.out", "rb") as fh:
                     found = sum(1 for x in fh if x.startswith(b"type=SYSCALL"))
                 assert found == watched, (found, watched)
-                agent_rate, au_rate = n / stats["seconds"], n / au_s
-                ratio = agent_rate / au_rate
-                table.append((span_name, share, ratio))
+                (tmp / "ausearch.out").unlink()
+                load_before = load()
+                agent_t, agent_cpu, agent_in, au_t, au_cpu = [], [], [], [], []
+                for _ in range(runs):
+                    (tmp / "state.json").unlink(missing_ok=True)
+                    s, c, out = timed([*agent_cmd, str(log)], subprocess.PIPE)
+                    assert out.returncode == 0, out.stderr
+                    agent_t.append(s)
+                    agent_cpu.append(c)
+                    agent_in.append(json.loads(out.stdout)["seconds"])
+                    with open(os.devnull, "wb") as null:
+                        s, c, _out = timed(["ausearch", "-k", KEY, "-if", str(log)], null)
+                    au_t.append(s)
+                    au_cpu.append(c)
+                ratio = min(au_t) / min(agent_t)
+                cpu_ratio = min(au_cpu) / min(agent_cpu)
+                table.append((span_name, share, ratio, cpu_ratio))
                 print(
-                    "BENCH agent records/s, %s, %d%% watched: %.0f | baseline ausearch -k: %.0f | ratio: %.2fx"
-                    % (span_name, share * 100, agent_rate, au_rate, ratio),
+                    "BENCH agent records/s, %s, %d%% watched: %.0f | baseline ausearch -k: %.0f | ratio: %.2fx\n"
+                    "      wall: agent %.3f s best, %.3f s worst (%.3f s best inside the replay); "
+                    "ausearch %.3f s best, %.3f s worst\n"
+                    "      CPU:  agent %.3f s best, %.3f s worst; ausearch %.3f s best, %.3f s worst; "
+                    "ratio by CPU time %.2fx; load %s -> %s"
+                    % (
+                        span_name,
+                        share * 100,
+                        n / min(agent_t),
+                        n / min(au_t),
+                        ratio,
+                        min(agent_t),
+                        max(agent_t),
+                        min(agent_in),
+                        min(au_t),
+                        max(au_t),
+                        min(agent_cpu),
+                        max(agent_cpu),
+                        min(au_cpu),
+                        max(au_cpu),
+                        cpu_ratio,
+                        load_before,
+                        load(),
+                    ),
                     flush=True,
                 )
-        print("ratios (agent / ausearch -k):      1%     10%    100%")
-        for span_name, _span in SPANS:
-            row = [r for s, _sh, r in table if s == span_name]
-            print("  %-8s                      %s" % (span_name, "  ".join("%5.2fx" % r for r in row)))
+                log.unlink()
+        for col, what in ((2, "wall clock"), (3, "CPU time")):
+            print("ratios (agent / ausearch -k, best run each, %-10s):   1%%     10%%    100%%" % what)
+            for span_name, _span in SPANS:
+                row = [r[col] for r in table if r[0] == span_name]
+                print("  %-8s%48s" % (span_name, "  ".join("%5.2fx" % r for r in row)))
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -99,8 +99,19 @@ class SlidingWindows(object):
         threshold = ds["threshold"]
         items = w.items
         before = len(items)
-        if distinct:
-            count, first_t = _count_distinct(w, item, t, horizon, threshold)
+        if distinct:  # _count_distinct, inlined: this runs once per file read
+            while items:
+                if next(iter(items.values())) > horizon:
+                    break
+                items.popitem(last=False)
+            if len(items) < threshold:
+                w.armed = True
+            if item in items:
+                items.move_to_end(item)
+            items[item] = t
+            if len(items) > threshold:
+                items.popitem(last=False)
+            count, first_t = len(items), next(iter(items.values()))
         else:
             count, first_t = self._count_total(w, t, n, horizon, threshold)
         self.entries += len(items) - before
