@@ -94,6 +94,36 @@ observed:
   description: What was read from the host.
   returned: always
   type: dict
+  contains:
+    alerts:
+      description: The alerts of the audit period, read from the agent's alert log and its rotated predecessor.
+      returned: always
+      type: dict
+      contains:
+        alerts:
+          description:
+            - The alerts raised on or after RV(observed.alerts.since), at most 500 (the newest).
+            - Each has C(id), C(dataset), C(user), C(count), C(window), C(threshold) and C(raised) (UTC).
+          returned: always
+          type: list
+          elements: dict
+        unreadable_lines:
+          description: Lines of the alert log that are not an alert (counted, skipped).
+          returned: always
+          type: int
+        left_out:
+          description: Alerts of the period beyond the 500 returned.
+          returned: always
+          type: int
+        since:
+          description: The first day of the audit period (YYYY-MM-DD).
+          returned: always
+          type: str
+        errors:
+          description: Alert log files that exist but could not be read.
+          returned: always
+          type: list
+          elements: str
 """
 
 from ansible.module_utils.basic import AnsibleModule

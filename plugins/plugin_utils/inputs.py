@@ -300,7 +300,7 @@ def pg_version_for_host(explicit, cluster_dirs, debian_version, cluster="main"):
             "download_alert_pg_version is empty and PostgreSQL %s each have a cluster %s on this host; "
             "set download_alert_pg_version to the one pgaudit is for" % (majors, show(cluster))
         )
-    release = str(debian_version or "").strip().split(".")[0]
+    release = str(debian_version or "").strip().split(".", maxsplit=1)[0]
     if release in DEBIAN_POSTGRESQL:
         return DEBIAN_POSTGRESQL[release], None
     return None, (
