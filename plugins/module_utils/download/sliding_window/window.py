@@ -23,24 +23,6 @@ class _SlidingWindow(object):
         self.last = 0.0
 
 
-def _count_distinct(w, item, t, horizon, threshold):
-    """Record ``item`` read at ``t`` in a distinct-items window: ``(distinct items, time of the first)``."""
-    items = w.items
-    while items:
-        first = next(iter(items.values()))
-        if first > horizon:
-            break
-        items.popitem(last=False)
-    if len(items) < threshold:
-        w.armed = True
-    if item in items:
-        items.move_to_end(item)
-    items[item] = t
-    if len(items) > threshold:
-        items.popitem(last=False)
-    return len(items), next(iter(items.values()))
-
-
 class SlidingWindows(object):
     """Sliding windows for every (data set, user) key, with memory caps.
 
@@ -99,7 +81,7 @@ class SlidingWindows(object):
         threshold = ds["threshold"]
         items = w.items
         before = len(items)
-        if distinct:  # _count_distinct, inlined: this runs once per file read
+        if distinct:  # distinct files in the window; inline, not a call: this runs once per file read
             while items:
                 if next(iter(items.values())) > horizon:
                     break
