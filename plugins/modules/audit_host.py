@@ -49,14 +49,9 @@ options:
 extends_documentation_fragment:
   - pii_guard.safeguards.attributes
   - pii_guard.safeguards.attributes.POSIX
-attributes:
-  check_mode:
-    support: full
-    details: It only reads; the clause modules always run in check mode, whatever the play says.
-  diff_mode:
-    support: none
-    details: It changes nothing, so there is nothing to diff.
+  - pii_guard.safeguards.attributes.INFO_MODULE
 notes:
+  - The clause modules always run in check mode on the host, whatever the play says.
   - The playbook records RV(findings) in the host fact C(pii_guard_findings), RV(errors) in
     C(pii_guard_audit_errors) and RV(state) in C(pii_guard_audit_state); the report
     (M(pii_guard.safeguards.audit_report)) reads them.

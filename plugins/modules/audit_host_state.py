@@ -44,21 +44,15 @@ options:
 extends_documentation_fragment:
   - pii_guard.safeguards.attributes
   - pii_guard.safeguards.attributes.POSIX
-attributes:
-  check_mode:
-    support: full
-    details:
-      - Read-only in both modes; every run is in check mode whatever this task's mode is.
-  diff_mode:
-    support: none
-    details:
-      - Runs never diff; run the module itself with C(--diff) to see file changes.
+  - pii_guard.safeguards.attributes.INFO_MODULE
 seealso:
   - module: pii_guard.safeguards.usbguard_policy
   - module: pii_guard.safeguards.admin_privileges
   - module: pii_guard.safeguards.download_alert_info
   - module: pii_guard.safeguards.console_audit
 notes:
+  - Every run is in check mode whatever this task's mode is; run a module itself with C(--diff) to see
+    the file changes it would make.
   - Warnings a run issues are in its result's C(warnings) (as text) and, prefixed with the module's name,
     in this task's.
 """

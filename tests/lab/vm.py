@@ -26,6 +26,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -470,6 +471,20 @@ class VM:
                     break
                 except VMError:
                     time.sleep(0.5)
+
+
+def wait_for(what: str, predicate: Callable[[], Any], timeout: float = 90) -> Any:
+    """Poll ``predicate`` once a second until it returns something true (returned), or fail
+    after ``timeout`` seconds naming ``what`` and the last value (the kernel and udev settle
+    asynchronously after a plug, an unbind or an apply)."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(1)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 def run_playbook(

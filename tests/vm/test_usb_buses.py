@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.lab.vm import SD_MARKER, run_playbook
+from tests.lab.vm import SD_MARKER, run_playbook, wait_for
 
 PLAY = "tests/vm/usb_buses.yml"
 
@@ -64,17 +64,6 @@ def card(vm) -> str:
 
 def mmc_block_loaded(vm) -> bool:
     return sh(vm, "test -d /sys/module/mmc_block").returncode == 0
-
-
-def wait_for(what, predicate, timeout=90):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(1)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 @pytest.fixture(scope="module", autouse=True)

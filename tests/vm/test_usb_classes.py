@@ -14,7 +14,7 @@ import time
 import pytest
 
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.usbguard import parse_list_devices
-from tests.lab.vm import VMError, run_playbook
+from tests.lab.vm import VMError, run_playbook, wait_for
 
 PLAY = "tests/vm/usb_storage.yml"
 CCID, KBD, NET, AUDIO, SERIAL = "08e6:4433", "0627:0001", "0525:a4a2", "46f4:0002", "0403:6001"
@@ -24,17 +24,6 @@ def apply(vm, mode, **switches):
     extra = {"usb_storage_mode": mode, "usb_storage_devices": [], **switches}
     proc = run_playbook(vm, PLAY, extra_vars=extra)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-
-
-def wait_for(what, predicate, timeout=90):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(1)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 def listed(vm, vid_pid):

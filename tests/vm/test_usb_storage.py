@@ -12,14 +12,13 @@ guest), so the register entries use that id and differ by serial.
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 import yaml
 
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.usbguard import parse_list_devices
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.usb_register_file import parse
-from tests.lab.vm import run_playbook
+from tests.lab.vm import run_playbook, wait_for
 
 PLAY = "tests/vm/usb_storage.yml"
 QEMU_STICK = "46f4:0001"
@@ -52,17 +51,6 @@ def usb_disks(vm) -> set[str]:
     """Serials of the USB block devices the kernel has attached."""
     out = vm.ssh("lsblk -dn -o TRAN,SERIAL").stdout
     return {parts[1] for parts in (ln.split() for ln in out.splitlines()) if len(parts) == 2 and parts[0] == "usb"}
-
-
-def wait_for(what, predicate, timeout=90):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(1)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 def digest(vm) -> str:

@@ -17,29 +17,11 @@ from ansible.playbook.block import Block
 from ansible.playbook.play import Play
 from ansible.playbook.task import Task
 
-from ansible_collections.pii_guard.safeguards.plugins.filter.audit_registers import (
-    findings_for_tags,
-    strict_media_finding,
-    system_room_findings,
-)
-from ansible_collections.pii_guard.safeguards.plugins.filter.download_alert import (
-    download_alert_ack_errors,
-    download_alert_ack_finding,
-    download_alert_config,
-    download_alert_config_errors,
-)
-from ansible_collections.pii_guard.safeguards.plugins.filter.input_errors import input_errors
-from ansible_collections.pii_guard.safeguards.plugins.filter.usb_register import usb_register_validate
+# The filters the action plugin hands the engine: the test runs the same wiring.
+from ansible_collections.pii_guard.safeguards.plugins.action.audit_host import FILTERS
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import audit_engine as eng
 
 ROOT = Path(__file__).resolve().parents[3]
-FILTERS = {
-    "input_errors": input_errors, "usb_register_validate": usb_register_validate,
-    "system_room_findings": system_room_findings, "strict_media_finding": strict_media_finding,
-    "findings_for_tags": findings_for_tags, "download_alert_config": download_alert_config,
-    "download_alert_config_errors": download_alert_config_errors,
-    "download_alert_ack_errors": download_alert_ack_errors, "download_alert_ack_finding": download_alert_ack_finding,
-}  # fmt: skip
 HOST = {"group_names": ["linux", "pii_data"], "ansible_user": "labop", "ansible_connection": "ssh",
         "today": "2026-11-30", "console_rules": "-w /var/log/wtmp -p wa -k logins"}  # fmt: skip
 
