@@ -40,13 +40,7 @@ options:
 extends_documentation_fragment:
   - pii_guard.safeguards.attributes
   - pii_guard.safeguards.attributes.CONTROLLER
-attributes:
-  check_mode:
-    support: full
-    details: It only reads.
-  diff_mode:
-    support: none
-    details: It changes nothing.
+  - pii_guard.safeguards.attributes.INFO_MODULE
 """
 
 EXAMPLES = r"""
