@@ -167,6 +167,25 @@ def test_rotation_is_followed_while_running_and_while_down(lab):
 
 
 @pytest.mark.control("6-5.agent_running")
+def test_rename_then_create_keeps_reading_the_old_file_until_the_writer_moves(lab):
+    # logrotate's rename + create, then the writer reopens the name (PostgreSQL's pg_ctl logrotate)
+    lab.start()
+    lab.read_files(40)
+    lab.quiet()
+    old = str(lab.audit_log) + ".1"
+    os.rename(lab.audit_log, old)
+    open(lab.audit_log, "w").close()  # the new, still empty file
+    lab.quiet()  # polled meanwhile: the agent must not leave the old file yet
+    lab.read_files(20, start=40, path=old)  # the writer has not reopened: still the old file
+    lab.quiet()
+    lab.read_files(40, start=60)  # reopened: the new file
+    lab.wait_for(lambda: lab.alert_lines(), what="alert across rename + create")
+    lab.quiet()
+    assert [a["count"] for a in lab.alert_lines()] == [100]
+    lab.stop()
+
+
+@pytest.mark.control("6-5.agent_running")
 def test_malformed_lines_are_counted_skipped_and_warned_rate_limited(lab):
     lab.start()
     with open(lab.audit_log, "a") as fh:
