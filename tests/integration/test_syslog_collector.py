@@ -193,6 +193,31 @@ def test_alerts_reach_rsyslog_over_tls_exactly_and_after_an_outage(lab: Lab) -> 
     assert "127.0.0.1:10514 (TLS) unavailable" in (lab.tmp / "agent.err").read_text()
 
 
+@pytest.mark.control("6-5.agent_running")
+def test_a_very_long_hostile_user_name_arrives_cut_parseable_and_marked(lab: Lab) -> None:
+    # ~100 KB of SD escapes, multibyte characters and a forged line: the message is cut to the
+    # default cap (2048 octets, RFC 5424 section 6.1), rsyslog's mmpstrucdata still parses it
+    lab.start_rsyslog()
+    lab.start_agent()
+    long_user = '"\\]山' * 25000 + "\n<0>end"
+    lab.export_rows([long_user, "after"])
+    lab.wait(lambda: len(lab.got()) == 2)
+    [cut, after] = lab.got()
+    [alert, alert_after] = lab.alerts()
+    assert alert["user"] == long_user  # the host's alert log keeps the whole name
+    sent = fw.format_message(alert, "local4", fw.DOCUMENTATION_PEN, cut["procid"])
+    assert len(sent) <= 2048 and b' truncated="1"] ' in sent
+    assert cut["raw"] == sent.decode() and cut["sd"] == sd_of(sent)
+    assert list(cut["rfc5424-sd"]) == ["pii-download-alert@32473"]
+    element = cut["rfc5424-sd"]["pii-download-alert@32473"]
+    assert element["truncated"] == "1"
+    assert dw.escape(long_user).startswith(element["user"]) and len(element["user"]) > 300
+    assert (element["dataset"], element["count"], element["host"]) == ("exports", "1000", "ws-lab01")
+    msg = cut["msg"].lstrip("\ufeff")
+    assert msg and alert["message"].startswith(msg)
+    assert_exact([alert_after], [after])  # the next alert is whole again
+
+
 def assert_all_once_in_order(lab: Lab, users: list[str]) -> None:
     lab.wait(lambda: len(lab.got()) >= len(users))
     time.sleep(3)  # anything sent twice would show up by now

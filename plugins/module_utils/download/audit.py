@@ -39,7 +39,14 @@ PG_LOG_LEVELS_WRITING_LOG = (
 )
 # A library name in shared_preload_libraries: a file name, optionally under $libdir.
 PG_LIBRARY_RE = re.compile(r"(?:\$libdir/)?[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}")
-SYSLOG_INTS = ("port", "enterprise_number", "spool_max_messages", "spool_max_bytes", "connect_timeout")
+SYSLOG_INTS = (
+    "port",
+    "enterprise_number",
+    "spool_max_messages",
+    "spool_max_bytes",
+    "connect_timeout",
+    "max_message_bytes",
+)
 
 
 def agent_config(datasets, channels, reviewed_on, review_interval_days, settings=None):

@@ -28,7 +28,7 @@ import re
 import socket
 import ssl
 import threading
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from .config import escape
 
@@ -65,7 +65,17 @@ DEFAULTS = {
     "spool_max_messages": 1000,
     "spool_max_bytes": 1 << 20,
     "connect_timeout": 3,
+    "max_message_bytes": 2048,
 }
+# RFC 5424 section 6.1: receivers SHOULD accept 2048 octets and MAY truncate longer messages.
+# Values read from logs (user, data set) are cut to fit, each at a whole character and never
+# inside an escape, and the element then carries truncated="1". The header and the fixed params
+# take at most about 700 octets: the smallest cap leaves room for the values.
+MIN_MESSAGE_BYTES = 1024
+MAX_MESSAGE_BYTES = 65536
+# PARAM-VALUEs cut to fit (read from logs, or the host's name); MSG is cut the same way
+CUT_PARAMS = ("dataset", "user", "host")
+_MSG_UNIT = re.compile(r"\\x[0-9a-f]{2}|\\u[0-9a-f]{4}|.", re.S)
 MIN_BACKOFF = 1.0
 # Once connected, how long sending and the collector's close may take. Generous: it runs on
 # the forwarder's thread, and giving up after the collector has read a batch sends it twice.
@@ -93,12 +103,19 @@ def header_field(value: Any, limit: int) -> str:
 
 
 def format_message(
-    alert: Dict[str, Any], facility: str = "authpriv", pen: int = DOCUMENTATION_PEN, procid: Any = "-"
+    alert: Dict[str, Any],
+    facility: str = "authpriv",
+    pen: int = DOCUMENTATION_PEN,
+    procid: Any = "-",
+    max_bytes: int = DEFAULTS["max_message_bytes"],
 ) -> bytes:
-    """``<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD] BOM MSG`` of one alert."""
+    """``<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD] BOM MSG`` of one alert, at most
+    ``max_bytes`` octets: over it, the longest values are cut (see CUT_PARAMS) and marked."""
     pri = FACILITIES[facility] * 8 + SEVERITY_WARNING
-    params = " ".join('%s="%s"' % (k, sd_value(alert[k])) for k in SD_PARAMS)
-    head = "<%d>1 %s %s %s %s %s [%s@%d %s] " % (
+    values = {k: sd_value(alert[k]) for k in SD_PARAMS}
+    # the alert text is escaped already (config.alert_text); escape() again would double it
+    text = alert["message"]
+    head = "<%d>1 %s %s %s %s %s [%s@%d " % (
         pri,
         alert["raised"],
         header_field(alert["host"], 255),
@@ -107,10 +124,45 @@ def format_message(
         MSGID,
         SD_NAME,
         pen,
-        params,
     )
-    # the alert text is escaped already (config.alert_text); escape() again would double it
-    return head.encode() + BOM + alert["message"].encode("utf-8")
+    out = _assemble(head, values, text, False)
+    if len(out) <= max_bytes:
+        return out
+    sizes = [len(values[k].encode("utf-8")) for k in CUT_PARAMS] + [len(text.encode("utf-8"))]
+    fixed = len(_assemble(head, dict(values, **dict.fromkeys(CUT_PARAMS, "")), "", True))
+    shares = _fair_shares(sizes, max_bytes - fixed)
+    for i, k in enumerate(CUT_PARAMS):
+        values[k] = _cut((sd_value(c) for c in str(alert[k])), shares[i])
+    return _assemble(head, values, _cut((m.group(0) for m in _MSG_UNIT.finditer(text)), shares[-1]), True)
+
+
+def _assemble(head: str, values: Dict[str, str], text: str, truncated: bool) -> bytes:
+    params = " ".join('%s="%s"' % (k, values[k]) for k in SD_PARAMS)
+    mark = ' truncated="1"' if truncated else ""
+    return (head + params + mark + "] ").encode("utf-8") + BOM + text.encode("utf-8")
+
+
+def _fair_shares(sizes: List[int], budget: int) -> List[int]:
+    """Octets per value, at most its size: short values whole, the long ones share the rest equally."""
+    shares = [0] * len(sizes)
+    left = max(budget, 0)
+    order = sorted(range(len(sizes)), key=sizes.__getitem__)
+    for n, i in enumerate(order):
+        shares[i] = min(sizes[i], left // (len(sizes) - n))
+        left -= shares[i]
+    return shares
+
+
+def _cut(units: Iterable[str], limit: int) -> str:
+    """The longest run of whole units (a character, or one escape) fitting ``limit`` UTF-8 octets."""
+    out: List[str] = []
+    used = 0
+    for unit in units:
+        used += len(unit.encode("utf-8"))
+        if used > limit:
+            break
+        out.append(unit)
+    return "".join(out)
 
 
 def frame(message: bytes) -> bytes:
@@ -133,6 +185,7 @@ def settings_errors(s: Any, where: str = "channels.syslog") -> List[str]:
         ("spool_max_messages", 1, 1000000),
         ("spool_max_bytes", 4096, 1 << 30),
         ("connect_timeout", 1, 60),
+        ("max_message_bytes", MIN_MESSAGE_BYTES, MAX_MESSAGE_BYTES),
     )
     for k, low, high in checks:
         v = s.get(k, DEFAULTS[k])
@@ -258,7 +311,10 @@ class Forwarder:
             self.thread.join(timeout)
 
     def submit(self, alert: Dict[str, Any]) -> None:
-        self.spool.put(format_message(alert, self.s["facility"], self.s["enterprise_number"], os.getpid()))
+        s = self.s
+        self.spool.put(
+            format_message(alert, s["facility"], s["enterprise_number"], os.getpid(), s["max_message_bytes"])
+        )
         self.wake.set()
 
     def _run(self) -> None:

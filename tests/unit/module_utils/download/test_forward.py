@@ -4,6 +4,7 @@ comes back."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import ssl
@@ -99,6 +100,64 @@ def test_any_user_and_path_round_trip_through_a_strict_sd_reader(user, dataset):
     assert params["user"] == dw.escape(user) and params["dataset"] == dw.escape(dataset)
 
 
+def hostile(user: str, **kw: object) -> dict:
+    """ALERT for ``user``, with the alert text the agent writes (escaped, the user in it too)."""
+    return dict(ALERT, user=user, message="pii-download-alert: user %s read 100 records" % dw.escape(user), **kw)
+
+
+def assert_cut(out: bytes, alert: dict, cap: int) -> dict[str, str]:
+    """Within the cap, valid UTF-8, strictly parseable, marked; every value and MSG a prefix of
+    the full one ending at a whole character and a whole escape; little room left unused."""
+    assert len(out) <= cap
+    assert cap - len(out) < 32  # the cut values share the room; each leaves less than one escape
+    _sd_id, params = parse_sd(out)
+    assert list(params) == [*fw.SD_PARAMS, "truncated"] and params["truncated"] == "1"
+    for k in fw.CUT_PARAMS:
+        assert dw.escape(alert[k]).startswith(params[k])
+    msg = out.split(b"] \xef\xbb\xbf", 1)[1].decode("utf-8")
+    assert alert["message"].startswith(msg) and not re.search(r"\\(x[0-9a-f]?|u[0-9a-f]{0,3})?\Z", msg)
+    return params
+
+
+@pytest.mark.control("6-5.agent_running")
+def test_a_100_kb_user_name_is_cut_to_the_cap_and_marked():
+    alert = hostile("u" * 100_000)
+    out = fw.format_message(alert)
+    params = assert_cut(out, alert, 2048)
+    assert params["dataset"] == "citizens" and params["host"] == "ws01" and params["count"] == "100"
+    assert len(params["user"]) > 600  # user and MSG share what the header and fixed params leave
+    assert len(fw.format_message(alert, max_bytes=65536)) <= 65536
+    # under the cap nothing changes: no mark
+    assert b"truncated" not in fw.format_message(ALERT) and len(fw.format_message(ALERT)) < 2048
+
+
+@pytest.mark.control("6-5.agent_running")
+@pytest.mark.parametrize("char", ["é", "山", "\U0001f600", "\u2028", "\x1b"])
+def test_multibyte_and_escaped_characters_are_never_split_at_the_boundary(char):
+    for n in (600, 601):
+        alert = hostile("a" + char * n, dataset="d" + char * 3)
+        for cap in range(1024, 1040):  # the boundary falls at every offset of a character
+            assert_cut(fw.format_message(alert, max_bytes=cap), alert, cap)
+
+
+@pytest.mark.control("6-5.agent_running")
+@pytest.mark.parametrize("unit", ['"', "\\", "]", '"\\]', "\\x1b"])
+def test_sd_escapes_are_never_split_at_the_boundary(unit):
+    for n in (300, 301):
+        alert = hostile(unit * n)
+        for cap in range(1024, 1040):  # the boundary falls at every offset of an escape
+            params = assert_cut(fw.format_message(alert, max_bytes=cap), alert, cap)
+            assert params["user"]  # something of the name is kept
+
+
+@pytest.mark.control("6-5.agent_running")
+def test_the_smallest_cap_holds_with_the_longest_header():
+    alert = hostile("x" * 100_000, host="h" * 255, dataset="d" * 5000, raised="2026-11-30T08:01:00.250123+09:00")
+    out = fw.format_message(alert, facility="local7", pen=4294967295, procid=4194304, max_bytes=fw.MIN_MESSAGE_BYTES)
+    params = assert_cut(out, alert, fw.MIN_MESSAGE_BYTES)
+    assert min(len(params[k]) for k in ("user", "dataset", "host")) >= 60
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -113,6 +172,8 @@ def test_any_user_and_path_round_trip_through_a_strict_sd_reader(user, dataset):
         ({"facility": "mail"}, "facility must be one of kern, user"),
         ({"spool_max_messages": 0}, "spool_max_messages must be an integer 1..1000000"),
         ({"spool_max_bytes": 100}, "spool_max_bytes must be an integer 4096.."),
+        ({"max_message_bytes": 1023}, "max_message_bytes must be an integer 1024..65536, got 1023"),
+        ({"max_message_bytes": 65537}, "max_message_bytes must be an integer 1024..65536, got 65537"),
         ({"colour": "red"}, "unknown setting 'colour'"),
     ],
 )
