@@ -73,6 +73,7 @@ def _download_alert(v):
         )
     if "download_alert_pg_version" in v or "download_alert_pg_cluster" in v:
         errors += inputs.pg_cluster_errors(v.get("download_alert_pg_version"), v.get("download_alert_pg_cluster"))
+    errors += inputs.pg_jsonlog_rotate_errors(v)
     return errors + inputs.download_alert_errors(
         v.get("download_alert_datasets"),
         v.get("download_alert_channels"),

@@ -37,6 +37,9 @@ PG_CLUSTER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z")
 DEBIAN_POSTGRESQL = {"11": "13", "12": "15", "13": "17"}
 PRIVILEGED_USERS = ("root", "daemon", "bin", "sys", "sync", "adm", "sudo", "wheel", "nobody")
 MAX_WEBHOOK_TIMEOUT = 60
+# logrotate(8) of PostgreSQL's jsonlog file: maxsize as logrotate reads it (bytes, k, M, G).
+LOGROTATE_SIZE_RE = re.compile(r"[1-9][0-9]{0,5}[kMG]?\Z")
+LOGROTATE_PERIODS = ("daily", "weekly", "monthly")
 
 
 def show(value):
@@ -178,6 +181,23 @@ def download_alert_errors(datasets, channels, reviewed_on, service_user, today=N
     return errors
 
 
+def pg_jsonlog_rotate_errors(v):
+    """The logrotate drop-in of the jsonlog file (the variables ``v`` sets): period, size cap, files kept."""
+    errors = []
+    name = "download_alert_pg_jsonlog_rotate_"
+    period = v.get(name + "period", "weekly")
+    if period not in LOGROTATE_PERIODS:
+        errors.append("%speriod must be one of %s, got %s" % (name, ", ".join(LOGROTATE_PERIODS), show(period)))
+    size = v.get(name + "maxsize", "100M")
+    if not (isinstance(size, str) and LOGROTATE_SIZE_RE.match(size)):
+        errors.append(
+            '%smaxsize must be a logrotate size (digits, then k, M or G; e.g. "100M"), got %s' % (name, show(size))
+        )
+    if name + "count" in v:
+        errors += collect(lambda: as_int(name + "count", v[name + "count"], 1, 1000))
+    return errors
+
+
 def syslog_errors(value, name="download_alert_channels.syslog"):
     """The syslog channel: host (empty: off) as a host name or IP address, port, TLS and its CA
     file, facility, enterprise number and the spool's bounds."""
@@ -189,7 +209,8 @@ def syslog_errors(value, name="download_alert_channels.syslog"):
     if host not in (None, "") and not (isinstance(host, str) and forward.valid_host(host)):
         errors.append("%s.host must be a host name or an IP address (empty: off), got %s" % (name, show(host)))
     bounds = {"port": (1, 65535), "enterprise_number": (1, 4294967295), "spool_max_messages": (1, 1000000),
-              "spool_max_bytes": (4096, 1 << 30), "connect_timeout": (1, 60)}  # fmt: skip
+              "spool_max_bytes": (4096, 1 << 30), "connect_timeout": (1, 60),
+              "max_message_bytes": (forward.MIN_MESSAGE_BYTES, forward.MAX_MESSAGE_BYTES)}  # fmt: skip
     for k, (low, high) in bounds.items():
         if value.get(k) not in (None, ""):
             errors += collect(lambda k=k, low=low, high=high: as_int("%s.%s" % (name, k), value[k], low, high))

@@ -145,6 +145,38 @@ def test_pg_version_and_cluster_are_path_components(version: object, cluster: ob
     assert [e.split(" ")[0] for e in errs if e.startswith("download_alert_pg_")] == bad
 
 
+ROTATE = "download_alert_pg_jsonlog_rotate_"
+
+
+@pytest.mark.parametrize(
+    ("settings", "bad"),
+    [
+        ({}, []),
+        ({"period": "daily", "maxsize": "500k", "count": "30"}, []),
+        ({"maxsize": "1G", "count": 1000}, []),
+        ({"period": "hourly"}, [ROTATE + 'period must be one of daily, weekly, monthly, got "hourly"']),
+        (
+            {"maxsize": "100 MB"},
+            [ROTATE + 'maxsize must be a logrotate size (digits, then k, M or G; e.g. "100M"), got "100 MB"'],
+        ),
+        (
+            {"maxsize": "100M\nmissingok"},
+            [ROTATE + 'maxsize must be a logrotate size (digits, then k, M or G; e.g. "100M"), got "100M\\nmissingok"'],
+        ),
+        (
+            {"maxsize": 100},
+            [ROTATE + 'maxsize must be a logrotate size (digits, then k, M or G; e.g. "100M"), got 100'],
+        ),
+        ({"count": 0}, [ROTATE + "count must be at least 1, got 0"]),
+        ({"count": "8x"}, [ROTATE + 'count must be an integer, got "8x"']),
+    ],
+)
+def test_jsonlog_rotation_settings_are_checked(settings: dict, bad: list[str]) -> None:
+    """They are written into /etc/logrotate.d/pii-download-alert-postgresql: no newline gets in."""
+    errs = input_errors({ROTATE + k: v for k, v in settings.items()}, "download_alert")
+    assert [e for e in errs if e.startswith(ROTATE)] == bad
+
+
 SYSLOG_HOST = "download_alert_channels.syslog.host must be a host name or an IP address (empty: off), "
 
 
@@ -158,6 +190,11 @@ SYSLOG_HOST = "download_alert_channels.syslog.host must be a host name or an IP 
         ({"host": "logs example"}, [SYSLOG_HOST + 'got "logs example"']),
         ({"host": "h", "port": 0}, ["download_alert_channels.syslog.port must be at least 1, got 0"]),
         ({"host": "h", "port": 65536}, ["download_alert_channels.syslog.port must be at most 65535, got 65536"]),
+        (
+            {"host": "h", "max_message_bytes": 100},
+            ["download_alert_channels.syslog.max_message_bytes must be at least 1024, got 100"],
+        ),
+        ({"host": "h", "max_message_bytes": "4096"}, []),
         ({"host": "h", "tls": "maybe"}, ['download_alert_channels.syslog.tls must be true or false, got "maybe"']),
         (
             {"host": "h", "ca_file": "certs/ca.pem"},

@@ -121,6 +121,46 @@ def test_pgaudit_select_of_5000_rows_alerts_once_with_count(host):
     assert entries[-1]["PRIORITY"] == "1" and entries[-1]["PII_COUNT"] == "5000" and entries[-1]["PII_USER"] == "clerk"
 
 
+def audit_entries(host, path, user):
+    """pgaudit's entries of ``user`` in a jsonlog file (one JSON object a line)."""
+    out = host.check_output("cat %s", path)
+    rows = [json.loads(x) for x in out.splitlines() if x.strip()]
+    return [r for r in rows if r.get("user") == user and r.get("message", "").startswith("AUDIT: SESSION,")
+            and ",public.citizens," in r["message"]]  # fmt: skip
+
+
+@pytest.mark.control("6-5.agent_running", "6-5.pgaudit_active")
+def test_jsonlog_rotation_neither_loses_nor_repeats_rows(host):
+    # N reads, logrotate -f on the role's drop-in (rename, create, pg_ctl logrotate), M reads:
+    # one alert at exactly N+M rows (a lost read never reaches 1000, a repeated one alerts early)
+    path = "/var/log/postgresql/postgresql-%s-main-audit.json" % PG
+    drop_in = host.file("/etc/logrotate.d/pii-download-alert-postgresql").content_string
+    directives = [x.strip() for x in drop_in.splitlines() if x.strip() and not x.strip().startswith("#")]
+    assert directives[0] == path + " {" and "create 0640 postgres adm" in directives
+    assert "copytruncate" not in directives
+    host.run("id rotor || useradd -M -s /usr/sbin/nologin rotor")
+    if psql(host, "SELECT count(*) FROM pg_roles WHERE rolname = 'rotor'") == "0":
+        psql(host, "CREATE ROLE rotor LOGIN")
+    psql(host, "GRANT SELECT ON citizens TO rotor")
+    before = len(alert_lines(host, "citizens-db"))
+    old_inode = host.check_output("stat -c %%i %s", path)
+    for _ in range(3):
+        assert len(psql(host, "SELECT * FROM citizens WHERE id <= 300", user="rotor").splitlines()) == 300
+    rotate = host.run("logrotate -f /etc/logrotate.d/pii-download-alert-postgresql")
+    assert rotate.rc == 0, rotate.stderr
+    for _ in range(2):
+        assert len(psql(host, "SELECT * FROM citizens WHERE id <= 50", user="rotor").splitlines()) == 50
+    alerts = wait_alerts(host, "citizens-db", before)
+    assert [(a["user"], a["count"]) for a in alerts] == [("rotor", 1000)]
+    # the old file is path.1 and holds the first reads; PostgreSQL writes the later ones to a new file
+    assert host.check_output("stat -c %%i %s.1", path) == old_inode
+    assert len(audit_entries(host, path + ".1", "rotor")) == 3
+    new = host.file(path)
+    assert host.check_output("stat -c %%i %s", path) != old_inode
+    assert new.user == "postgres" and new.group == "adm" and new.mode == 0o640
+    assert len(audit_entries(host, path, "rotor")) == 2
+
+
 @pytest.mark.control("6-5.agent_running")
 def test_jsonlog_export_alerts_with_jmespath(host):
     lines = [
