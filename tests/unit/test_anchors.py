@@ -37,6 +37,7 @@ EXAMPLES = {
     "SERVICE_USER_RE": "pii-dlalert",
     "PG_VERSION_RE": "15",
     "PG_CLUSTER_RE": "main",
+    "LOGROTATE_SIZE_RE": "100M",
     "_INCLUDE": "#includedir /etc/sudoers.d",
 }
 # Log-line parsers (not validators): they take a line as read, with its newline, which no
