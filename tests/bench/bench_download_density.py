@@ -11,10 +11,22 @@ For each log, on the same file with a warm page cache (read once before any time
   * then RUNS timed runs of each, alternating, both measured the same way: wall-clock time and
     CPU time (user + system) of the whole process (the agent's interpreter start included;
     ausearch writes to /dev/null, so neither pays for output). On a shared machine the wall
-    clock includes waiting for a core; the CPU time does not, so both are printed.
-Prints each side's best and worst, the load average around the runs, and the nine ratios
-(agent records/s / ausearch records/s, best run against best run), by wall clock and by CPU.
-Targets (issue 15): >= 5x at 1 %, >= 1x at 10 %, >= 0.5x at 100 %, at every density.
+    clock includes waiting for a core; the CPU time does not, so both are printed;
+  * each timed run of a side is followed by a run of the same command, same flags, on an empty
+    log (the start-up: interpreter, imports and config for the agent, ausearch's own set-up).
+Prints each side's best and worst, the load average around the runs, and two 3x3 tables of
+ratios by CPU time (ausearch CPU / agent CPU, higher is better for the agent), each from the
+best runs and from the worst runs:
+  * whole process: the cost of one run on the log, start-up included;
+  * processing only: each run's cost minus the cost of the empty-log run that followed it,
+    the same subtraction for both tools.
+Targets (issue 15): >= 5x at 1 %, >= 1x at 10 %, >= 0.5x at 100 %, at every density; they are
+judged on the processing-only table (best runs). The agent is a daemon started once per boot
+that then reads the log as it grows; ausearch is a one-shot tool started per query. What the
+agent costs per record read is its steady state, which the processing-only ratio compares with
+ausearch's own per-log work (the issue's "1.35M vs 0.25M records/s" compared exactly that).
+The whole-process table is printed beside it: on a log of 400k records the agent's start-up
+(~0.05 s CPU for python3 and its imports) alone is a fifth of ausearch's whole run at 12 h.
 
 Run: make bench   (or .venv/bin/python tests/bench/bench_download_density.py [records] [runs])
 """
@@ -38,6 +50,7 @@ from bench_download_alert import AGENT, KEY, SYSCALL
 
 SPANS = (("12 h", 43200.0), ("10 min", 600.0), ("1 min", 60.0))
 SHARES = (0.01, 0.10, 1.0)
+TARGETS = (5.0, 1.0, 0.5)  # issue 15: agent / ausearch at 1 %, 10 %, 100 % watched, at every density
 USERS = 2000
 SEED = 42
 T0 = 1764306000.0
@@ -99,6 +112,12 @@ def timed(cmd: list[str], stdout) -> tuple[float, float, subprocess.CompletedPro
     return s, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, out
 
 
+def _ratio(baseline: float, agent: float) -> float:
+    """baseline / agent, CPU seconds; an agent cost at or under zero (below the clock's
+    resolution after the subtraction) is shown as infinitely faster."""
+    return baseline / agent if agent > 0 else float("inf")
+
+
 def load() -> str:
     return "%.2f %.2f %.2f" % os.getloadavg()
 
@@ -127,6 +146,8 @@ def main() -> int:
             ],
         }
         (tmp / "config.json").write_text(json.dumps(cfg))
+        empty = tmp / "empty.log"  # the start-up run of each side: same command, nothing to read
+        empty.write_bytes(b"")
         agent_cmd = ["/usr/bin/python3", str(AGENT), "--config", str(tmp / "config.json"), "--replay"]
         au_version = subprocess.run(["ausearch", "-v"], capture_output=True, text=True).stdout.strip()
         print(
@@ -181,6 +202,7 @@ def main() -> int:
                 (tmp / "ausearch.out").unlink()
                 load_before = load()
                 agent_t, agent_cpu, agent_in, au_t, au_cpu = [], [], [], [], []
+                agent_proc, au_proc = [], []  # CPU of the run minus CPU of the empty-log run after it
                 for _ in range(runs):
                     (tmp / "state.json").unlink(missing_ok=True)
                     s, c, out = timed([*agent_cmd, str(log)], subprocess.PIPE)
@@ -188,19 +210,34 @@ def main() -> int:
                     agent_t.append(s)
                     agent_cpu.append(c)
                     agent_in.append(json.loads(out.stdout)["seconds"])
+                    (tmp / "state.json").unlink(missing_ok=True)
+                    _s, c0, out = timed([*agent_cmd, str(empty)], subprocess.PIPE)
+                    assert out.returncode == 0 and json.loads(out.stdout)["records"] == 0, out
+                    agent_proc.append(c - c0)
                     with open(os.devnull, "wb") as null:
                         s, c, _out = timed(["ausearch", "-k", KEY, "-if", str(log)], null)
+                        _s, c0, _out = timed(["ausearch", "-k", KEY, "-if", str(empty)], null)
                     au_t.append(s)
                     au_cpu.append(c)
+                    au_proc.append(c - c0)
                 ratio = min(au_t) / min(agent_t)
                 cpu_ratio = min(au_cpu) / min(agent_cpu)
-                table.append((span_name, share, ratio, cpu_ratio))
+                table.append(
+                    (
+                        span_name,
+                        share,
+                        (cpu_ratio, max(au_cpu) / max(agent_cpu)),
+                        (_ratio(min(au_proc), min(agent_proc)), _ratio(max(au_proc), max(agent_proc))),
+                    )
+                )
                 print(
                     "BENCH agent records/s, %s, %d%% watched: %.0f | baseline ausearch -k: %.0f | ratio: %.2fx\n"
                     "      wall: agent %.3f s best, %.3f s worst (%.3f s best inside the replay); "
                     "ausearch %.3f s best, %.3f s worst\n"
                     "      CPU:  agent %.3f s best, %.3f s worst; ausearch %.3f s best, %.3f s worst; "
-                    "ratio by CPU time %.2fx; load %s -> %s"
+                    "ratio by CPU time %.2fx; load %s -> %s\n"
+                    "      CPU less the empty-log run: agent %.3f s best, %.3f s worst; "
+                    "ausearch %.3f s best, %.3f s worst; ratio %.2fx"
                     % (
                         span_name,
                         share * 100,
@@ -219,15 +256,32 @@ def main() -> int:
                         cpu_ratio,
                         load_before,
                         load(),
+                        min(agent_proc),
+                        max(agent_proc),
+                        min(au_proc),
+                        max(au_proc),
+                        table[-1][3][0],
                     ),
                     flush=True,
                 )
                 log.unlink()
-        for col, what in ((2, "wall clock"), (3, "CPU time")):
-            print("ratios (agent / ausearch -k, best run each, %-10s):   1%%     10%%    100%%" % what)
-            for span_name, _span in SPANS:
-                row = [r[col] for r in table if r[0] == span_name]
-                print("  %-8s%48s" % (span_name, "  ".join("%5.2fx" % r for r in row)))
+        targets = dict(zip(SHARES, TARGETS, strict=True))
+        for col, what in ((2, "whole process"), (3, "processing only (judged)")):
+            for i, which in ((0, "best"), (1, "worst")):
+                print(
+                    "agent vs ausearch -k by CPU time (ausearch CPU / agent CPU), %s, %s runs:  1%%      10%%     100%%"
+                    % (what, which)
+                )
+                for span_name, _span in SPANS:
+                    cells = [
+                        "%6.2fx%s" % (r[col][i], " " if r[col][i] >= targets[r[1]] else "!")
+                        for r in table
+                        if r[0] == span_name
+                    ]
+                    print("  %-8s%50s" % (span_name, " ".join(cells)))
+        print("targets: >= %s at 1 %%, 10 %%, 100 %% watched; ! marks a miss" % ", ".join("%gx" % t for t in TARGETS))
+        misses = [r for r in table if r[3][0] < targets[r[1]]]
+        print("processing-only (best runs) misses: %d of %d" % (len(misses), len(table)))
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

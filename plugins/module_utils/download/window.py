@@ -13,7 +13,7 @@ __metaclass__ = type
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.download.sliding_window.config import (
     AUID_UNSET,
     DEFAULTS,
-    HAS_JMESPATH,
+    jmespath_module,
     MAX_THRESHOLD,
     MESSAGE_ID,
     NAME_RE,
@@ -53,7 +53,6 @@ from ansible_collections.pii_guard.safeguards.plugins.module_utils.download.slid
 __all__ = [
     "AUID_UNSET",
     "DEFAULTS",
-    "HAS_JMESPATH",
     "MAX_THRESHOLD",
     "MESSAGE_ID",
     "NAME_RE",
@@ -73,6 +72,7 @@ __all__ = [
     "effective_config",
     "escape",
     "iso",
+    "jmespath_module",
     "parse_time",
     "pg_time",
     "pgaudit_parser",

@@ -8,17 +8,19 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-import hashlib
 import os
 import re
 
-try:
-    import jmespath
 
-    HAS_JMESPATH = True
-except ImportError:  # only jsonlog data sets need it; --check-config says so
-    jmespath = None
-    HAS_JMESPATH = False
+def jmespath_module():
+    """python3-jmespath, imported on first use (None when missing): only jsonlog data sets
+    need it, and importing it is a large part of the agent's start-up; --check-config says so."""
+    try:
+        import jmespath
+    except ImportError:
+        return None
+    return jmespath
+
 
 SOURCES = ("audit", "pgaudit", "jsonlog")
 # Stable journal MESSAGE_ID of an alert (32 lowercase hex digits, as journald wants).
@@ -223,11 +225,11 @@ def _jsonlog_errors(where, ds):
             continue
         if not isinstance(expr, str):
             errors.append("%s: %s must be a JMESPath string, got %r" % (where, k, expr))
-        elif not HAS_JMESPATH:
+        elif jmespath_module() is None:
             errors.append("%s: python3-jmespath is needed to compile %s" % (where, k))
         else:
             try:
-                jmespath.compile(expr)
+                jmespath_module().compile(expr)
             except Exception as e:  # jmespath raises several ParseError subclasses
                 errors.append("%s: %s %r is not a valid JMESPath expression: %s" % (where, k, expr, e))
     return errors
@@ -290,6 +292,8 @@ ALERT_ID_RE = re.compile(r"dl-[0-9a-f]{16}")
 def alert_id(host, dataset, user, last_event):
     """The alert's id, stable across runs and restarts: host, data set, user and the time of the
     event that crossed the threshold (ISO UTC), hashed. Acknowledgement registers name it."""
+    import hashlib  # here: the OpenSSL binding costs start-up time, and only alerts need it
+
     text = "\0".join(str(x) for x in (host, dataset, user, last_event))
     return "dl-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 

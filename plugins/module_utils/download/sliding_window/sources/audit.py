@@ -16,11 +16,21 @@ _SYSCALL_HEAD_RE = re.compile(rb"type=SYSCALL msg=audit\(([0-9]+\.[0-9]+):([0-9]
 # Fast path: the layout the kernel writes today (audit_log_exit), the optional per= included.
 # A record it does not match is read field by field (_field), whatever the order.
 _SYSCALL_FAST_RE = re.compile(
-    rb"type=SYSCALL msg=audit\(([0-9]+\.[0-9]+):([0-9]+)\): arch=[0-9a-f]+ syscall=[0-9]+ (?:per=[0-9a-f]+ )?"
+    rb"type=SYSCALL msg=audit\((([0-9]+\.[0-9]+):[0-9]+)\): arch=[0-9a-f]+ syscall=[0-9]+ (?:per=[0-9a-f]+ )?"
     rb"success=([a-z]+) exit=-?[0-9]+ (?:a[0-3]=[0-9a-f]+ )*items=([0-9]+) ppid=[0-9]+ pid=[0-9]+ auid=([0-9]+) "
 )
 _PATH_FAST_RE = re.compile(
     rb" inode=([0-9]+) dev=([0-9a-f]+:[0-9a-f]+) mode=([0-7]+) [^\n\x1d]*? nametype=([A-Z]+)[ \n\x1d]"
+)
+# Faster still, for the layout the kernel writes (item= and name= first; a name holds no
+# space, see _field): the fields up to mode= in one match, then the first nametype= after them.
+# Whatever these do not read is read by the two ways above, so the result is the same.
+_PATH_HEAD_RE = re.compile(rb" item=[0-9]+ name=[^ \n\x1d]* inode=([0-9]+) dev=([0-9a-f]+:[0-9a-f]+) mode=([0-7]+) ")
+_NAMETYPE_RE = re.compile(rb" nametype=([A-Z]+)[ \n\x1d]")
+# Fastest: the kernel's whole layout (audit_log_name), nametype= included, in one match.
+_PATH_KERNEL_RE = re.compile(
+    _PATH_HEAD_RE.pattern
+    + rb"ouid=[0-9]+ ogid=[0-9]+ rdev=[0-9a-f]+:[0-9a-f]+ (?:obj=[^ \n\x1d]+ )?nametype=([A-Z]+)[ \n\x1d]"
 )
 # A line end not followed by "type=" (the next line is not a record, or the data ends); the
 # group catches "type" when only the "=" is missing, so that "\ntype" counts can be corrected.
@@ -111,24 +121,32 @@ class AuditParser(object):
     def feed(self, line):
         return self.feed_chunk(line if line.endswith(b"\n") else line + b"\n")
 
-    def feed_chunk(self, data):
+    def feed_chunk(self, data, end=None):
+        """Events of the whole lines in ``data[:end]`` (``end`` defaults to all of it: a reader
+        passes its buffer as read, without copying the complete lines out of it)."""
+        if end is None:
+            end = len(data)
         base = self.pos
-        self.pos += len(data)
-        self._count_records(data)
+        self.pos += end
+        self._count_records(data, end)
         pending = self.pending
-        out = self._continue_late(data, base)
+        out = self._continue_late(data, base, end)
         # groups left open by earlier chunks: their records continue here
         for g in pending.values():
             if not g[9]:
-                end = g[8] - base
-                if self._collect(g, data, 0, end) or self._eoe(g, data, 0, end):
+                stop = min(g[8] - base, end)
+                if self._collect(g, data, 0, stop) or self._eoe(g, data, 0, stop):
                     g[9] = True
-        for pos, key, after in self._hits(data):
-            g = self._open_group(data, base, pos, key, after)
+        if pending:  # those now complete go first: the new ones need not queue behind them
+            out.extend(self._drain())
+        append = out.append
+        for pos, key, after in self._hits(data, end):
+            g = self._open_group(data, base, pos, key, after, end)
             if g is None:
                 continue
             if g[9] and not pending:
-                out.extend((g[0], g[1], g[2], g[6], fid) for fid in g[4])
+                for fid in g[4]:
+                    append((key, g[1], g[2], g[6], fid))
             else:
                 pending[g[7]] = g
         if pending:
@@ -136,26 +154,28 @@ class AuditParser(object):
             out.extend(self._drain())
         return out
 
-    def _count_records(self, data):
+    def _count_records(self, data, end=None):
         # Every record line starts with "type="; anything else is counted and skipped. Two
         # scans instead of counting b"\n" and b"\ntype=" (CPython's bytes.count is slow for a
         # single byte and for needles of 6 bytes or more, fast for 2 to 5): the line ends not
         # followed by "type=" (a regex with a one-byte literal prefix: usually only the last),
         # and "\ntype" (5 bytes); the few "\ntype" not followed by "=" are among the first.
-        untyped = _UNTYPED_RE.findall(data)
-        typed_ends = data.count(b"\ntype") - untyped.count(b"type")
+        if end is None:
+            end = len(data)
+        untyped = _UNTYPED_RE.findall(data, 0, end)
+        typed_ends = data.count(b"\ntype", 0, end) - untyped.count(b"type")
         lines = typed_ends + len(untyped)
         self.records += lines
-        typed = typed_ends + (1 if data.startswith(b"type=") else 0)
+        typed = typed_ends + (1 if data.startswith(b"type=", 0, end) else 0)
         self.unusable["not_a_record"] += max(lines - typed, 0)
 
-    def _continue_late(self, data, base):
+    def _continue_late(self, data, base, end):
         """Late PATH records of groups released early: their events, each file once."""
         out = []
         for ident in list(self.late):
             g = self.late[ident]
-            end = g[8] - base
-            complete = self._collect(g, data, 0, end) or self._eoe(g, data, 0, end)
+            stop = min(g[8] - base, end)
+            complete = self._collect(g, data, 0, stop) or self._eoe(g, data, 0, stop)
             out.extend((g[0], g[1], g[2], g[6], fid) for fid in g[4])
             del g[4][:]
             if complete or g[8] <= self.pos:
@@ -164,34 +184,35 @@ class AuditParser(object):
                 del self.late[ident]
         return out
 
-    def _hits(self, data):
-        """``(position, key, end of the needle)`` of every watched key in the chunk, in stream order."""
+    def _hits(self, data, end):
+        """``(position, key, end of the needle)`` of every watched key in data[:end], in stream order."""
         hits = []
         for key, needle in self.needles:
-            pos = data.find(needle)
+            n = len(needle)
+            pos = data.find(needle, 0, end)
             while pos >= 0:
-                hits.append((pos, key, pos + len(needle)))
-                pos = data.find(needle, pos + len(needle))
+                hits.append((pos, key, pos + n))
+                pos = data.find(needle, pos + n, end)
         if len(self.needles) > 1:
             hits.sort()
         return hits
 
-    def _open_group(self, data, base, pos, key, after):
+    def _open_group(self, data, base, pos, key, after, end):
         """The group of the SYSCALL record a key hit closes (None when it is not one to count),
         with the PATH records that follow in this chunk already collected."""
         # the key closes the raw part of a SYSCALL record: end of line or the 0x1d separator
-        sep = data[after : after + 1]
-        if sep not in (b"\x1d", b"\n"):
+        sep = data[after] if after < end else 0
+        if sep != 0x1D and sep != 0x0A:
             return None
         start = data.rfind(b"\n", 0, pos) + 1
-        if not data.startswith(b"type=SYSCALL ", start):
-            return None  # e.g. CONFIG_CHANGE records of rule loads carry the key too
-        m = _SYSCALL_FAST_RE.match(data, start)
+        m = _SYSCALL_FAST_RE.match(data, start, pos + 1)
         if m is not None:
-            stamp, serial, success, items, auid = m.groups()
+            ident, stamp, success, items, auid = m.groups()
             items, auid = int(items), int(auid)
         else:
-            m = _SYSCALL_HEAD_RE.match(data, start)
+            if not data.startswith(b"type=SYSCALL ", start):
+                return None  # e.g. CONFIG_CHANGE records of rule loads carry the key too
+            m = _SYSCALL_HEAD_RE.match(data, start, pos + 1)
             raw = data[start:pos]
             success = _field(raw, b" success=")
             items = _int(_field(raw, b" items="))
@@ -199,14 +220,22 @@ class AuditParser(object):
             if m is None or success is None or items is None or auid is None:
                 self.unusable["syscall_fields"] += 1
                 return None
-            stamp, serial = m.group(1), m.group(2)
+            stamp = m.group(1)
+            ident = stamp + b":" + m.group(2)
         if success != b"yes" or auid == AUID_UNSET or auid < self.min_auid or items <= 0:
             return None
-        user = _enriched_user(data, after) if sep == b"\x1d" else None
-        ident = stamp + b":" + serial
-        g = [key, auid, user, items, [], 0, float(stamp), ident, base + start + _GROUP_SPAN, False]
-        end = start + _GROUP_SPAN
-        g[9] = self._collect(g, data, m.end(), end) or self._eoe(g, data, m.end(), end)
+        user = None
+        if sep == 0x1D:  # ENRICHED: the resolved AUID="name" after the separator
+            eol = data.find(b"\n", after, end)
+            q = data.find(b'AUID="', after, eol)
+            if q > 0:
+                name = data[q + 6 : data.find(b'"', q + 6, eol)]
+                if name != b"unset":
+                    user = name.decode("utf-8", "replace")
+        stop = start + _GROUP_SPAN
+        g = [key, auid, user, items, [], 0, float(stamp), ident, base + stop, False]
+        stop = min(stop, end)
+        g[9] = self._collect(g, data, after, stop) or self._eoe(g, data, after, stop)
         return g
 
     def _give_up_overdue(self):
@@ -252,6 +281,22 @@ class AuditParser(object):
                 return False
             g[5] += 1
             start = p + len(needle)
+            k = _PATH_KERNEL_RE.match(data, start - 1, end)
+            if k is not None:
+                inode, dev, mode, nametype = k.groups()
+                if nametype == b"NORMAL" and not mode.startswith(b"040"):
+                    g[4].append((dev + b":" + inode).decode("ascii"))
+                continue
+            h = _PATH_HEAD_RE.match(data, start - 1, end)
+            if h is not None:
+                eol = data.find(b"\n", h.end(), end)
+                q = data.find(b" nametype=", h.end() - 1, eol)
+                f = _NAMETYPE_RE.match(data, q, end) if q >= 0 and data.find(b"\x1d", h.end(), q) < 0 else None
+                if f is not None:
+                    inode, dev, mode = h.groups()
+                    if f.group(1) == b"NORMAL" and not mode.startswith(b"040"):
+                        g[4].append((dev + b":" + inode).decode("ascii"))
+                    continue
             q = data.find(b" inode=", start - 1, start + 4096)
             f = _PATH_FAST_RE.match(data, q) if q >= 0 else None
             if f is not None and data.find(b"\n", start, q) < 0:

@@ -11,7 +11,7 @@ import datetime
 import json
 import time
 
-from ..config import HAS_JMESPATH, jmespath
+from ..config import jmespath_module
 
 
 def parse_time(value):
@@ -48,7 +48,8 @@ class JsonlogDataset(object):
     None for lines of other data sets, and raises ValueError for malformed lines."""
 
     def __init__(self, ds):
-        if not HAS_JMESPATH:
+        jmespath = jmespath_module()
+        if jmespath is None:
             raise ValueError("jsonlog data sets need python3-jmespath")
         self.name = ds["name"]
         self.user = jmespath.compile(ds["user"])
