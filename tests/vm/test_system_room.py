@@ -36,6 +36,10 @@ def console(items: list[dict]) -> dict:
     return f
 
 
+def release(vm) -> int:
+    return int(vm.ssh("cut -d. -f1 /etc/debian_version").stdout.strip())
+
+
 def changed(out: str) -> int:
     m = re.search(r"\bvm\s*:\s*ok=\d+\s+changed=(\d+)", out)
     assert m, out[-2000:]
@@ -62,6 +66,9 @@ def test_first_run_fixes_and_loads_the_rules_in_the_kernel(applied) -> None:
     assert f["evidence"]["in_container"] is False and f["evidence"]["rules_loaded"] is True
     loaded = vm.ssh("sudo auditctl -l").stdout
     assert "-w /var/log/wtmp -p wa -k pii_guard_session" in loaded
+    # The wtmpdb watch exactly where its directory exists: Debian 13 (wtmpdb installed), not 12.
+    wtmpdb = "-w /var/lib/wtmpdb/wtmp.db -p wa -k pii_guard_session"
+    assert (wtmpdb in loaded) == (release(vm) >= 13), loaded
     assert "-w /var/log/lastlog -p wa -k pii_guard_logins" in loaded
     pam = vm.ssh("grep -c '^session    optional   pam_tty_audit.so enable=\\*' /etc/pam.d/login").stdout.strip()
     assert pam == "1"
@@ -80,6 +87,15 @@ def test_a_tty_login_leaves_audit_records_under_the_role_keys(applied) -> None:
     assert after > before, (before, after)
     last = vm.ssh("sudo grep 'key=\"pii_guard_session\"' /var/log/audit/audit.log | tail -n 1").stdout
     assert 'comm="login"' in last and 'exe="/usr/bin/login"' in last, last
+    if release(vm) >= 13:
+        # Debian 13 has no utmp; pam_wtmpdb (priority standard, in the lab image) records the
+        # login in wtmp.db, and that write must be one of the new events under the session key.
+        events = vm.ssh(f"sudo grep 'key=\"pii_guard_session\"' /var/log/audit/audit.log | tail -n +{before + 1}")
+        serials = set(re.findall(r"msg=audit\(\d+\.\d+:(\d+)\)", events.stdout))
+        assert serials, events.stdout
+        paths = vm.ssh("sudo grep '^type=PATH' /var/log/audit/audit.log").stdout.splitlines()
+        written = [p for p in paths if re.search(r":(\d+)\)", p).group(1) in serials]
+        assert any('name="/var/lib/wtmpdb/wtmp.db"' in p for p in written), written[-10:]
 
 
 @pytest.mark.control("7-1.console_login_audit")
