@@ -602,3 +602,19 @@ def test_names_that_reach_audit_rules_are_full_matched(field, value):
     ds = dict(DATASETS[0], **{field: value})
     errs = dw.validate_config({"datasets": [ds]}, check_paths=False)
     assert any(repr(value) in e for e in errs), errs
+
+
+@pytest.mark.control("6-5.agent_running")
+def test_a_log_that_does_not_exist_yet_is_read_once_it_appears(tmp_path):
+    # auditd or PostgreSQL may create the file after the agent starts: nothing read, no error.
+    p = tmp_path / "later.log"
+    f = agent_mod.Follower(str(p), from_start=True, max_line=1000)
+    assert f.read_chunk() == b"" and f.read_block() == (b"", 0) and f.read_lines() == []
+    p.write_bytes(b"one\ntwo\npart")
+    got = b""
+    for _ in range(5):
+        got += f.read_chunk()
+    assert got == b"one\ntwo\n"
+    with open(p, "ab") as fh:
+        fh.write(b"ial\n")
+    assert f.read_chunk() == b"partial\n"
