@@ -143,10 +143,14 @@ def test_shipped_recipe_selects_each_releases_postgresql() -> None:
     assert not any(p.startswith("postgresql-15") for p in p13)
     shared = {"usbguard", "auditd", "sudo", "openssh-server", "linux-image-amd64", "python3-apt", "systemd"}
     assert shared <= set(p12) and shared <= set(p13)
+    # 13 alone: its PostgreSQL and the login records of a real trixie install (wtmpdb, priority standard).
     assert set(p12) - {"postgresql-15", "postgresql-15-pgaudit"} == set(p13) - {
         "postgresql-17",
         "postgresql-17-pgaudit",
+        "wtmpdb",
+        "libpam-wtmpdb",
     }
+    assert not {"wtmpdb", "libpam-wtmpdb"} & set(p12)  # not in bookworm
     assert (image.pg_major("12"), image.pg_major("13")) == ("15", "17")
 
 
