@@ -10,10 +10,11 @@
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 # fonts-ipafont-gothic: Japanese glyphs for the report screenshot (make demo).
+# kmod: modprobe reads the 6-17 bus drop-in in a unit test (tests/unit/module_utils/usb/test_buses.py).
 # gnupg, openssh-client: signing and verifying report bundles (tests/unit/plugin_utils/test_bundle.py).
 PKGS=(podman runc debootstrap qemu-system-x86 qemu-utils e2fsprogs openssh-client sudo
       python3-venv git make ca-certificates procps chromium gnupg postgresql-15 postgresql-15-pgaudit
-      python3-jmespath fonts-ipafont-gothic libusbguard1 libauparse0 libaudit1)
+      python3-jmespath fonts-ipafont-gothic libusbguard1 libauparse0 libaudit1 kmod)
 # Downloaded, never installed on the controller (see above); the lab image installs them.
 DEBS=(usbguard auditd)
 

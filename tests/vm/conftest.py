@@ -43,7 +43,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def vm() -> Iterator[VM]:
-    # The release comes from PII_GUARD_LAB_RELEASE: `make vm` runs Debian 12, `make vm VM_RELEASE=13` 13.
+    # The release comes from PII_GUARD_LAB_RELEASE: `make vm` runs Debian 13, `make vm-12` Debian 12.
     # PII_GUARD_VM_ATTACH=RUNDIR:SSH_PORT (printed by `lab.py vm`) reuses a running VM.
     attach = os.environ.get("PII_GUARD_VM_ATTACH")
     if attach:
