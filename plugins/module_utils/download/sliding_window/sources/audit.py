@@ -45,6 +45,7 @@ UNUSABLE_REASONS = (
     "path_fields",  # a PATH record of a watched event without usable inode/dev/mode/nametype
     "incomplete_group",  # an event whose PATH records did not all arrive within the span
     "line_too_long",  # a line over the line cap, skipped (counted by the follower)
+    "rotated_away",  # the file the agent stopped in was rotated away while it was down
 )
 
 
