@@ -257,15 +257,34 @@ def review_status(reviewed_on, interval_days, today=None):
     return age <= int(interval_days) and age >= 0, age, due.isoformat()
 
 
-# C0 and C1 controls, DEL, the Unicode line/paragraph separators, and the backslash itself
-_UNSAFE_RE = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029\\\\]")
+# C0 and C1 controls, DEL, the Unicode line/paragraph separators, lone surrogates (U+D800..
+# U+DFFF: a JSON "\\ud800" in a log line, or an undecodable byte of a name from the passwd
+# database, which Python decodes with surrogateescape) and the backslash itself
+_UNSAFE_RE = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029\\ud800-\\udfff\\\\]")
+
+
+_SURROGATE_RE = re.compile("[\\ud800-\\udfff]")
 
 
 def escape(value):
-    """One printable line for a value read from a log or a device (user names, data set
-    names, file names): control characters become ``\\xNN`` / ``\\uNNNN`` so that nothing
-    can end a journal field, start a forged ``<0>`` priority line, or drive a terminal."""
+    """One printable line of valid UTF-8 for a value read from a log or a device (user names,
+    data set names, file names): control characters and lone surrogates become ``\\xNN`` /
+    ``\\uNNNN``, so that nothing can end a journal field, start a forged ``<0>`` priority line,
+    drive a terminal, or fail to encode (a lone surrogate raised UnicodeEncodeError in every
+    channel that encodes its text: the agent crashed on the alert and was blind)."""
     return _UNSAFE_RE.sub(_escape_char, str(value))
+
+
+def is_text(value):
+    """True when ``value`` (a str) is valid Unicode text: encodable as UTF-8 (no lone surrogate)."""
+    return _SURROGATE_RE.search(value) is None
+
+
+def json_value(value):
+    """A string for a JSON sink (alert log, webhook): the raw value when it is valid Unicode
+    (JSON escapes its control characters), else the escaped form (``escape``), as the journal
+    has it: RFC 8259 leaves lone surrogates to each reader, and the alert log must be UTF-8."""
+    return value if not isinstance(value, str) or is_text(value) else escape(value)
 
 
 def _escape_char(m):

@@ -45,6 +45,7 @@ UNUSABLE_REASONS = (
     "path_fields",  # a PATH record of a watched event without usable inode/dev/mode/nametype
     "incomplete_group",  # an event whose PATH records did not all arrive within the span
     "line_too_long",  # a line over the line cap, skipped (counted by the follower)
+    "rotated_away",  # the file the agent stopped in was rotated away while it was down
 )
 
 
@@ -71,13 +72,16 @@ def _int(value, base=10):
 
 
 def _enriched_user(data, after):
-    """The resolved ``AUID="name"`` after the 0x1d separator of an ENRICHED record (None when unset)."""
+    """The resolved ``AUID="name"`` after the 0x1d separator of an ENRICHED record (None when unset).
+
+    Bytes that are not UTF-8 become lone surrogates (surrogateescape, as Python's pwd module
+    decodes the same names): distinct names stay distinct; every sink escapes them."""
     eol = data.find(b"\n", after)
     q = data.find(b'AUID="', after, eol)
     if q > 0:
         name = data[q + 6 : data.find(b'"', q + 6, eol)]
         if name != b"unset":
-            return name.decode("utf-8", "replace")
+            return name.decode("utf-8", "surrogateescape")
     return None
 
 
@@ -231,7 +235,7 @@ class AuditParser(object):
             if q > 0:
                 name = data[q + 6 : data.find(b'"', q + 6, eol)]
                 if name != b"unset":
-                    user = name.decode("utf-8", "replace")
+                    user = name.decode("utf-8", "surrogateescape")
         stop = start + _GROUP_SPAN
         g = [key, auid, user, items, [], 0, float(stamp), ident, base + stop, False]
         stop = min(stop, end)
