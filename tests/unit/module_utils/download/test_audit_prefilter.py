@@ -15,6 +15,9 @@ from test_agent_exact import path_rec, syscall
 from test_window import GS
 
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.download import window as dw
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.download.sliding_window.sources import (
+    audit as audit_src,
+)
 
 KEY = "pii_dl_citizens"
 
@@ -188,3 +191,47 @@ def test_events_and_counts_do_not_depend_on_the_chunking():
         out.extend(p.flush())
         assert out == expected
         assert (p.records, p.unusable) == (whole.records, whole.unusable)
+
+
+# The record count reads b"\ntype=" in slices of _COUNT_SLICE bytes (each extended by five bytes
+# so a needle across a slice boundary is counted in the slice where it starts): with tiny slices
+# every boundary falls inside or next to a needle, and the counts must not change.
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(ATOMS), max_size=60), st.integers(min_value=1, max_value=13))
+def test_counts_do_not_depend_on_the_count_slices(atoms, size):
+    data = b"".join(atoms)
+    saved = audit_src._COUNT_SLICE
+    audit_src._COUNT_SLICE = size
+    try:
+        got = counts(data)
+    finally:
+        audit_src._COUNT_SLICE = saved
+    assert got == reference_counts(data)
+
+
+def test_counts_of_a_large_mixed_log_with_garbage_at_every_slice_boundary():
+    """A log of several slices, with lines that are not records and "type" without "=" placed
+    across and next to each slice boundary: the counts are the plain ones."""
+    rnd = random.Random(11)
+    lines = []
+    for i in range(3000):
+        lines += event(i % 1000, key=rnd.choice((KEY, "other_key")), per=rnd.random() < 0.3)
+        if rnd.random() < 0.1:
+            lines.append(rnd.choice(("garbage", "type", "", "typo=1", "\r", "typ")))
+    data = ("\n".join(lines) + "\n").encode()
+    slice_ = audit_src._COUNT_SLICE
+    for b in range(slice_, len(data), slice_):
+        nl = data.find(b"\n", b - 8)
+        data = data[: nl + 1] + b"type\n" + data[nl + 1 :]
+    assert len(data) > 4 * slice_
+    for pieces in (1, 3, 17):
+        assert counts(data, pieces) == reference_counts(data)
+
+
+def test_line_ends_after_the_end_given_are_not_counted():
+    """feed_chunk(data, end) counts the lines of data[:end] only, whatever follows end."""
+    data = b"type=A msg=audit(1.0:1): x\ngarbage\ntype=B msg=audit(1.0:2): y\nmore\ntype=C z\n"
+    for end in [i + 1 for i, c in enumerate(data) if c == 0x0A]:
+        p = dw.AuditParser([KEY])
+        p.feed_chunk(data, end)
+        assert (p.records, p.unusable["not_a_record"]) == reference_counts(data[:end])
