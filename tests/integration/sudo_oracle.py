@@ -8,9 +8,11 @@ FQDN, IP and network and other hosts, runas lists, NOPASSWD/PASSWD, ``Defaults``
 parser's verdict is compared with what sudo 1.9 in a lab container with a fixed hostname says:
 
 * ``any``: ``sudo -l -U user`` lists privileges (vs "is not allowed to run sudo");
-* ``all``: ``sudo -l -U user -u root PROBE`` allows a command no rule names (only ALL can);
+* ``all``: the user's ``sudo -n -l -u root PROBE`` allows a command no rule names (only ALL
+  can); asked as the user (``runuser``), with ``Defaults listpw=never`` in the main file: sudo
+  1.9.16's ``sudo -l -U user`` run as root matches ``(:group)``-only entries against root;
 * ``nopasswd_all``: the user runs ``sudo -n -u root PROBE`` without a password;
-* per command named in the configuration: ``sudo -l -U user -u root CMD`` (not sudoedit:
+* per command named in the configuration: the user's ``sudo -n -l -u root CMD`` (not sudoedit:
   ``sudo -l`` always answers no for it, so sudoedit grants are compared through ``any``).
 
 Run ``python tests/integration/sudo_oracle.py N`` for N configurations (``make sudo-oracle``
@@ -34,7 +36,8 @@ sys.path.insert(0, str(ROOT / ".cache" / "collections"))
 
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import sudoers as S  # noqa: E402
 
-IMAGE = "localhost/pii-guard-lab:latest"
+# The lab image of the release under test (`lab.py --release 13 env` sets it), else 12's.
+IMAGE = os.environ.get("PII_GUARD_LAB_IMAGE", "localhost/pii-guard-lab:latest")
 HOSTNAME = "web1.lab.example"
 PROBE = S.PROBE
 USERS = {  # name: (uid, [supplementary groups])
@@ -54,8 +57,10 @@ COMMANDS = [
     "/usr/bin/find",
     "sudoedit /etc/hosts",
 ]
+# listpw=never: the commands are asked by each user itself (RUNNER), and `sudo -l` would want the
+# user's password where an entry lacks NOPASSWD (listpw=any, the default). The parser ignores it.
 MAIN_HEAD = (
-    "Defaults\tenv_reset\nDefaults\tmail_badpass\n"
+    "Defaults\tenv_reset\nDefaults\tmail_badpass\nDefaults\tlistpw=never\n"
     'Defaults\tsecure_path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"\n'
     "root\tALL=(ALL:ALL) ALL\n"
 )
@@ -74,13 +79,17 @@ def probe(u, commands):
     r["any"] = "may run the following" in listing.stdout
     # Short cuts on sudo's own answers only: nothing listed -> nothing allowed; PROBE not
     # allowed -> not allowed without a password either.
-    r["all"] = r["any"] and sh(["sudo", "-l", "-U", u, "-u", "root", PROBE]).returncode == 0
+    # Commands are asked as the user itself: sudo 1.9.16 (Debian 13) matches a runas-group-only
+    # entry such as (:devs) against the invoking user when root asks `sudo -l -U user -u root CMD`,
+    # and says allowed where the user is refused (1.9.13 on 12 does not).
+    ask = ["runuser", "-u", u, "--", "sudo", "-n", "-l", "-u", "root"]
+    r["all"] = r["any"] and sh(ask + [PROBE]).returncode == 0
     r["nopasswd_all"] = r["all"] and sh(["runuser", "-u", u, "--", "sudo", "-n", "-u", "root", PROBE]).returncode == 0
     r["commands"] = {}
     for c in commands:
         if c.startswith("sudoedit"):
             continue  # sudo -l cannot check sudoedit (it answers no); covered by "any"
-        r["commands"][c] = r["any"] and sh(["sudo", "-l", "-U", u, "-u", "root"] + c.split()).returncode == 0
+        r["commands"][c] = r["any"] and sh(ask + c.split()).returncode == 0
     return u, r
 out = []
 pool = ThreadPoolExecutor(4)

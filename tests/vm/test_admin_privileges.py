@@ -273,7 +273,12 @@ FZ_USERS = ["fza", "fzb", "%fzg", "%#2100", "#2002", "ALL", "FZADM"]
 FZ_CMDS = ["ALL", "/bin/ls", "/usr/bin/id -u", "SHELLS", "!/bin/sh", "!ALL"]
 FZ_RUNAS = ["", "(ALL)", "(ALL:ALL)", "(root)", "(nobody)", "(:adm)", "(FZOP)", "(!root, ALL)", "(ALL, !root)"]
 FZ_TAGS = ["", "NOPASSWD: ", "PASSWD: ", "NOEXEC: "]
-FZ_PRE = "User_Alias FZADM = fza, !fzb\nRunas_Alias FZOP = root, nobody\nCmnd_Alias SHELLS = /bin/sh, /bin/bash\n"
+# listpw=never: the oracle asks as each user (real_sudo), and `sudo -l` would otherwise want the
+# user's password for entries without NOPASSWD (listpw=any, the default); the parser ignores it.
+FZ_PRE = (
+    "Defaults:fza,fzb listpw=never\n"
+    "User_Alias FZADM = fza, !fzb\nRunas_Alias FZOP = root, nobody\nCmnd_Alias SHELLS = /bin/sh, /bin/bash\n"
+)
 # Probes: an arbitrary command (only an ALL grant allows it) and the concrete commands above.
 PROBES = ["/usr/bin/uname", "/bin/ls", "/usr/bin/id -u", "/bin/sh", "/bin/bash"]
 
@@ -302,27 +307,29 @@ def _parser_allows(text: str, user, probe: str) -> bool:
     return got["all"] or probe in got["commands"]
 
 
-@settings(
-    max_examples=3, deadline=None, database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck)
-)
-@given(batch=fz_files)
-@pytest.mark.control("6-6.sudoers_grants")
-def test_parser_never_reports_less_than_real_sudo(seeded, batch):
-    """Generated sudoers files, judged by the real sudo (`sudo -l -U u -u root CMD`) in the VM."""
+def fuzz_users(vm) -> None:
     sh(
-        seeded,
+        vm,
         "sudo sh -ec 'getent group fzg >/dev/null || groupadd -g 2100 fzg; "
         "id fza >/dev/null 2>&1 || useradd -M -u 2001 -G fzg fza; "
         "id fzb >/dev/null 2>&1 || useradd -M -u 2002 fzb'",
     )
-    texts = [FZ_PRE + "\n".join(specs) + "\n" for specs in batch]
+
+
+def real_sudo(vm, texts: list[str]) -> tuple[list[tuple[int, str, str, str]], str]:
+    """What the real sudo in the VM says for each sudoers text, user and probe: (index, user,
+    "1" allowed / "0" not, probe), and the raw output. Each user asks sudo itself
+    (`runuser -u U -- sudo -n -l -u root CMD`): sudo 1.9.16 (Debian 13) matches a runas-group-only
+    entry such as `(:adm)` against the invoking user when root lists another user's privileges
+    (`sudo -l -U U`), and so reports commands the user itself is refused (12's 1.9.13 does not)."""
+    fuzz_users(vm)
     probes = " ".join(shlex.quote(p) for p in PROBES)
     script = (
-        "set -u; i=0; for f in /tmp/fz/*; do "
+        "set -u; for f in /tmp/fz/*; do "
         '  if ! visudo -cqf $f >/dev/null 2>&1; then echo "$(basename $f) invalid"; continue; fi; '
         "  install -m 0440 $f /etc/sudoers.d/zz_fuzz; "
         "  for u in fza fzb; do for p in " + probes + "; do "
-        "    if sudo -l -U $u -u root $p >/dev/null 2>&1; then r=1; else r=0; fi; "
+        "    if runuser -u $u -- sudo -n -l -u root $p >/dev/null 2>&1; then r=1; else r=0; fi; "
         '    echo "$(basename $f) $u $r $p"; done; done; '
         "  rm -f /etc/sudoers.d/zz_fuzz; done; rm -rf /tmp/fz"
     )
@@ -331,24 +338,61 @@ def test_parser_never_reports_less_than_real_sudo(seeded, batch):
         "import json,os,sys; os.makedirs('/tmp/fz', exist_ok=True); "
         "[open('/tmp/fz/'+k,'w').write(v) for k,v in json.loads(sys.stdin.read()).items()]"
     )
-    sh(seeded, f"printf '%s' {shlex.quote(payload)} | sudo python3 -c {shlex.quote(writer)}")
-    out = seeded.ssh(f"sudo sh -c {shlex.quote(script)}", timeout=900).stdout
+    sh(vm, f"printf '%s' {shlex.quote(payload)} | sudo python3 -c {shlex.quote(writer)}")
+    out = vm.ssh(f"sudo sh -c {shlex.quote(script)}", timeout=900).stdout
+    rows = []
+    for line in out.splitlines():
+        parts = line.split(" ", 3)
+        if len(parts) == 4:
+            rows.append((int(parts[0]), parts[1], parts[2], parts[3]))
+    return rows, out
+
+
+@pytest.mark.control("6-6.sudoers_grants")
+def test_the_sudo_oracle_tells_allowed_from_refused(seeded):
+    """The oracle below is only as strong as its "allowed": on known files it must say 1 where
+    the user may run the command (a PASSWD entry too: listing needs no password) and 0 elsewhere."""
+    cases = [
+        # fza may run `id -u` as root, with a password: allowed, nothing else, and not for fzb.
+        ("fza ALL = (root) PASSWD: /usr/bin/id -u", {("fza", "/usr/bin/id -u")}),
+        # A group grant of ALL: every probe for fza (in fzg), none for fzb.
+        ("%fzg ALL = (ALL) ALL", {("fza", p) for p in PROBES}),
+        # A runas group only: root is not a target (sudo 1.9.16's `-l -U` listing, run as root, said it was).
+        ("fza ALL = (:adm) NOPASSWD: /bin/bash", set()),
+        # Everyone but root gives nothing; SHELLS as FZOP (root among them) to both users, nothing else.
+        (
+            "FZADM ALL = (ALL, !root) NOPASSWD: ALL\nALL ALL = (FZOP) SHELLS",
+            {(u, p) for u in ("fza", "fzb") for p in ("/bin/sh", "/bin/bash")},
+        ),
+    ]
+    rows, out = real_sudo(seeded, [FZ_PRE + spec + "\n" for spec, _ in cases])
+    assert len(rows) == len(cases) * 2 * len(PROBES), out
+    for i, user, real, probe in rows:
+        spec, allowed = cases[i]
+        assert real == ("1" if (user, probe) in allowed else "0"), (spec, user, probe, real)
+
+
+@settings(
+    max_examples=3, deadline=None, database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck)
+)
+@given(batch=fz_files)
+@pytest.mark.control("6-6.sudoers_grants")
+def test_parser_never_reports_less_than_real_sudo(seeded, batch):
+    """Generated sudoers files, judged by the real sudo in the VM (real_sudo: each user asks)."""
+    texts = [FZ_PRE + "\n".join(specs) + "\n" for specs in batch]
+    rows, out = real_sudo(seeded, texts)
     accounts = {
         "fza": S.Account("fza", 2001, {"fza", "fzg"}, {2001, 2100}),
         "fzb": S.Account("fzb", 2002, {"fzb"}, {2002}),
     }
     checked = allowed = 0
     misses = []
-    for line in out.splitlines():
-        parts = line.split(" ", 3)
-        if len(parts) < 4:
-            continue
-        name, u, real, probe = parts
+    for i, u, real, probe in rows:
         checked += 1
         if real == "1":
             allowed += 1
-            if not _parser_allows(texts[int(name)], accounts[u], probe):
-                misses.append((texts[int(name)], u, probe))
+            if not _parser_allows(texts[i], accounts[u], probe):
+                misses.append((texts[i], u, probe))
     print(
         f"\n[admin] sudo -l comparisons: {checked}, real sudo allowed: {allowed}, parser under-reported: {len(misses)}"
     )

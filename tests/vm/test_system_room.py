@@ -69,6 +69,8 @@ def test_first_run_fixes_and_loads_the_rules_in_the_kernel(applied) -> None:
     # The wtmpdb watch exactly where its directory exists: Debian 13 (wtmpdb installed), not 12.
     wtmpdb = "-w /var/lib/wtmpdb/wtmp.db -p wa -k pii_guard_session"
     assert (wtmpdb in loaded) == (release(vm) >= 13), loaded
+    # The live wtmpdb of Debian 13 (the path above is a link to it there): watched on every release.
+    assert "-w /var/log/wtmp.db -p wa -k pii_guard_session" in loaded
     assert "-w /var/log/lastlog -p wa -k pii_guard_logins" in loaded
     pam = vm.ssh("grep -c '^session    optional   pam_tty_audit.so enable=\\*' /etc/pam.d/login").stdout.strip()
     assert pam == "1"
@@ -82,7 +84,13 @@ def test_a_tty_login_leaves_audit_records_under_the_role_keys(applied) -> None:
     before = int(vm.ssh(count).stdout.strip() or 0)
     # A login on a terminal (script gives login a pty) writes utmp/wtmp/lastlog, as a console login does.
     # The shell of that login reads "exit" from the pty and ends the session.
-    vm.ssh("printf 'exit\\n' | sudo timeout 60 script -qec 'login -f labop' /dev/null", check=False, timeout=90)
+    # "exit" is sent every 2 s: Debian 13's login discards what reached the pty before the shell
+    # started (one early "exit" left the shell waiting for the 60 s timeout).
+    vm.ssh(
+        "while sleep 2; do printf 'exit\\n'; done | sudo timeout 60 script -qec 'login -f labop' /dev/null",
+        check=False,
+        timeout=90,
+    )
     after = int(vm.ssh(count).stdout.strip() or 0)
     assert after > before, (before, after)
     last = vm.ssh("sudo grep 'key=\"pii_guard_session\"' /var/log/audit/audit.log | tail -n 1").stdout
@@ -90,12 +98,14 @@ def test_a_tty_login_leaves_audit_records_under_the_role_keys(applied) -> None:
     if release(vm) >= 13:
         # Debian 13 has no utmp; pam_wtmpdb (priority standard, in the lab image) records the
         # login in wtmp.db, and that write must be one of the new events under the session key.
+        # The kernel names the file opened: /var/log/wtmp.db (/var/lib/wtmpdb/wtmp.db links to it).
         events = vm.ssh(f"sudo grep 'key=\"pii_guard_session\"' /var/log/audit/audit.log | tail -n +{before + 1}")
         serials = set(re.findall(r"msg=audit\(\d+\.\d+:(\d+)\)", events.stdout))
         assert serials, events.stdout
-        paths = vm.ssh("sudo grep '^type=PATH' /var/log/audit/audit.log").stdout.splitlines()
-        written = [p for p in paths if re.search(r":(\d+)\)", p).group(1) in serials]
-        assert any('name="/var/lib/wtmpdb/wtmp.db"' in p for p in written), written[-10:]
+        # split("\n"), not splitlines(): that also splits at the 0x1d before ENRICHED fields.
+        paths = vm.ssh("sudo grep '^type=PATH' /var/log/audit/audit.log").stdout.split("\n")
+        written = [p for p in paths if (m := re.search(r"msg=audit\(\d+\.\d+:(\d+)\)", p)) and m.group(1) in serials]
+        assert any('name="/var/log/wtmp.db"' in p for p in written), written[-10:]
 
 
 @pytest.mark.control("7-1.console_login_audit")

@@ -125,10 +125,20 @@ def watches(text: str) -> list[str]:
 def test_login_records_of_each_debian_release_are_watched_and_only_loadable_watches_written() -> None:
     """auditctl -w refuses a path whose directory is missing: 12 has no wtmpdb/lastlog2 directory."""
     text12, out12 = host_rules(RULES, DEBIAN_12.__contains__)
-    assert watches(text12) == ["/var/log/lastlog", "/var/log/faillog", "/run/utmp", "/var/log/wtmp", "/var/log/btmp"]
+    assert watches(text12) == [
+        "/var/log/lastlog",
+        "/var/log/faillog",
+        "/run/utmp",
+        "/var/log/wtmp",
+        "/var/log/wtmp.db",
+        "/var/log/btmp",
+    ]
     assert out12 == ["/var/lib/lastlog/lastlog2.db", "/var/lib/wtmpdb/wtmp.db"]
     text13, out13 = host_rules(RULES, DEBIAN_13.__contains__)
     assert "/var/lib/wtmpdb/wtmp.db" in watches(text13) and "/var/lib/lastlog/lastlog2.db" in watches(text13)
+    # Debian 13's live wtmpdb: /var/lib/wtmpdb/wtmp.db is only a link to it (libwtmpdb0's
+    # postinst and tmpfiles.d), and a watch on a link never fires.
+    assert "/var/log/wtmp.db" in watches(text13)
     assert out13 == []
     # every key keeps a watch on both releases; comments are kept
     for text in (text12, text13):

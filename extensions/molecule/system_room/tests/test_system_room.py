@@ -22,6 +22,11 @@ def test_login_records_are_watched(host) -> None:
     # exists, left out where it does not (auditctl would refuse the whole file on 12).
     wtmpdb = "-w /var/lib/wtmpdb/wtmp.db -p wa -k pii_guard_session"
     assert (wtmpdb in lines) == host.file("/var/lib/wtmpdb").is_directory == (RELEASE != "12")
+    # Debian 13's live wtmpdb is /var/log/wtmp.db (the path above is a link to it, and a watch on
+    # a link never fires): watched on every release (/var/log exists everywhere).
+    assert "-w /var/log/wtmp.db -p wa -k pii_guard_session" in lines
+    if RELEASE != "12":
+        assert host.file("/var/lib/wtmpdb/wtmp.db").linked_to == "/var/log/wtmp.db"
     # augenrules loads rules.d only where auditd is installed.
     assert host.package("auditd").is_installed
 

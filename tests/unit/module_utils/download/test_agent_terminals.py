@@ -1,11 +1,14 @@
 """The agent's terminal warning finds the user's terminals in utmp (Debian 12) or, where the host
-has no utmp (Debian 13: systemd 257 is built without it), in systemd-logind's session files."""
+has no utmp (Debian 13: systemd 257 is built without it), in systemd-logind's session files and
+the terminal devices the user owns (an SSH login's logind session has no TTY=)."""
 
 from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import os
 import pathlib
+import pwd
 import struct
 
 import pytest
@@ -61,10 +64,45 @@ def test_without_utmp_the_terminals_come_from_logind(tmp_path: pathlib.Path) -> 
     session(logind, "5", "clerk")  # no terminal (an sftp or cron session)
     session(logind, "6", "other", "pts/1")
     session(logind, "7", "clerk", "../../etc/shadow")  # never a path outside /dev
-    assert agent.sessions("clerk", str(tmp_path / "no-utmp"), str(logind)) == ["pts/0", "tty2"]
+    no_dev = str(tmp_path / "no-dev")
+    assert agent.sessions("clerk", str(tmp_path / "no-utmp"), str(logind), no_dev) == ["pts/0", "tty2"]
 
 
 @pytest.mark.control("6-5.agent_running")
 def test_no_utmp_and_no_logind_means_no_terminal_warning_not_an_error(tmp_path: pathlib.Path) -> None:
     # the alert itself (journal, alert log) does not depend on it: the warning reaches 0 terminals
-    assert agent.sessions("clerk", str(tmp_path / "no-utmp"), str(tmp_path / "no-logind")) == []
+    none = [str(tmp_path / x) for x in ("no-utmp", "no-logind", "no-dev")]
+    assert agent.sessions("clerk", *none) == []
+
+
+@pytest.mark.control("6-5.agent_running")
+def test_without_utmp_an_ssh_terminal_is_found_by_its_owner(tmp_path: pathlib.Path) -> None:
+    """sshd hands the pty to the user but opens the PAM session before it allocates it, so logind
+    records that session without TTY= (Debian 13 VM): the pty's owner names the terminal."""
+    me = pwd.getpwuid(os.getuid()).pw_name
+    logind = tmp_path / "sessions"
+    logind.mkdir()
+    session(logind, "3", me)  # the SSH login, as logind records it: no TTY=
+    primary, secondary = os.openpty()  # a real /dev/pts/N, owned by this process's user
+    try:
+        line = os.ttyname(secondary)[len("/dev/") :]
+        assert line.startswith("pts/")
+        assert line in agent.sessions(me, str(tmp_path / "no-utmp"), str(logind))
+        assert line in agent.owned_terminals(me)
+        if os.getuid() != 0:
+            assert line not in agent.owned_terminals("root")
+        assert line not in agent.owned_terminals("nobody")
+    finally:
+        os.close(primary)
+        os.close(secondary)
+    assert agent.owned_terminals("no-such-user-pii") == []
+
+
+@pytest.mark.control("6-5.agent_running")
+def test_owned_terminals_are_character_devices_with_a_terminal_name(tmp_path: pathlib.Path) -> None:
+    # Regular files or other names under a /dev owned by the user are never a terminal.
+    me = pwd.getpwuid(os.getuid()).pw_name
+    (tmp_path / "pts").mkdir()
+    for name in ("pts/5", "tty3", "ttyS0", "pts/ptmx", "tty"):
+        (tmp_path / name).write_text("")
+    assert agent.owned_terminals(me, str(tmp_path)) == []
