@@ -117,11 +117,12 @@ def podman(*args, check=True, input=None):
 class Container:
     """One lab container with a fixed hostname, the test users, groups and commands."""
 
-    def __init__(self, name_hint="i13-sudo"):
+    def __init__(self, name_hint="i13-sudo", image=IMAGE):
         self.name = "%s-oracle-%s" % (name_hint, uuid.uuid4().hex[:6])
+        self.image = image
 
     def __enter__(self):
-        podman("run", "-d", "--rm", "--name", self.name, "--hostname", HOSTNAME, IMAGE, "sleep", "infinity")
+        podman("run", "-d", "--rm", "--name", self.name, "--hostname", HOSTNAME, self.image, "sleep", "infinity")
         setup = ["set -e"]
         for g, gid in GROUPS.items():
             setup.append("groupadd -g %d %s" % (gid, g))
