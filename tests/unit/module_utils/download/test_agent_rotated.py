@@ -219,8 +219,8 @@ def test_the_audit_log_rotated_away_is_counted_with_the_parser_reasons(tmp_path,
     assert state["audit_parser"]["unusable"]["rotated_away"] == 1
 
 
-@pytest.mark.parametrize("damage", ["truncated", "garbled"])
-def test_a_broken_gz_is_not_taken_for_the_checkpoint(tmp_path, damage):
+def _checkpoint_then_two_rotations(tmp_path):
+    """10 lines read and checkpointed, then 5 more rotated to .2.gz and 5 to .1 while the agent is down."""
     app = App(tmp_path)
     app.write(10)
     agent = agent_mod.Agent(app.config(), from_start=True)
@@ -230,6 +230,12 @@ def test_a_broken_gz_is_not_taken_for_the_checkpoint(tmp_path, damage):
     app.rotate(keep=7)
     app.write(5)
     app.rotate(keep=7)
+    return app
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbled"])
+def test_a_broken_gz_is_not_taken_for_the_checkpoint(tmp_path, damage):
+    app = _checkpoint_then_two_rotations(tmp_path)
     gz = pathlib.Path(str(app.log) + ".2.gz")
     data = gz.read_bytes()
     if damage == "truncated":
@@ -247,15 +253,7 @@ def test_a_broken_gz_is_not_taken_for_the_checkpoint(tmp_path, damage):
 def test_a_gz_with_a_bad_checksum_is_read_to_its_end_then_left_with_a_warning(tmp_path, capsys):
     """The checkpoint's file found (its head decompresses), its CRC trailer wrong: the lines are
     read, the error at its end is warned, and the newer files follow."""
-    app = App(tmp_path)
-    app.write(10)
-    agent = agent_mod.Agent(app.config(), from_start=True)
-    drain(agent)
-    stop(agent)
-    app.write(5)
-    app.rotate(keep=7)
-    app.write(5)
-    app.rotate(keep=7)
+    app = _checkpoint_then_two_rotations(tmp_path)
     app.write(5)
     gz = pathlib.Path(str(app.log) + ".2.gz")
     data = gz.read_bytes()
