@@ -28,6 +28,19 @@ AGENT = ROOT / "roles" / "download_alert" / "files" / "pii-download-alert"
 PY = "/usr/bin/python3"
 
 
+def read_terminal(master: int, needle: bytes, timeout: float = 5.0) -> bytes:
+    """What the agent wrote to the pty (master side) until `needle` shows or `timeout` passes."""
+    os.set_blocking(master, False)
+    seen = b""
+    end = time.monotonic() + timeout
+    while needle not in seen and time.monotonic() < end:
+        try:
+            seen += os.read(master, 4096)
+        except BlockingIOError:
+            time.sleep(0.05)
+    return seen
+
+
 class Lab:
     def __init__(self, tmp: pathlib.Path, **extra):
         self.tmp = tmp
@@ -265,14 +278,7 @@ def test_webhook_on_loopback_and_warning_on_the_users_terminal(tmp_path):
         lab.wait_for(lambda: _Hook.received, what="webhook POST")
         hook = _Hook.received[0]
         assert (hook["user"], hook["count"], hook["dataset"]) == ("clerk", 100, "citizens")
-        os.set_blocking(master, False)
-        seen = b""
-        end = time.monotonic() + 5
-        while b"citizens" not in seen and time.monotonic() < end:
-            try:
-                seen += os.read(master, 4096)
-            except BlockingIOError:
-                time.sleep(0.05)
+        seen = read_terminal(master, b"citizens")
         assert "WARNING: bulk download of personal data" in seen.decode()
         assert "user clerk read 100 records of data set citizens" in seen.decode()
         lab.stop()

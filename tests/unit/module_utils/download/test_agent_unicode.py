@@ -24,7 +24,7 @@ import time
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_agent import Lab
+from test_agent import Lab, read_terminal
 from test_agent_exact import agent_mod
 from test_forward import ALERT, Collector, parse_sd
 from test_window import GS, audit_event
@@ -154,14 +154,7 @@ def test_lone_surrogates_and_raw_bytes_reach_every_channel_escaped_and_survive_a
         lab.wait_for(lambda: len(collector.received) == 3, timeout=20, what="three alerts at the collector")
         lab.wait_for(lambda: len(_RawHook.bodies) == 3, what="three webhook POSTs")
         journal = [strict(rx.recv(65536)) for _ in users]
-        os.set_blocking(master, False)
-        seen = b""
-        end = time.monotonic() + 5
-        while b"exports" not in seen and time.monotonic() < end:
-            try:
-                seen += os.read(master, 4096)
-            except BlockingIOError:
-                time.sleep(0.05)
+        seen = read_terminal(master, b"exports")
         lab.quiet(1.5)
         assert lab.proc.poll() is None  # still running: not blind
         lab.stop()
