@@ -28,7 +28,7 @@ UNIT_JOBS ?= auto
 , := ,
 step = @printf '\n==> %s\n' "$(1)"
 
-.PHONY: help preflight apt venv deps lint ruff ansible-lint sanity unit images hosts integration molecule vm \
+.PHONY: help preflight apt venv deps lint ruff ansible-lint sanity unit images run-images integration molecule vm \
         vm-12 run-integration run-molecule run-vm test lab lab-down demo bench sudo-oracle docs changelog clean
 
 help:
@@ -98,18 +98,24 @@ lab: deps
 lab-down: venv
 	@$(LAB) down
 
-# Lab images first, one after the other (the lanes below then only read them).
 images: deps
-	$(call step,lab images: Debian 12 and 13 containers$(,) Debian $(VM_RELEASE) VM disk (cached by recipe digest))
-	@$(LAB) --release 12 image
-	@$(LAB) --release 13 image
-	@$(LAB) --release $(VM_RELEASE) vm-image
+	@$(MAKE) --no-print-directory run-images
 
-# The VM suite beside the container steps (tools/lanes.sh says why); output prefixed per lane.
-hosts: images
-	$(call step,side by side: lane vm (Debian $(VM_RELEASE) VM) and lane containers (integration$(,) then molecule on Debian $(MOLECULE_RELEASES)))
-	@bash tools/lanes.sh vm '$(MAKE) --no-print-directory run-vm' \
-	  containers '$(MAKE) --no-print-directory run-integration run-molecule'
+# make test runs its steps as one queue of jobs on TEST_WORKERS workers (tools/lanes.py says why):
+# a free worker takes the first job in this order whose `:after` jobs have passed. The VM suite,
+# the longest, starts as soon as its disk is there; lint, sanity and unit run meanwhile; the
+# molecule scenarios, one job per release and scenario, fill both workers up to the end.
+# Output is prefixed per job; whole logs in .cache/lanes/. No new job starts after a failure.
+TEST_WORKERS ?= 2
+# windows needs a real Windows host (extensions/molecule/windows/README.md)
+MOLECULE_SCENARIOS := $(filter-out windows,$(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
+sub = $(MAKE) --no-print-directory
+TEST_JOBS = 'images=$(sub) run-images' \
+  'vm:images=$(sub) run-vm' \
+  'lint=$(sub) lint' 'sanity=$(sub) sanity' 'unit=$(sub) unit' \
+  'integration:images=$(sub) run-integration' \
+  $(foreach r,$(MOLECULE_RELEASES),$(foreach s,$(MOLECULE_SCENARIOS),\
+    'molecule-$(r)-$(s):images=MOLECULE_RELEASES=$(r) PY=$(PY) bash tools/molecule-all.sh $(s)'))
 
 molecule: deps
 	@$(MAKE) --no-print-directory run-molecule
@@ -123,7 +129,14 @@ vm-12: deps
 integration: deps
 	@$(MAKE) --no-print-directory run-integration
 
-# run-*: the steps without `deps` (apt must not run twice at once from two lanes).
+# run-*: the steps without `deps` (apt must not run twice at once from two jobs).
+# Lab images one after the other (the jobs after them only read them).
+run-images:
+	$(call step,lab images: Debian 12 and 13 containers$(,) Debian $(VM_RELEASE) VM disk (cached by recipe digest))
+	@$(LAB) --release 12 image
+	@$(LAB) --release 13 image
+	@$(LAB) --release $(VM_RELEASE) vm-image
+
 run-molecule:
 	$(call step,molecule: every scenario on Debian $(MOLECULE_RELEASES) (lab images cached by recipe digest))
 	@MOLECULE_RELEASES="$(MOLECULE_RELEASES)" PY=$(PY) bash tools/molecule-all.sh
@@ -139,7 +152,9 @@ run-integration:
 	@$(LAB) image
 	@PII_GUARD_LAB_IMAGE=localhost/pii-guard-lab:$(PII_GUARD_LAB_RELEASE) pytest -q -p no:cacheprovider tests/integration
 
-test: deps lint sanity unit hosts
+test: deps
+	$(call step,the steps of make test as jobs on $(TEST_WORKERS) workers: images$(,) VM suite on Debian $(VM_RELEASE)$(,) lint$(,) sanity$(,) unit$(,) integration$(,) molecule on Debian $(MOLECULE_RELEASES))
+	@$(PY) tools/lanes.py --workers $(TEST_WORKERS) $(TEST_JOBS)
 	@echo; echo "make test: all steps passed"
 
 demo: lab
