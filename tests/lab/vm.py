@@ -514,4 +514,25 @@ def run_playbook(
     env["PATH"] = f"{REPO / '.venv' / 'bin'}:{env.get('PATH', '')}"
     env["PYTHONPATH"] = str(REPO / ".cache" / "collections")
     env.setdefault("ANSIBLE_FORCE_COLOR", "0")
-    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
+    started = time.monotonic()
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
+    _keep_playbook_log(cmd, proc, time.monotonic() - started)
+    return proc
+
+
+# Every run's output, profile_tasks timings included, kept for the whole session: a slow or
+# failed VM run in CI can then be read task by task (.cache/vm-playbooks/NNN-<playbook>.log).
+PLAYBOOK_LOGS = REPO / ".cache" / "vm-playbooks"
+_playbook_seq = itertools.count(1)
+
+
+def _keep_playbook_log(cmd: list[str], proc: subprocess.CompletedProcess, seconds: float) -> None:
+    n = next(_playbook_seq)
+    if n == 1:
+        shutil.rmtree(PLAYBOOK_LOGS, ignore_errors=True)
+    PLAYBOOK_LOGS.mkdir(parents=True, exist_ok=True)
+    name = f"{n:03d}-{Path(cmd[3]).stem}{'-check' if '--check' in cmd else ''}.log"
+    (PLAYBOOK_LOGS / name).write_text(
+        f"# {shlex.join(cmd)}\n# exit {proc.returncode} after {seconds:.0f} s\n"
+        f"{proc.stdout}\n--- stderr ---\n{proc.stderr}"
+    )

@@ -6,8 +6,10 @@ apply (it runs before `applied` whatever the order), `applied` runs the module's
 what a temporary grant allows right after it, then re-applies the same policy with that grant
 expiring a few minutes later. A refused play and bad input are shown to change nothing (in either
 state); the apply is checked from the outside (ssh as each user, sudo with a password on stdin).
-The expiry test waits for the systemd timer alone to remove the grant once it has expired. The VM
-is left usable for later modules: labop keeps SSH and passwordless sudo.
+The expiry test waits for the systemd timer alone to remove the grant once it has expired; it runs
+last in the session (vm_last, tests/vm/conftest.py), so the other modules' tests fill that wait,
+which is why the fixtures here are session-scoped. The VM is left usable for later modules: labop
+keeps SSH and passwordless sudo.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ def base_vars(**extra):
     return v
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def seeded(vm):
     """Users with stray privileges; every test user (and root) accepts the lab key over SSH."""
     users = " ".join(USERS)
@@ -99,7 +101,7 @@ def seeded(vm):
     return vm
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def preconditions(seeded):
     """What the seeded users can do before the apply, read before `applied` runs (it depends on
     this fixture), so the later 'cannot' results mean something in any test order."""
@@ -119,7 +121,7 @@ def utc_stamp(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def applied(seeded, preconditions):
     """The module's apply, then a re-apply that makes tempo's temporary grant expire soon.
 
@@ -403,6 +405,7 @@ def test_parser_never_reports_less_than_real_sudo(seeded, batch):
 
 
 @pytest.mark.control("6-6.temporary_grants")
+@pytest.mark.vm_last
 def test_expired_temporary_grant_removed_by_the_timer_alone(seeded, applied):
     """No Ansible run and no manual call: the minutely timer must remove the grant."""
     until = applied["until_epoch"]
