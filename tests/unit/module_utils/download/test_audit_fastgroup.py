@@ -262,3 +262,27 @@ def test_rotation_at_every_line_end_reads_the_same(tmp_path, restart):
         got = [run_rotated(tmp_path / ("%s%d" % (fast, n)), data, cut, fast, restart) for fast in (True, False)]
         assert got[0] == got[1]
         assert got[0][0] == data.count(b"\n")
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_resolved_name_without_its_closing_quote_ends_at_its_line_whatever_the_chunking(fast):
+    # Found by the cut-at-every-byte comparison: the name ran on into the next records, up to the
+    # byte before the end of whatever had been read, so one user's reads split over several names.
+    cut = syscall("1700000000.100:7", "pii_dl_citizens", 1001, 1, "alice")
+    cut = cut[: cut.index('AUID="') + 6] + "alice"
+    log = "\n".join(
+        [
+            cut,
+            'type=CWD msg=audit(1700000000.100:7): cwd="/srv"',
+            path_rec("1700000000.100:7", 0, "/srv/pii/r1.csv", 11),
+            "type=PROCTITLE msg=audit(1700000000.100:7): proctitle=636174",
+            syscall("1700000001.100:8", "pii_dl_citizens", 1002, 1, "bob"),
+            path_rec("1700000001.100:8", 0, "/srv/pii/r2.csv", 12),
+            "",
+        ]
+    ).encode()
+    lines = [i for i in range(len(log)) if log[i : i + 1] == b"\n"]
+    for cuts in ((), lines, lines[:1], lines[2:3]):
+        events, _records, unusable, _taken = parse(log, fast, cuts)
+        assert [e[2] for e in events] == ["alice", "bob"], (cuts, events)
+        assert not any(unusable.values()), unusable

@@ -290,11 +290,16 @@ class AuditParser(object):
         return [key, auid, user, 1, fids, 1, float(stamp), ident, base + stop, True]
 
     def _enriched_name(self, data, after, end):
-        """The resolved ``AUID="name"`` after the 0x1d separator at ``after`` (None when unset)."""
+        """The resolved ``AUID="name"`` after the 0x1d separator at ``after`` (None when unset).
+        A name without its closing quote ends at the line's end: never in the next record, so it
+        does not depend on where a read ended."""
         eol = data.find(b"\n", after, end)
+        if eol < 0:
+            eol = end
         q = data.find(b'AUID="', after, eol)
         if q > 0:
-            name = data[q + 6 : data.find(b'"', q + 6, eol)]
+            close = data.find(b'"', q + 6, eol)
+            name = data[q + 6 : close if close >= 0 else eol]
             if name != b"unset":
                 user = self._names.get(name)
                 if user is None:  # decoded once per name (the cache is bounded, see _NAMES)
