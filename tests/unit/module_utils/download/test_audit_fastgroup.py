@@ -59,6 +59,14 @@ def same(data, cuts=()):
     return fast[3]
 
 
+def same_whole_and_chunked(data, rnd, max_cuts):
+    """same() on the whole log, where both ways must be taken, then on three random chunkings."""
+    taken = same(data)
+    assert any(taken) and not all(taken)  # both ways were exercised
+    for _ in range(3):
+        same(data, [rnd.randrange(len(data)) for _ in range(rnd.randrange(1, max_cuts))])
+
+
 def edge_events(rnd, n=120):
     """One-file events, each altered in one way that the fast path must either read exactly
     as the steps do or leave to them."""
@@ -120,20 +128,14 @@ def edge_events(rnd, n=120):
 def test_generated_interleaved_logs_read_the_same_with_and_without_the_fast_path(seed):
     data = generate(seed)
     rnd = random.Random(seed)
-    taken = same(data)
-    assert any(taken) and not all(taken)  # both ways were exercised
-    for _ in range(3):
-        same(data, [rnd.randrange(len(data)) for _ in range(rnd.randrange(1, 40))])
+    same_whole_and_chunked(data, rnd, 40)
 
 
 @pytest.mark.parametrize("seed", range(8))
 def test_events_at_the_edge_of_the_fast_path_read_the_same(seed):
     rnd = random.Random(100 + seed)
     data = edge_events(rnd)
-    taken = same(data)
-    assert any(taken) and not all(taken)
-    for _ in range(3):
-        same(data, [rnd.randrange(len(data)) for _ in range(rnd.randrange(1, 60))])
+    same_whole_and_chunked(data, rnd, 60)
 
 
 @settings(max_examples=60, deadline=None)
@@ -213,10 +215,7 @@ def long_line_events(rnd):
 def test_very_long_lines_read_the_same(seed):
     rnd = random.Random(300 + seed)
     data = long_line_events(rnd)
-    taken = same(data)
-    assert any(taken) and not all(taken)
-    for _ in range(3):
-        same(data, [rnd.randrange(len(data)) for _ in range(rnd.randrange(1, 30))])
+    same_whole_and_chunked(data, rnd, 30)
 
 
 def run_rotated(tmp, data, cut, fast, restart):
