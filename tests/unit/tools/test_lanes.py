@@ -32,9 +32,15 @@ def lanes(tmp_path: Path, *jobs: str, workers: int = 2) -> subprocess.CompletedP
     )
 
 
+def stamp(file: str) -> str:
+    """Shell that writes the time to `file` whole (renamed into place: a job waiting for the file
+    never sees it before the time is in it)."""
+    return f"date +%s.%N > {file}.tmp && mv {file}.tmp {file}"
+
+
 def mark(name: str) -> str:
-    """Shell that records the job's start and end (monotonic enough: date +%s.%N)."""
-    return f"date +%s.%N > {name}.start; sleep 0.3; date +%s.%N > {name}.end"
+    """Shell that records the job's start and end."""
+    return f"{stamp(name + '.start')}; sleep 0.3; {stamp(name + '.end')}"
 
 
 def span(tmp_path: Path, name: str) -> tuple[float, float]:
@@ -77,8 +83,14 @@ def test_one_worker_runs_jobs_one_after_the_other_in_order(tmp_path: Path) -> No
     assert a[1] <= b[0] and b[1] <= c[0]
 
 
+def wait_for_file(name: str) -> str:
+    """Shell that waits (up to 20 s) for another job's mark: no timing assumption on a busy machine."""
+    return f"for i in $(seq 400); do [ -e {name} ] && break; sleep 0.05; done"
+
+
 def test_two_workers_overlap_and_a_waiting_job_starts_after_its_job_passed(tmp_path: Path) -> None:
-    r = lanes(tmp_path, f"a={mark('a')}", f"b={mark('b')}", f"c:a={mark('c')}")
+    a = f"{stamp('a.start')}; {wait_for_file('b.start')}; {stamp('a.end')}"
+    r = lanes(tmp_path, f"a={a}", f"b={mark('b')}", f"c:a={mark('c')}")
     assert r.returncode == 0, r.stdout
     a, b, c = span(tmp_path, "a"), span(tmp_path, "b"), span(tmp_path, "c")
     assert b[0] < a[1]  # side by side
@@ -87,7 +99,7 @@ def test_two_workers_overlap_and_a_waiting_job_starts_after_its_job_passed(tmp_p
 
 def test_a_free_worker_takes_the_next_ready_job_not_the_next_in_line(tmp_path: Path) -> None:
     # w1: slow; w2: quick, then c must wait for slow, so w2 takes d meanwhile.
-    slow = "date +%s.%N > slow.start; sleep 1; date +%s.%N > slow.end"
+    slow = f"{stamp('slow.start')}; {wait_for_file('d.start')}; {stamp('slow.end')}"
     r = lanes(tmp_path, f"slow={slow}", f"quick={mark('quick')}", f"c:slow={mark('c')}", f"d={mark('d')}")
     assert r.returncode == 0, r.stdout
     assert span(tmp_path, "d")[0] < span(tmp_path, "slow")[1] <= span(tmp_path, "c")[0]
