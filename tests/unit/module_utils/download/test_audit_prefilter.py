@@ -7,6 +7,7 @@ the same way (against a plain reference count of line ends and of lines starting
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -226,6 +227,52 @@ def test_counts_of_a_large_mixed_log_with_garbage_at_every_slice_boundary():
     assert len(data) > 4 * slice_
     for pieces in (1, 3, 17):
         assert counts(data, pieces) == reference_counts(data)
+
+
+# The watched keys are searched for in the same slices (each extended by the needle's length
+# less one): with tiny slices every boundary cuts through a needle somewhere, and what is found
+# must be every occurrence, in stream order, as a plain search over the whole data finds them.
+KEY_ATOMS = [b' key="pii_a"', b' key="pii_ab"', b' key="pii_a', b' key="', b'"', b" ", b"pii_a", b"x", b"\n", b"\x1d"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(KEY_ATOMS), max_size=40), st.integers(min_value=1, max_value=30))
+def test_key_hits_do_not_depend_on_the_slices(atoms, size):
+    data = b"".join(atoms)
+    p = dw.AuditParser(["pii_a", "pii_ab"])
+    expected = sorted((m.start(), k, m.end()) for k, needle in p.needles for m in re.finditer(re.escape(needle), data))
+    saved = audit_src._COUNT_SLICE
+    audit_src._COUNT_SLICE = size
+    try:
+        for end in {len(data), len(data) // 2}:
+            assert p._hits(data, end) == [h for h in expected if h[2] <= end]
+    finally:
+        audit_src._COUNT_SLICE = saved
+
+
+@pytest.mark.control("6-5.agent_running")
+@pytest.mark.parametrize("size", [7, 50, 333])
+def test_events_do_not_depend_on_the_slices(size):
+    """A log of real-shaped events and garbage read with small slices gives the events and
+    counts of the default slices (the key needle is 22 bytes: 7 cuts through every one)."""
+    rnd = random.Random(size)
+    lines = []
+    for i in range(300):
+        lines += event(i, key=rnd.choice((KEY, "other_key")), per=rnd.random() < 0.3)
+        if rnd.random() < 0.1:
+            lines.append(rnd.choice(("garbage", "type", "", 'x key="%s"' % KEY)))
+    data = ("\n".join(lines) + "\n").encode()
+    whole = dw.AuditParser([KEY])
+    expected = whole.feed_chunk(data) + whole.flush()
+    assert len(expected) > 100
+    saved = audit_src._COUNT_SLICE
+    audit_src._COUNT_SLICE = size
+    try:
+        p = dw.AuditParser([KEY])
+        assert p.feed_chunk(data) + p.flush() == expected
+        assert (p.records, p.unusable) == (whole.records, whole.unusable)
+    finally:
+        audit_src._COUNT_SLICE = saved
 
 
 def test_line_ends_after_the_end_given_are_not_counted():

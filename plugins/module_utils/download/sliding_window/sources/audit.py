@@ -216,12 +216,23 @@ class AuditParser(object):
     def _hits(self, data, end):
         """``(position, key, end of the needle)`` of every watched key in data[:end], in stream order."""
         hits = []
+        find = data.find
         for key, needle in self.needles:
             n = len(needle)
-            pos = data.find(needle, 0, end)
-            while pos >= 0:
+            # In slices: CPython's skipping search, not two-way (see _COUNT_SLICE; 12 % less CPU
+            # for the whole replay at 1 % watched). A slice is extended by the needle's length
+            # less one, so a needle is found in the slice where it starts. The skipping search is
+            # slow only on near-misses, and a user cannot write those: the needle begins with a
+            # space and holds quotes, which the kernel hex-encodes in every untrusted value.
+            s = 0
+            while s < end:
+                stop = s + _COUNT_SLICE
+                pos = find(needle, s, stop + n - 1 if stop + n - 1 < end else end)
+                if pos < 0:
+                    s = stop
+                    continue
                 hits.append((pos, key, pos + n))
-                pos = data.find(needle, pos + n, end)
+                s = pos + n
         if len(self.needles) > 1:
             hits.sort()
         return hits
