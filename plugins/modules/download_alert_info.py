@@ -15,7 +15,8 @@ version_added: "1.0.0"
 description:
   - Reads the state of the pii-download-alert agent on a Linux host and returns clause 6-5
     findings - agent enabled and running, deployed config equal to the expected one (digest)
-    with a threshold for every data set, audit watch rules loaded (C(auditctl -l)), pgaudit
+    with a threshold for every data set, audit watch rules loaded (C(auditctl -l)) and not to be
+    read around through io_uring (C(kernel.io_uring_disabled), see RV(observed.io_uring)), pgaudit
     settings active in PostgreSQL, and the threshold review date within its interval.
   - Fails before reading anything else, naming them, when a watched path of an audit data
     set or the directory of a followed log does not exist on the host. The role calls it before
@@ -124,6 +125,15 @@ observed:
           returned: always
           type: list
           elements: str
+    io_uring:
+      description:
+        - Whether users can open files through io_uring, which no audit rule records; null in a container
+          (the kernel is the host's).
+        - C(disabled) is C(kernel.io_uring_disabled) (null where the kernel has no such switch, Linux before 6.6),
+          C(group) is C(kernel.io_uring_group), C(present) says whether the kernel has io_uring at all.
+      returned: always
+      type: dict
+      sample: {disabled: 1, group: -1, present: true}
 """
 
 from ansible.module_utils.basic import AnsibleModule

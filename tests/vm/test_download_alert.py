@@ -10,6 +10,7 @@ by one and in any order. At the end the agent, its rules and the test users are 
 
 from __future__ import annotations
 
+import base64
 import calendar
 import json
 import os
@@ -25,7 +26,7 @@ from tests.lab.vm import REPO, run_playbook
 PLAY = "tests/vm/download_alert.yml"
 MESSAGE_ID = "6d8a0f3c2b5e4c1d9a7f0e6b3c2d1a05"
 ALERTS = "/var/log/pii-download-alert/alerts.jsonl"
-USERS = ("clerk", "intern", "temp", "auditee")
+USERS = ("clerk", "intern", "temp", "auditee", "uringer")
 TODAY = time.strftime("%Y-%m-%d", time.gmtime())
 VARS = {
     "download_alert_datasets": [
@@ -74,6 +75,16 @@ def read_files(vm, user, first, last, where="/srv/pii"):
     sh(vm, "cat %s > /dev/null" % names, user=user)
 
 
+def io_uring_switch(vm):
+    """Whether the kernel can refuse io_uring to users (kernel.io_uring_disabled: Linux 6.6+, as in
+    Debian 13; Debian 12's 6.1 has none, and the audit fails 6-5.audit_rules_loaded there)."""
+    return sh(vm, "test -e /proc/sys/kernel/io_uring_disabled", check=False).returncode == 0
+
+
+def rules_status(vm, done):
+    return done if io_uring_switch(vm) else "fail"
+
+
 def wait_for(pred, timeout=20.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -87,7 +98,8 @@ def wait_for(pred, timeout=20.0):
 REMOVE_ROLE = (
     "systemctl disable --now pii-download-alert.service; "
     "rm -rf /etc/systemd/system/pii-download-alert.service /etc/pii-download-alert /usr/lib/pii-download-alert "
-    "/var/lib/pii-download-alert /var/log/pii-download-alert /etc/audit/rules.d/50-pii-download-alert.rules*; "
+    "/var/lib/pii-download-alert /var/log/pii-download-alert /etc/audit/rules.d/50-pii-download-alert.rules* "
+    "/etc/sysctl.d/50-pii-download-alert.conf; sysctl -qw kernel.io_uring_disabled=0; "
     "systemctl daemon-reload; augenrules --load"
 )
 
@@ -152,7 +164,7 @@ def test_apply_loads_rules_and_starts_the_agent(lab, tmp_path):
     assert {k: v["status"] for k, v in f.items()} == {
         "6-5.agent_running": "fixed",
         "6-5.agent_config": "fixed",
-        "6-5.audit_rules_loaded": "fixed",
+        "6-5.audit_rules_loaded": rules_status(lab, "fixed"),
         "6-5.pgaudit_active": "not_applicable",
         "6-5.threshold_review": "pass",
     }
@@ -206,6 +218,41 @@ def test_50_files_raise_no_alert(lab):
     assert len(windows[("citizens", "intern")][5]) == 50
 
 
+@pytest.mark.control("6-5.audit_rules_loaded")
+@pytest.mark.usefixtures("applied")
+def test_io_uring_that_would_hide_reads_is_refused_to_users(lab):
+    """io_uring's IORING_OP_OPENAT opens a file with no open system call (tests/vm/uring_open.py).
+    With io_uring open to users (the kernel's default) a login user reads watched files and the
+    audit log holds no record of it; the role's kernel.io_uring_disabled=1 makes the kernel
+    refuse that read."""
+    helper = base64.b64encode((REPO / "tests" / "vm" / "uring_open.py").read_bytes()).decode()
+    sh(lab, "echo %s | base64 -d > /tmp/uring_open.py" % helper)
+    uid = sh(lab, "id -u uringer").stdout.strip()
+
+    def records():  # the oracle: what auditd wrote under the data set's key for this user
+        return sh(lab, "sudo ausearch -k pii_dl_citizens -ui %s --raw 2>/dev/null || true" % uid).stdout
+
+    switch = io_uring_switch(lab)
+    if switch:
+        assert sh(lab, "cat /proc/sys/kernel/io_uring_disabled").stdout.strip() == "1"
+        assert "kernel.io_uring_disabled = 1" in sh(lab, "cat /etc/sysctl.d/50-pii-download-alert.conf").stdout
+        refused = sh(lab, "python3 /tmp/uring_open.py /srv/pii/r0201.csv", user="uringer", check=False)
+        assert refused.returncode != 0 and "Operation not permitted" in refused.stderr, refused
+        # what the switch prevents: io_uring open again, two reads through it leave no record at all
+        sh(lab, "sudo sysctl -qw kernel.io_uring_disabled=0")
+    try:  # without a switch (Debian 12) this is how the host stays, and why its audit fails
+        out = sh(lab, "python3 /tmp/uring_open.py /srv/pii/r0202.csv /srv/pii/r0203.csv", user="uringer")
+        assert out.stdout.strip() == "2"
+        time.sleep(2)
+        assert records() == ""
+    finally:
+        if switch:
+            sh(lab, "sudo sysctl -qw kernel.io_uring_disabled=1")
+    # the same user's read with cat is recorded: the oracle's query finds this user's reads
+    read_files(lab, "uringer", 204, 204)
+    assert wait_for(lambda: "r0204.csv" in records(), timeout=10)
+
+
 @pytest.mark.control("6-5.agent_running")
 @pytest.mark.usefixtures("applied")
 def test_restart_midway_still_alerts_at_the_right_count(lab):
@@ -234,7 +281,7 @@ def test_reapply_changes_nothing_and_audit_passes(lab, tmp_path):
     assert {k: v["status"] for k, v in f.items()} == {
         "6-5.agent_running": "pass",
         "6-5.agent_config": "pass",
-        "6-5.audit_rules_loaded": "pass",
+        "6-5.audit_rules_loaded": rules_status(lab, "pass"),
         "6-5.pgaudit_active": "not_applicable",
         "6-5.threshold_review": "pass",
     }

@@ -268,13 +268,42 @@ def _audit_rules_finding(observed, cfg, audit_ds, changed):
         )
     lines = observed.get("auditctl")
     missing = rules_loaded(audit_ds, lines or [], min_auid) if lines is not None else ["auditctl -l failed"]
+    uring = observed.get("io_uring")
+    bypass = io_uring_bypass(uring)
     return finding(
         "6-5.audit_rules_loaded",
-        _status("6-5.audit_rules_loaded", not missing, changed),
-        observed={"missing": missing},
+        _status("6-5.audit_rules_loaded", not missing and not bypass, changed),
+        observed={"missing": missing, "io_uring_bypass": bypass},
         expected=audit_rules(audit_ds, min_auid),
-        evidence={"auditctl": [x for x in (lines or []) if "pii" in x or "dir=" in x][:50]},
+        evidence={"auditctl": [x for x in (lines or []) if "pii" in x or "dir=" in x][:50], "io_uring": uring},
     )
+
+
+def io_uring_bypass(state):
+    """Why a login user can read the data sets unrecorded through io_uring (None when not).
+
+    io_uring's IORING_OP_OPENAT opens a file without any open system call: the rules above
+    never see it, and no io_uring audit rule can name a path (auditd refuses dir=/path= there;
+    the kernel records no PATH for an asynchronous open). Only refusing io_uring closes it."""
+    if state is None:
+        return "io_uring state not read"
+    disabled, group = state.get("disabled"), state.get("group")
+    if disabled is None:
+        if not state.get("present"):
+            return None  # a kernel without io_uring
+        return (
+            "this kernel lets every user open files through io_uring, which no audit rule records, and has "
+            "no kernel.io_uring_disabled switch to refuse it (Linux 6.6 and later have it; Debian 12: the "
+            "bookworm-backports kernel)"
+        )
+    if disabled == 0:
+        return "kernel.io_uring_disabled is 0: every user can open files through io_uring, which no audit rule records"
+    if disabled == 1 and group not in (None, -1):
+        return (
+            "kernel.io_uring_disabled is 1 with kernel.io_uring_group %d: that group's members can open files "
+            "through io_uring, which no audit rule records" % group
+        )
+    return None
 
 
 def _pgaudit_finding(observed, pg_ds, changed):

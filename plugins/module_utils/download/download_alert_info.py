@@ -7,7 +7,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ctypes
 import datetime
+import errno
 import json
 import os
 import socket
@@ -79,8 +81,44 @@ def observe(module, cfg):
         rc, out, _err = module.run_command([module.get_bin_path("auditctl"), "-l"])
         if rc == 0:
             obs["auditctl"] = out.splitlines()
+    obs["io_uring"] = None if obs["in_container"] else io_uring_state()
     obs["pg_settings"] = _pg_settings(module, cfg)
     return obs
+
+
+IO_URING_SYSCTL = "/proc/sys/kernel/io_uring_disabled"
+IO_URING_GROUP = "/proc/sys/kernel/io_uring_group"
+SYS_IO_URING_SETUP = 425  # the same number on every architecture (system calls added since Linux 5.1)
+
+
+def io_uring_state(sysctl=IO_URING_SYSCTL, group=IO_URING_GROUP):
+    """Whether a login user can open files through io_uring, which no audit rule records.
+
+    ``disabled``: kernel.io_uring_disabled (None where the kernel has no such switch: Linux
+    < 6.6); ``group``: kernel.io_uring_group, whose members may still use it when disabled is 1;
+    ``present``: the kernel has io_uring at all."""
+    state = {"disabled": _read_int(sysctl), "group": _read_int(group), "present": True}
+    if state["disabled"] is None:
+        state["present"] = _io_uring_present()
+    return state
+
+
+def _read_int(path):
+    try:
+        with open(path) as fh:
+            return int(fh.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _io_uring_present():
+    # io_uring_setup(0, NULL) sets nothing up: EINVAL or EFAULT where the kernel has io_uring,
+    # ENOSYS where it has not (or where seccomp refuses it, which is as good as not having it)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    if libc.syscall(ctypes.c_long(SYS_IO_URING_SETUP), ctypes.c_long(0), ctypes.c_void_p(None)) >= 0:
+        return True  # cannot happen with 0 entries; an fd would mean io_uring is there
+    return ctypes.get_errno() not in (errno.ENOSYS, errno.EPERM)
 
 
 def _alerts(cfg, today, period_days):

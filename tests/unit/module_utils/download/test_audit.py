@@ -52,6 +52,7 @@ def observed(**kw):
         "config": CFG,
         "auditctl": AUDITCTL,
         "in_container": False,
+        "io_uring": {"disabled": 1, "group": -1, "present": True},
         "pg_settings": PG_OK,
         "unusable_records": {"/var/log/audit/audit.log": {"not_a_record": 3, "syscall_fields": 1}},
     }
@@ -234,3 +235,36 @@ def test_required_paths_are_the_watched_paths_and_log_directories_once_each():
 
 def test_required_paths_of_an_empty_config():
     assert A.required_paths({"datasets": []}) == []
+
+
+# io_uring's IORING_OP_OPENAT opens files with no open system call: the VM test
+# (tests/vm/test_download_alert.py) shows the rules do not record it; only refusing io_uring
+# to users closes that path, so every state that leaves it open fails the control.
+@pytest.mark.parametrize(
+    ("state", "bypass"),
+    [
+        ({"disabled": 1, "group": -1, "present": True}, None),
+        ({"disabled": 2, "group": -1, "present": True}, None),
+        ({"disabled": 2, "group": 1234, "present": True}, None),  # 2 refuses the group too
+        ({"disabled": None, "group": None, "present": False}, None),  # a kernel without io_uring
+        ({"disabled": 0, "group": -1, "present": True}, "kernel.io_uring_disabled is 0"),
+        ({"disabled": 1, "group": 1234, "present": True}, "kernel.io_uring_group 1234"),
+        ({"disabled": None, "group": None, "present": True}, "no kernel.io_uring_disabled switch"),
+        (None, "io_uring state not read"),
+    ],
+)
+@pytest.mark.control("6-5.audit_rules_loaded")
+def test_reads_through_io_uring_fail_the_rules_control(state, bypass):
+    f = by_id(A.evaluate(observed(io_uring=state), {"config": CFG, "service": "s"}, "2026-11-28"))
+    rules = f["6-5.audit_rules_loaded"]
+    got = rules["observed"]["io_uring_bypass"]
+    if bypass is None:
+        assert (rules["status"], got) == ("pass", None)
+    else:
+        assert rules["status"] == "fail" and bypass in got, rules
+    assert rules["evidence"]["io_uring"] == state
+    # fixed only when nothing is left open
+    changed = A.evaluate(
+        observed(io_uring=state), {"config": CFG, "service": "s"}, "2026-11-28", ["6-5.audit_rules_loaded"]
+    )
+    assert by_id(changed)["6-5.audit_rules_loaded"]["status"] == ("fixed" if bypass is None else "fail")
