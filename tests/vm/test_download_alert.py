@@ -230,7 +230,9 @@ def test_io_uring_that_would_hide_reads_is_refused_to_users(lab):
     uid = sh(lab, "id -u uringer").stdout.strip()
 
     def records():  # the oracle: what auditd wrote under the data set's key for this user
-        return sh(lab, "sudo ausearch -k pii_dl_citizens -ui %s --raw 2>/dev/null || true" % uid).stdout
+        # --input-logs: without a tty on stdin ausearch reads stdin (empty) instead of the logs
+        cmd = "sudo ausearch --input-logs -k pii_dl_citizens -ui %s --raw 2>/dev/null || true" % uid
+        return sh(lab, cmd).stdout
 
     switch = io_uring_switch(lab)
     if switch:
