@@ -24,6 +24,10 @@ USB_REGISTER_STRINGS = ("id", "serial", "hash", "label", "owner", "state", "kind
 
 def _usb_storage(v):
     errors = inputs.register_strings("usb_storage_devices", v.get("usb_storage_devices"), USB_REGISTER_STRINGS)
+    # Both reach the host's usbguard files through the module: refused here, by name, before any change.
+    errors += usbguard.role_option_errors(
+        v.get("usb_storage_ipc_groups", "root"), v.get("usb_storage_rules_file_name", "50-pii-guard.conf")
+    )
     settings = v.get("usb_storage_daemon_settings") or {}
     if not isinstance(settings, dict):
         errors.append("usb_storage_daemon_settings must be a mapping, got %s" % inputs.show(settings))

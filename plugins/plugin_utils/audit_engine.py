@@ -152,7 +152,8 @@ def usb_storage(ctx, host, overrides=None, extra_tags=()):
     inputs = {
         k: v(k)
         for k in ("usb_storage_devices", "usb_storage_daemon_settings", "usb_storage_block_smartphones",
-                  "usb_storage_block_optical", "usb_storage_allow_model_wide")
+                  "usb_storage_block_optical", "usb_storage_allow_model_wide", "usb_storage_ipc_groups",
+                  "usb_storage_rules_file_name")
     }  # fmt: skip
     task = "Validate | types of the register fields, daemon settings that would defeat the clause"
     _assert_no_errors(task, ctx.check(task, ctx.filters["input_errors"], inputs, "usb_storage"))

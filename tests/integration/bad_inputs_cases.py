@@ -125,6 +125,10 @@ CASES: tuple[Case, ...] = (
     Case("usb-rulefolder-etc", "usb_storage", "RuleFolder=/etc/usbguard (without rules.d): exclusive mode would delete the daemon's own files",
          ("RuleFolder", "/etc/usbguard"), {"usb_storage_daemon_settings": {"RuleFolder": "/etc/usbguard"}},
          owner="i14"),
+    Case("usb-ipc-groups-injection", "usb_storage", "a newline in usb_storage_ipc_groups would inject another key into usbguard-daemon.conf (was refused only on the host, after the package install, as IPCAllowedGroups)",
+         ("usb_storage_ipc_groups", "wheel\\nImplicitPolicyTarget=allow"), {"usb_storage_ipc_groups": "wheel\nImplicitPolicyTarget=allow"}),
+    Case("usb-rules-file-name-dotdot", "usb_storage", "a rules file name that is no plain file name in RuleFolder ('..' is the usbguard directory itself; was accepted on the controller)",
+         ("usb_storage_rules_file_name", "'..'"), {"usb_storage_rules_file_name": ".."}),
     # ------------------------------------------------------------------ admin_privileges (6-6)
     Case("admin-approved-empty", "admin_privileges", "no approved administrator would empty every admin group",
          ("admin_privileges_approved_users", "[]"), {"admin_privileges_approved_users": []}),
