@@ -59,6 +59,7 @@ from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import catalo
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils import report as R
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.registers import download_ack
 from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.windows import admin as win_admin
+from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.windows import usb as win_usb
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 HOSTTOOLS = ROOT / ".cache" / "hosttools" / "usr" / "bin"
@@ -147,6 +148,10 @@ def role_strings() -> list[tuple[str, tuple]]:
 def register_strings() -> list[tuple[str, tuple]]:
     out = [("usb_storage", ("usb_storage_devices", 0, k)) for k in usb_register.KNOWN if k not in ("groups",)]
     out += [("usb_storage", ("usb_storage_devices", 0, "groups", 0))]
+    # dict options whose values are strings (the spec says only "dict")
+    out += [("usb_storage", ("usb_storage_daemon_settings", k)) for k in ("IPCAllowedUsers", "RuleFolder")]
+    out += [("usb_storage", ("usb_storage_windows_instance_ids", "PC-USB-0001", 0))]
+    out += [("usb_storage", ("usb_storage_windows_instance_ids", "PC-USB-0001", 0, k)) for k in ("vendor", "product")]
     out += [("admin_privileges", ("admin_privileges_temporary", 0, k)) for k in ("user", "until", "reason", "ticket")]
     out += [("admin_privileges", ("admin_privileges_limited_grants", 0, k)) for k in ("user", "runas")]
     out += [("admin_privileges", ("admin_privileges_limited_grants", 0, "commands", 0))]
@@ -290,6 +295,13 @@ def errors_usb_storage(v: dict) -> list[str]:
     errs += _flt(usb_filter.usb_register_validate, v["usb_storage_devices"], v["usb_storage_today"],
                  v["usb_storage_allow_model_wide"], mode=v["usb_storage_mode"], switches=switches,
                  daemon_settings=v["usb_storage_daemon_settings"])  # fmt: skip
+    if not errs:  # Windows hosts: the planner (windows_usb_plan, on the controller) checks its own inputs
+        try:
+            win_usb.plan(v["usb_storage_mode"], v["usb_storage_devices"], TODAY,
+                         extra_instance_ids=v["usb_storage_windows_instance_ids"],
+                         approved_classes=v["usb_storage_windows_approved_classes"])  # fmt: skip
+        except (win_admin.PlanError, usb_register.RegisterError) as e:
+            errs.append(str(e))
     return errs
 
 

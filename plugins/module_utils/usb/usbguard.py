@@ -404,7 +404,7 @@ def validate_daemon_settings(settings):
         if key in ("IPCAllowedUsers", "IPCAllowedGroups"):
             for name in value.split():
                 if not _NAME_RE.fullmatch(name):
-                    raise PolicyError("usbguard daemon setting %s: %r is not a user/group name" % (key, name))
+                    raise PolicyError("usbguard daemon setting %s=%r: %r is not a user/group name" % (key, value, name))
         out[key] = value
     return out
 
