@@ -96,6 +96,8 @@ def _system_room(v):
             errors += inputs.collect(lambda name=name: inputs.as_bool(name, v[name]))
     if "system_room_audit_rules_path" in v:
         errors += inputs.audit_rules_path_errors("system_room_audit_rules_path", v["system_room_audit_rules_path"])
+    if "system_room_pam_service_file" in v:
+        errors += inputs.pam_service_file_errors("system_room_pam_service_file", v["system_room_pam_service_file"])
     return errors
 
 

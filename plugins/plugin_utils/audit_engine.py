@@ -202,8 +202,9 @@ def role_system_room(ctx, host):
     """roles/system_room (validate.yml, media.yml, console.yml, register.yml) in audit mode."""
     ctx.validate_spec("system_room", {})
     names = ("system_room_footage_review_max_age_days", "system_room_inspection_max_age_days",
-             "system_room_block_optical", "system_room_console_audit", "system_room_audit_rules_path")  # fmt: skip
-    task = "Validate | ages, switches and the console audit rules file"
+             "system_room_block_optical", "system_room_console_audit", "system_room_audit_rules_path",
+             "system_room_pam_service_file")  # fmt: skip
+    task = "Validate | ages, switches, the console audit rules file and the PAM service file"
     _input_errors(ctx, task, names, "system_room")
     day = ctx.var("system_room_today") or host["today"]
     register = ctx.check(

@@ -263,6 +263,8 @@ CASES: tuple[Case, ...] = (
     Case("room-rules-conf", "system_room", "augenrules reads only rules.d/*.rules: a .conf file is never loaded",
          ("system_room_audit_rules_path", "/etc/audit/rules.d/60-console.conf"),
          {"system_room_audit_rules_path": "/etc/audit/rules.d/60-console.conf"}),
+    Case("room-pam-file-sudoers", "system_room", "the pam_tty_audit line would be appended to /etc/sudoers (any file was accepted): sudo would stop parsing it",
+         ("system_room_pam_service_file", '"/etc/sudoers"'), {"system_room_pam_service_file": "/etc/sudoers"}),
     Case("room-footage-date", "system_room", "a footage review date that does not exist",
          ("system_room_register", "2026-02-30"),
          {"system_room_register": {"room": "B1", "camera_coverage": True, "footage_reviewed_on": "2026-02-30", "inspections": []}}),

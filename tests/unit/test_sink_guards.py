@@ -30,6 +30,7 @@ import itertools
 import json
 import os
 import pathlib
+import posixpath
 import re
 import subprocess
 import tempfile
@@ -547,6 +548,15 @@ def check_register_file(entries: list, tmp: pathlib.Path) -> None:
         raise Hole("register file: Ansible reads back %r, written %r" % (got, want))
 
 
+def sinks_system_room(v: dict, tmp: pathlib.Path) -> None:
+    """console_audit writes the rules file and appends the pam_tty_audit line to the PAM file."""
+    for var, folder in (("system_room_audit_rules_path", "/etc/audit/rules.d"),
+                        ("system_room_pam_service_file", "/etc/pam.d")):  # fmt: skip
+        path = v[var]
+        if posixpath.normpath(path) != path or posixpath.dirname(path) != folder or not path.isprintable():
+            raise Hole("%s %r: the module writes a file outside %s/" % (var, path, folder))
+
+
 def sinks_none(v: dict, tmp: pathlib.Path) -> None:
     """Roles whose strings reach only the reports (tested below with every hostile value)."""
 
@@ -555,7 +565,7 @@ SINKS = {
     "usb_storage": sinks_usb_storage,
     "admin_privileges": sinks_admin,
     "download_alert": sinks_download_alert,
-    "system_room": sinks_none,
+    "system_room": sinks_system_room,
     "outsourcing": sinks_none,
 }
 
