@@ -135,6 +135,18 @@ def _spec_strings(options: dict, path: tuple) -> Iterator[tuple[tuple, dict]]:
             yield from _spec_strings(spec["options"], inner)
 
 
+def _spec_type(role: str, path: tuple) -> str:
+    spec = yaml.safe_load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())
+    opts = spec["argument_specs"]["main"]["options"]
+    node: dict = {}
+    for k in path:
+        if isinstance(k, int):
+            continue
+        node = opts[k]
+        opts = node.get("options") or {}
+    return node.get("type", "str")
+
+
 def role_strings() -> list[tuple[str, tuple]]:
     out = []
     for spec_file in sorted(ROOT.glob("roles/*/meta/argument_specs.yml")):
@@ -576,8 +588,17 @@ def _names_it(msg: str, path: tuple, value: str) -> bool:
     # the role's own prefix may be left out where the task's message adds it (download_alert's
     # agent config says "datasets[0] (name): key ...", validate.yml prefixes download_alert_datasets)
     top = path[0] if path[0] in msg else path[0].split("_", 2)[-1]
-    leaf = leaf if leaf in msg else leaf.split("_", 2)[-1]
+    leaf = leaf if leaf in msg else leaf.split("_", 2)[-1].rstrip("s")  # paths[0] -> "path ..."
     return top in msg and leaf in msg and (any(s[:30] in msg for s in shown) or value == "")
+
+
+PATH_SPECS = {(r, p) for r, p in role_strings() if _spec_type(r, p) == "path"}
+PATHISH = ("paths", "log", "ca_file", "logfile", "rules_path", "pam_service_file", "audit_log", "RuleFolder")
+
+
+def _pathish(path: tuple) -> bool:
+    leaf = [k for k in path if isinstance(k, str)][-1]
+    return leaf.endswith(PATHISH) or any(path == p for _r, p in PATH_SPECS)
 
 
 CASES = role_strings() + register_strings()
@@ -586,7 +607,11 @@ CASES = role_strings() + register_strings()
 @pytest.mark.parametrize(("role", "path"), CASES, ids=["%s:%s" % (r, ".".join(map(str, p))) for r, p in CASES])
 def test_hostile_value_refused_by_name_or_sink_intact(role, path, tmp_path):
     holes = []
-    for label, value in HOSTILE.items():
+    values = dict(HOSTILE)
+    if _pathish(path):
+        # a path option: the class inside an otherwise absolute path too ("/tmp/pii-a b")
+        values.update({"path+" + k: "/tmp/pii-" + v for k, v in HOSTILE.items() if k != "long"})
+    for label, value in values.items():
         v = base(role, path)
         _fix_containers(v, path)
         put(v, path, value)

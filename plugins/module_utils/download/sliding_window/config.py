@@ -206,7 +206,9 @@ def _audit_source_errors(where, ds, exists, check_paths):
         errors.append("%s: paths must be a list, got %r" % (where, paths))
         paths = []
     for p in paths:
-        if not (isinstance(p, str) and p.startswith("/")) or any(c in p for c in " \t\n\"'"):
+        # printable (no control, bidi or line separator: Python's splitlines() splits U+2028 and
+        # U+0085 too, and `auditctl -l` is read that way), no blank of any kind, no quote
+        if not (isinstance(p, str) and p.startswith("/") and p.isprintable()) or re.search(r"[\s\"']", p):
             errors.append("%s: path %r must be absolute, without spaces or quotes" % (where, p))
         elif check_paths and not exists(p):
             errors.append("%s: path %s does not exist" % (where, p))
