@@ -71,7 +71,7 @@ def _write(path, text, mode):
 
 
 def _json(value):
-    return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
+    return report_mod.encodable(json.dumps(value, ensure_ascii=False, indent=2)) + "\n"
 
 
 # The playbook variables behind the options, named in error messages (audit.yml, merge_reports.yml).

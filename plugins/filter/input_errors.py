@@ -24,6 +24,10 @@ USB_REGISTER_STRINGS = ("id", "serial", "hash", "label", "owner", "state", "kind
 
 def _usb_storage(v):
     errors = inputs.register_strings("usb_storage_devices", v.get("usb_storage_devices"), USB_REGISTER_STRINGS)
+    # Both reach the host's usbguard files through the module: refused here, by name, before any change.
+    errors += usbguard.role_option_errors(
+        v.get("usb_storage_ipc_groups", "root"), v.get("usb_storage_rules_file_name", "50-pii-guard.conf")
+    )
     settings = v.get("usb_storage_daemon_settings") or {}
     if not isinstance(settings, dict):
         errors.append("usb_storage_daemon_settings must be a mapping, got %s" % inputs.show(settings))
@@ -92,6 +96,8 @@ def _system_room(v):
             errors += inputs.collect(lambda name=name: inputs.as_bool(name, v[name]))
     if "system_room_audit_rules_path" in v:
         errors += inputs.audit_rules_path_errors("system_room_audit_rules_path", v["system_room_audit_rules_path"])
+    if "system_room_pam_service_file" in v:
+        errors += inputs.pam_service_file_errors("system_room_pam_service_file", v["system_room_pam_service_file"])
     return errors
 
 

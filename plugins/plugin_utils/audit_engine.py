@@ -152,7 +152,8 @@ def usb_storage(ctx, host, overrides=None, extra_tags=()):
     inputs = {
         k: v(k)
         for k in ("usb_storage_devices", "usb_storage_daemon_settings", "usb_storage_block_smartphones",
-                  "usb_storage_block_optical", "usb_storage_allow_model_wide")
+                  "usb_storage_block_optical", "usb_storage_allow_model_wide", "usb_storage_ipc_groups",
+                  "usb_storage_rules_file_name")
     }  # fmt: skip
     task = "Validate | types of the register fields, daemon settings that would defeat the clause"
     _assert_no_errors(task, ctx.check(task, ctx.filters["input_errors"], inputs, "usb_storage"))
@@ -201,8 +202,9 @@ def role_system_room(ctx, host):
     """roles/system_room (validate.yml, media.yml, console.yml, register.yml) in audit mode."""
     ctx.validate_spec("system_room", {})
     names = ("system_room_footage_review_max_age_days", "system_room_inspection_max_age_days",
-             "system_room_block_optical", "system_room_console_audit", "system_room_audit_rules_path")  # fmt: skip
-    task = "Validate | ages, switches and the console audit rules file"
+             "system_room_block_optical", "system_room_console_audit", "system_room_audit_rules_path",
+             "system_room_pam_service_file")  # fmt: skip
+    task = "Validate | ages, switches, the console audit rules file and the PAM service file"
     _input_errors(ctx, task, names, "system_room")
     day = ctx.var("system_room_today") or host["today"]
     register = ctx.check(

@@ -174,7 +174,8 @@ def write_sums(directory, mode=0o600):
 def digest_value(value):
     """sha256 of a JSON value in canonical form (sorted keys, no spacing): same data, same digest."""
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    # a lone surrogate as its JSON escape, as the report files hold it (report.encodable)
+    return hashlib.sha256(text.encode("utf-8", "backslashreplace")).hexdigest()
 
 
 def digest_source(source):

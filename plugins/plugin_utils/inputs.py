@@ -20,6 +20,7 @@ import re
 
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.common.findings import clause_sort_key
+from ansible_collections.pii_guard.safeguards.plugins.module_utils.console import login_audit
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.download.sliding_window import forward
 
 # Data sets' review dates further ahead than this are typos (2062 for 2026), not plans.
@@ -231,6 +232,16 @@ def audit_rules_path_errors(name, value):
     return [
         "%s must be a file augenrules reads, /etc/audit/rules.d/<name>.rules (not audit.rules, "
         "not another suffix), got %s" % (name, show(value))
+    ]
+
+
+def pam_service_file_errors(name, value):
+    """A PAM service file of /etc/pam.d (the console_audit module appends pam_tty_audit to it)."""
+    if isinstance(value, str) and login_audit.PAM_SERVICE_FILE_RE.fullmatch(value):
+        return []
+    return [
+        "%s must be a PAM service file /etc/pam.d/<name> (the pam_tty_audit line is appended to it), got %s"
+        % (name, show(value))
     ]
 
 

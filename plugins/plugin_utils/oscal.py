@@ -37,7 +37,9 @@ STATE = {
 
 
 def _uuid(*parts):
-    return str(uuid.uuid5(UUID_NS, "/".join(parts)))
+    # uuid5 encodes strictly: a lone surrogate in a host name would abort the whole report
+    name = "/".join(parts).encode("utf-8", "backslashreplace").decode("utf-8")
+    return str(uuid.uuid5(UUID_NS, name))
 
 
 def clause_control_id(clause):

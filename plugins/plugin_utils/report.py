@@ -225,8 +225,15 @@ def text_of(value):
     return xml_safe(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str))
 
 
+def encodable(json_text):
+    """JSON text that encodes as UTF-8: a lone surrogate (a host's undecodable byte, kept by
+    surrogateescape) becomes its JSON escape \\udcXX, which reads back as the same string; raw,
+    it made writing the report file fail (UnicodeEncodeError) and the whole report was lost."""
+    return json_text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def to_json(report):
-    return json.dumps(report, ensure_ascii=False, indent=2, sort_keys=False, default=str) + "\n"
+    return encodable(json.dumps(report, ensure_ascii=False, indent=2, sort_keys=False, default=str)) + "\n"
 
 
 # A cell a spreadsheet would run as a formula (or as DDE): it starts with = + - @, a tab or a CR,

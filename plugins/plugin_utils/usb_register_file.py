@@ -4,7 +4,8 @@
 """The register file of playbooks/usb_devices.yml (clause 6-17), on the controller.
 
 The file lives in inventory group_vars, which Ansible templates when it loads them. Every string
-is therefore written with the ``!unsafe`` tag (Ansible never evaluates it), and the lifecycle
+is therefore written with the ``!unsafe`` tag (Ansible never evaluates it) or, when YAML would
+read it as another type (``'0012'``, ``'no'``), quoted without it (see _represent_str), and the lifecycle
 inputs are validated with the register's strict text patterns (no Jinja delimiters, quotes or
 line breaks) before anything is written. The file must hold only ``usb_storage_devices``: it is
 rewritten whole, so a file holding other settings (``group_vars/all.yml``) is refused.
@@ -39,7 +40,7 @@ ACTIONS = ("enrol", "replace", "revoke")
 HEADER = (
     "---\n"
     "# Register of agency-issued USB devices (clause 6-17). Edited by playbooks/usb_devices.yml.\n"
-    "# Every string is tagged !unsafe: Ansible reads it as data and never templates it.\n"
+    "# Strings are tagged !unsafe (or quoted, when they look like numbers): Ansible never templates them.\n"
 )
 
 
@@ -67,7 +68,16 @@ class _Dumper(yaml.SafeDumper):
     """Every string as ``!unsafe '...'``; dates as tagged ISO strings."""
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
 def _represent_str(dumper, value):
+    # ansible-core 2.19 resolves an !unsafe scalar as if it were plain, quotes ignored: !unsafe '0012'
+    # is the int 10, !unsafe 'no' False, !unsafe '' None. A string YAML would read as another type
+    # is written quoted without the tag (it is a number, bool, date or null lookalike: it holds no
+    # '{', so Ansible has nothing to template in it); every other string keeps !unsafe.
+    if dumper.resolve(yaml.ScalarNode, value, (True, False)) != _STR_TAG:
+        return dumper.represent_scalar(_STR_TAG, value, style="'")
     return dumper.represent_scalar("!unsafe", value, style="'")
 
 

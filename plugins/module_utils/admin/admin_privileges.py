@@ -285,7 +285,7 @@ def run(module):
             os.environ, hostfile.read_text("/proc/self/loginuid"), _user_name
         )
     if not admin_policy.valid_name(operator or ""):
-        errors.append("operator: %r (%s) is not a valid user name; set it explicitly" % (operator, operator_source))
+        errors.append(admin_policy.operator_error(operator, operator_source))
     if errors:
         module.fail_json(msg="invalid input: " + "; ".join(errors), errors=errors)
     if p["validate_only"]:

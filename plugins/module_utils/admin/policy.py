@@ -116,6 +116,14 @@ def valid_name(name):
     return isinstance(name, str) and bool(USER_RE.fullmatch(name))
 
 
+def operator_error(operator, source):
+    """The refusal of an operator name that is no user name (the role's admin_privileges_operator)."""
+    return "admin_privileges_operator (operator): %r (%s) is not a valid user name; set it explicitly" % (
+        operator,
+        source,
+    )
+
+
 def valid_logfile(path):
     return isinstance(path, str) and bool(LOGFILE_RE.fullmatch(path)) and "/../" not in path + "/"
 

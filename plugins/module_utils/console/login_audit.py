@@ -14,6 +14,10 @@ import re
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.common.findings import finding
 
 WATCH = re.compile(r"^\s*-w\s+(/\S*)")
+# The PAM service file that gets the pam_tty_audit line: a file of /etc/pam.d, by its plain name.
+# Any other path (/etc/sudoers, /etc/pam.d/../shadow) would get a PAM line appended to it (the role
+# checks it on the controller: plugin_utils/inputs.pam_service_file_errors).
+PAM_SERVICE_FILE_RE = re.compile(r"/etc/pam\.d/[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
 
 
 def host_rules(text, isdir=os.path.isdir):

@@ -61,7 +61,8 @@ def agent_config(datasets, channels, reviewed_on, review_interval_days, settings
             if k in JSONLOG_KEYS and ds.get("source") != "jsonlog":
                 continue
             item[k] = v
-        if item.get("source") == "audit":
+        # No name (empty or missing): no key to derive; config_errors names the missing name.
+        if item.get("source") == "audit" and (item.get("key") or isinstance(item.get("name"), str)):
             item["key"] = dw.audit_key(item)
         out_ds.append(item)
     channels = channels or {}

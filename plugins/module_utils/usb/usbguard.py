@@ -77,6 +77,9 @@ CLAUSE_VALUES = {
     "AuthorizedDefault": ("none", "internal", "keep"),
 }
 _NAME_RE = re.compile(r"[a-z_][a-z0-9_.-]*\$?")
+# The managed rules file in RuleFolder (the daemon loads the folder's files in name order): a plain
+# file name, no '/', no leading '.' (not '..', not hidden), no blank or control character.
+RULES_FILE_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
 
 MODPROBE_TEXT = (
     "# Managed by pii_guard.safeguards (clause 6-17, prohibit mode): USB storage drivers cannot\n"
@@ -401,12 +404,28 @@ def validate_daemon_settings(settings):
         if key in ("IPCAllowedUsers", "IPCAllowedGroups"):
             for name in value.split():
                 if not _NAME_RE.fullmatch(name):
-                    raise PolicyError("usbguard daemon setting %s: %r is not a user/group name" % (key, name))
+                    raise PolicyError("usbguard daemon setting %s=%r: %r is not a user/group name" % (key, value, name))
         out[key] = value
     return out
 
 
 USBGUARD_DIR = "/etc/usbguard"
+
+
+def role_option_errors(ipc_groups, rules_file_name):
+    """Errors of usb_storage_ipc_groups and usb_storage_rules_file_name, named by variable, checked on
+    the controller (the module gets them as IPCAllowedGroups and rules_file_name)."""
+    errors = []
+    try:
+        validate_daemon_settings({"IPCAllowedGroups": ipc_groups})
+    except PolicyError as e:
+        errors.append("usb_storage_ipc_groups %r is not space-separated group names: %s" % (ipc_groups, e))
+    if not isinstance(rules_file_name, str) or not RULES_FILE_NAME_RE.fullmatch(rules_file_name):
+        errors.append(
+            "usb_storage_rules_file_name %r must be a plain file name in usbguard's RuleFolder (letters, digits, "
+            "'_.-', not starting with '.'; e.g. 50-pii-guard.conf)" % (rules_file_name,)
+        )
+    return errors
 
 
 def settings_errors(settings, root=USBGUARD_DIR):

@@ -25,6 +25,7 @@ from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.register 
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.usb.usbguard import (
     DAEMON_DEFAULTS,
     MODPROBE_TEXT,
+    RULES_FILE_NAME_RE,
     PolicyError,
     digest,
     expected_target,
@@ -646,6 +647,9 @@ ARGUMENT_SPEC = dict(
 
 
 def run(module):
-    if "/" in module.params["rules_file_name"]:
-        module.fail_json(msg="rules_file_name %r must be a file name" % module.params["rules_file_name"])
+    if not RULES_FILE_NAME_RE.fullmatch(module.params["rules_file_name"]):
+        module.fail_json(
+            msg="rules_file_name %r must be a plain file name (letters, digits, '_.-')"
+            % module.params["rules_file_name"]
+        )
     module.exit_json(**Policy(module).main())

@@ -274,8 +274,8 @@ def outsourcing_findings(
     With errors, findings are ``error`` findings carrying the messages. ``unresolved`` (only
     when ``sliced``) lists the ``operates`` names this slice's inventory does not hold.
     """
-    today = parse_date(today, "today")
     try:
+        today = parse_date(today, var.rsplit("_", 1)[0] + "_today")  # outsourcing_today, named like the rest
         max_age_days = positive_int(max_age_days, "outsourcing_inspection_max_age_days")
     except RegisterError as e:
         return _errored([str(e)], hosts)

@@ -29,7 +29,7 @@ def room_findings(register, today, footage_max_age_days=31, inspection_max_age_d
     Raises RegisterError on malformed input. A missing register, missing camera coverage or an
     old review/inspection is a ``fail`` finding, not an error.
     """
-    today = parse_date(today, "today")
+    today = parse_date(today, var.rsplit("_", 1)[0] + "_today")  # system_room_today
     footage_max_age_days = positive_int(footage_max_age_days, "system_room_footage_review_max_age_days")
     inspection_max_age_days = positive_int(inspection_max_age_days, "system_room_inspection_max_age_days")
     if register is None or register == {}:

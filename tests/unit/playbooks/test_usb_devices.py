@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -134,7 +135,10 @@ def test_register_file_is_inert_when_ansible_loads_it(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:]
     text = register.read_text()
     values = [ln for ln in text.splitlines() if not ln.startswith("#") and ": " in ln]
-    assert len(values) == 11 and all(": !unsafe '" in ln for ln in values), text
+    # every string tagged, but the dates: Ansible would read those as dates through the tag
+    dates = [ln for ln in values if re.search(r": '[0-9]{4}-[0-9]{2}-[0-9]{2}'$", ln)]
+    assert len(values) == 11 and len(dates) == 2, text
+    assert all(": !unsafe '" in ln for ln in values if ln not in dates), text
     # Had a payload reached the file anyway (hand edit, older version), the tag keeps it data:
     # the next run loads the group_vars without running it.
     crafted = [dict(e, owner=touch) if e["serial"] == "N2" else e for e in entries(register)]
@@ -193,3 +197,32 @@ def test_bad_usb_storage_input_refused_before_the_register_changes(tmp_path):
     assert proc.returncode != 0
     assert 'usb_storage_mode "open" is not one of' in failure(proc)
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.control("6-17.device_register")
+def test_a_digit_serial_the_playbook_enrols_is_a_string_for_the_role(tmp_path):
+    # Serials of digits only are common. The file wrote `serial: !unsafe '0012'`, which ansible-core
+    # 2.19 loads as the int 10: the usb_storage role then refused the register the playbook had
+    # just written. Oracle: the role's own validation, on the group_vars Ansible loads.
+    inv, register = inventory(tmp_path, yaml.safe_dump({"usb_storage_devices": [A]}))
+    proc = play(register, inventory=inv, usb_action="enrol", usb_new_id="0781:5581", usb_new_serial="0012",
+                usb_label="no", usb_owner="1e3")  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    check = tmp_path / "check.yml"
+    check.write_text(
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - ansible.builtin.include_role: {name: pii_guard.safeguards.usb_storage, tasks_from: validate}\n"
+        "    - ansible.builtin.debug:\n"
+        "        msg: \"SERIALS {{ usb_storage_devices | map(attribute='serial') | to_json }}\"\n"
+    )
+    cmd = [
+        str(ROOT / ".venv" / "bin" / "ansible-playbook"),
+        "-i",
+        str(inv),
+        str(check),
+        "-e",
+        "usb_storage_today=2026-06-01",
+    ]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert 'SERIALS [\\"AGENCY0001\\", \\"0012\\"]' in proc.stdout, proc.stdout[-2000:]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 
 import pytest
 import yaml
@@ -39,8 +40,12 @@ def test_render_tags_every_string_unsafe_and_parses_back():
     data_lines = [
         ln for ln in text.splitlines() if not ln.startswith("#") and (": " in ln or ln.lstrip().startswith("- "))
     ]
-    # Every value (scalars and list items) carries the tag; keys stay plain.
-    assert all("!unsafe '" in ln for ln in data_lines), text
+    # Every value (scalars and list items) carries the tag, but the dates: YAML would read those
+    # as dates through !unsafe too (ansible-core 2.19 re-resolves it), so they are plain quoted
+    # strings (no '{', nothing to template). Keys stay plain.
+    dates = [ln for ln in data_lines if re.search(r": '[0-9]{4}-[0-9]{2}-[0-9]{2}'$", ln)]
+    assert len(dates) == 2 and all("!unsafe" not in ln for ln in dates), text
+    assert all("!unsafe '" in ln for ln in data_lines if ln not in dates), text
     assert "usb_storage_devices:" in text and "!unsafe 'usb_storage_devices'" not in text
     back = regfile.parse(text, "f")
     assert back == [dict(A, groups=["office", "hq"], expires_on="2027-03-31")]
@@ -175,3 +180,21 @@ def test_write_keeps_a_backup_ansible_skips(tmp_path):
     assert regfile.parse(f.read_text(), "f") == [A]
     assert os.stat(f).st_mode & 0o777 == 0o640
     assert sorted(p.name for p in tmp_path.iterdir()) == ["usb_devices.yml", "usb_devices.yml.20261128T000000~"]
+
+
+@pytest.mark.parametrize("serial", ["0012", "12345", "no", "on", "1e3", "0o17", "0x1F", "2026-01-01", "~", "null", "="])
+@pytest.mark.control("6-17.device_register")
+def test_ansible_reads_a_typed_lookalike_back_as_the_same_string(serial, tmp_path):
+    # Ansible loads group_vars as templates; ansible-core 2.19 resolved `!unsafe '0012'` as the
+    # int 10 and `!unsafe 'no'` as False: a register the playbook wrote was refused by the role
+    # (serial must be a string) or, coerced back, named another device. Oracle: Ansible's own
+    # group_vars loading (host_group_vars: trusted_as_template) and templating.
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+
+    f = tmp_path / "usb_devices.yml"
+    f.write_text(regfile.render([dict(A, serial=serial, label=serial, owner=serial)]))
+    data = DataLoader().load_from_file(str(f), cache="none", unsafe=True, trusted_as_template=True)
+    (entry,) = Templar(loader=DataLoader(), variables=data).template(data)["usb_storage_devices"]
+    assert (entry["serial"], entry["label"], entry["owner"]) == (serial, serial, serial)
+    assert all(isinstance(entry[k], str) for k in ("serial", "label", "owner"))

@@ -206,13 +206,17 @@ def _audit_source_errors(where, ds, exists, check_paths):
         errors.append("%s: paths must be a list, got %r" % (where, paths))
         paths = []
     for p in paths:
-        if not (isinstance(p, str) and p.startswith("/")) or any(c in p for c in " \t\n\"'"):
+        # printable (no control, bidi or line separator: Python's splitlines() splits U+2028 and
+        # U+0085 too, and `auditctl -l` is read that way), no blank of any kind, no quote
+        if not (isinstance(p, str) and p.startswith("/") and p.isprintable()) or re.search(r"[\s\"']", p):
             errors.append("%s: path %r must be absolute, without spaces or quotes" % (where, p))
         elif check_paths and not exists(p):
             errors.append("%s: path %s does not exist" % (where, p))
     key = ds.get("key")
-    if key is not None and not (isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,31}", key)):
-        errors.append("%s: key must be 1-31 characters [A-Za-z0-9_-], got %r" % (where, key))
+    # not starting with '-': "-k -x" on a rule line or an ausearch command line reads like an option
+    # to anyone checking it (getopt itself takes the next word); no key needs a leading dash
+    if key is not None and not (isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,30}", key)):
+        errors.append("%s: key must be 1-31 characters [A-Za-z0-9_-], not starting with '-', got %r" % (where, key))
     return errors
 
 
@@ -257,10 +261,14 @@ def review_status(reviewed_on, interval_days, today=None):
     return age <= int(interval_days) and age >= 0, age, due.isoformat()
 
 
-# C0 and C1 controls, DEL, the Unicode line/paragraph separators, lone surrogates (U+D800..
-# U+DFFF: a JSON "\\ud800" in a log line, or an undecodable byte of a name from the passwd
-# database, which Python decodes with surrogateescape) and the backslash itself
-_UNSAFE_RE = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029\\ud800-\\udfff\\\\]")
+# C0 and C1 controls, DEL, the Unicode line/paragraph separators, the bidirectional controls
+# (U+202E in a user name reorders how the rest of the alert line displays on a terminal and in the
+# journal), lone surrogates (U+D800..U+DFFF: a JSON "\\ud800" in a log line, or an undecodable
+# byte of a name from the passwd database, which Python decodes with surrogateescape) and the
+# backslash itself
+_UNSAFE_RE = re.compile(
+    "[\\x00-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u2028-\\u202e\\u2066-\\u2069\\ud800-\\udfff\\\\]"
+)
 
 
 _SURROGATE_RE = re.compile("[\\ud800-\\udfff]")
