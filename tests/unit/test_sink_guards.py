@@ -20,6 +20,7 @@ writes, and the sink's own parser must read back the same structure:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import datetime
@@ -64,7 +65,19 @@ from ansible_collections.pii_guard.safeguards.plugins.plugin_utils.windows impor
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 HOSTTOOLS = ROOT / ".cache" / "hosttools" / "usr" / "bin"
-_AnsibleCollectionFinder(paths=[str(ROOT / ".cache" / "collections")])._install()
+
+
+@contextlib.contextmanager
+def collection_finder() -> Iterator[None]:
+    """Ansible's collection finder, for the templates' pii_guard.safeguards.* filters, only while a
+    template renders: left installed, it takes over every later import of ansible_collections.* in
+    this process, and another test module's first import of a module_utils package then fails."""
+    _AnsibleCollectionFinder(paths=[str(ROOT / ".cache" / "collections")])._install()
+    try:
+        yield
+    finally:
+        _AnsibleCollectionFinder._remove()
+
 
 # ------------------------------------------------------------------ the hostile class list
 
@@ -388,7 +401,8 @@ def _templar(v: dict) -> Templar:
 
 def render_template(role: str, name: str, v: dict) -> str:
     text = (ROOT / "roles" / role / "templates" / name).read_text()
-    return _templar(v).template(trust_as_template(text))
+    with collection_finder():
+        return _templar(v).template(trust_as_template(text))
 
 
 @functools.cache
