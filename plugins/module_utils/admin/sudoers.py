@@ -377,7 +377,7 @@ def _drop_last(stmts):
     if last["kind"] == "userspec":
         if len(last["parts"]) == 1:
             return stmts[:-1]
-        return stmts[:-1] + [dict(last, parts=last["parts"][:-1])]
+        return [*stmts[:-1], dict(last, parts=last["parts"][:-1])]
     return stmts[:-1]
 
 
