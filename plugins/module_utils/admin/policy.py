@@ -384,8 +384,8 @@ def _limited_covers(entry, principal, aliases, host, limited, uid_names):
             if c["runas"] is not None and c["runas"]["users"] == [(False, c["runas"]["users"][0][1])]:
                 runas = c["runas"]["users"][0][1]
             for neg, name in sudoers._expand_cmnd(c, aliases["cmnd"]):
-                if neg:
-                    continue  # a denied command narrows the grant
+                if neg or name == "list":
+                    continue  # a denied command narrows the grant; 'list' runs nothing
                 seen = True
                 ok = any(
                     name in g["commands"]

@@ -164,10 +164,15 @@ def logical_lines(text):
 
 def _logical_lines(text):
     """As :func:`logical_lines`, plus whether the statement's last line ends in a carriage return
-    outside a comment (a CRLF file): sudo takes it as blank except right after a command."""
+    outside a comment (a CRLF file): sudo takes it as blank except right after a command; or
+    "eof" when a continuation runs into the end of the file."""
     buf = []
     start = None
-    for no, raw in enumerate(text.split("\n"), 1):
+    lines = text.split("\n")
+    for no, raw in enumerate(lines, 1):
+        if buf and no == len(lines) and raw == "" and text.endswith("\n"):
+            yield start, no - 1, " ".join(buf).strip(), "eof"
+            return
         if start is None:
             start = no
         line, continued = _strip_comment(raw)
@@ -351,12 +356,10 @@ def parse_file(path, fs=None, depth=0, seen=None, out=None, from_dir=False):
             continue
         try:
             stmts = parse_statement(content)
-            if cr and _regex_args_last(stmts):
-                # sudo reads the '\r' into a '^...$' argument pattern, which then ends in '\r'
-                # (no longer a regular expression) and matches nothing real: keep it so.
-                last = _last_cmnd(stmts)
-                last["command"] += "\r"
-            elif cr and _ends_in_command(stmts):
+            if cr == "eof":
+                raise SudoersError("line continuation at the end of the file: sudo rejects the statement")
+            if cr and not _regex_args_last(stmts) and _ends_in_command(stmts):
+                # (a '^...$' argument pattern before the '\r' is fine: 1.9.13 and 1.9.16 allow it)
                 raise SudoersError(
                     "carriage return after a command (CRLF line end): sudo rejects its part", _drop_last(stmts)
                 )
@@ -776,7 +779,7 @@ def entry_reaches_root(entry, aliases, host=None, now=None):
             continue
         for c in part["cmnds"]:
             if cmnd_active(c, now) and _runas_reaches_root(c["runas"], aliases["runas"]):
-                if any(not neg for neg, _name in _expand_cmnd(c, aliases["cmnd"])):
+                if any(not neg and name != "list" for neg, name in _expand_cmnd(c, aliases["cmnd"])):
                     return True
     return False
 
@@ -1351,7 +1354,8 @@ def evaluate(parsed, acct, host=None, extra_commands=(), now=None):
         if c["neg"]:
             continue
         for neg, name in _expand_cmnd(c, al["cmnd"]):
-            if not neg and name != "ALL" and name not in names:
+            # 'list' lets the user list others' privileges (sudo -l -U); it runs nothing as root
+            if not neg and name not in ("ALL", "list") and name not in names:
                 names.append(name)
     for name in list(extra_commands):
         if name not in names:
@@ -1408,7 +1412,7 @@ def root_grants(parsed, accounts, host=None, now=None):
                         continue
                     nopw = _cmnd_nopasswd(c, not auth[id(acct)])
                     for neg, name in _expand_cmnd(c, al["cmnd"]):
-                        if neg:
+                        if neg or name == "list":
                             continue  # a denied command grants nothing (but cannot fence off ALL)
                         if name == "ALL":
                             g["all"] = True
