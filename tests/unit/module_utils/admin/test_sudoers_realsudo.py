@@ -275,10 +275,12 @@ def test_userspec_with_a_syntax_error_in_a_later_part_is_dropped_whole():
 
 
 def test_netgroup_is_assumed_where_it_grants_never_where_it_denies():
-    p = parse("+admins ALL=(ALL) ALL\nbob ALL=(ALL) ALL\nALL, !+admins ALL=(root) /usr/bin/id\n")
+    p = parse("+admins ALL=(ALL) ALL\nbob ALL=(ALL) ALL\n")
     assert verdict(p)["all"] is True  # sudo (no netgroup source): no; the module cannot know
     assert any("+admins" in a["assumption"] for a in p["assumptions"])
-    assert allowed(p, "/usr/bin/id", S.Account("dave", 2004, {"dave"}, {2004}))
+    p = parse("ALL, !+admins ALL=(root) /usr/bin/id\nalice ALL, !+web = (root) /usr/bin/less\n")
+    assert allowed(p, "/usr/bin/id", S.Account("dave", 2004, {"dave"}, {2004}))  # sudo: allowed
+    assert allowed(p, "/usr/bin/less")
 
 
 def test_primary_group_counts_for_group_and_gid_items():
