@@ -232,7 +232,7 @@ PATTERNS = [
     "/usr/bin/systemctl ^restart (nginx|apache2)$",
     "list",
 ]
-# Asked of every user when a pattern is in the configuration (they name no command themselves).
+# Asked (2 of them) of every user when a pattern is in the configuration (patterns name no command).
 PATTERN_ASK = [
     "/usr/bin/id",
     "/usr/bin/id -u",
@@ -330,8 +330,9 @@ class Gen:
         )
 
     def cmnd(self, aliases):
-        if self.r.random() < 0.2:
+        if self.r.random() < 0.15:
             c = self.pick(PATTERNS)
+            self.patterned = self.patterned or c != "list"
             return c if c == "list" else self.maybe_neg(c, 0.12)
         c = self.pick([*COMMANDS, "ALL", "ALL", "ALL", *aliases])
         return self.maybe_neg(c, 0.12)
@@ -365,6 +366,7 @@ class Gen:
 
     def config(self):
         r = self.r
+        self.patterned = False  # a pattern command was written: ask PATTERN_ASK too
         lines = []
         ua, ra, ha, ca = [], [], [], []
         for _ in range(r.randint(0, 2)):
@@ -428,8 +430,8 @@ class Gen:
             for c in COMMANDS:
                 if c in text:
                     named.add(c)
-            if any(p in text for p in PATTERNS):
-                named.update(PATTERN_ASK)
+        if self.patterned:
+            named.update(self.r.sample(PATTERN_ASK, 2))  # 2 of them: keeps the run's time
         return {"files": files, "commands": sorted(named), "probe_invalid": crlf}
 
     def defaults(self, ua, ha, ra):
