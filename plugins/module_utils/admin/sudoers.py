@@ -3,21 +3,32 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Parse sudoers and everything it includes, and compute who can become root, how, from where.
 
-Understood: ``#include``, ``#includedir``, ``@include``, ``@includedir`` (relative paths are
-relative to the including file; included directories skip names containing ``.`` or ending
-in ``~``, in lexical order), line continuations, comments (``#`` not followed by a digit),
-quoting and backslash escapes, ``Defaults`` lines (all bindings), the four alias kinds,
-user items ``name``, ``%group``, ``%#gid``, ``#uid``, ``%:group``, ``+netgroup``, ``ALL``,
-negation (the last matching item of a list wins, as in sudo), runas specs ``(user:group)``,
-tags (``NOPASSWD:`` ...) and options (``CWD=`` ...) carried over to the following commands,
-digests, several ``host = commands`` parts on one line.
+Understood: ``#include``, ``#includedir`` (in column 0 only: indented, it is a comment),
+``@include``, ``@includedir`` (relative paths are relative to the including file; the path is
+one word, a ``#`` comment may follow; included directories skip names containing ``.`` or
+ending in ``~``, in lexical order), line continuations, comments (``#`` not followed by a
+digit), quoting and backslash escapes, ``Defaults`` lines (all bindings), the four alias
+kinds, user items ``name``, ``%group``, ``%#gid``, ``#uid``, ``%:group``, ``+netgroup``,
+``ALL``, negation (the last matching item of a list wins, as in sudo), runas specs
+``(user:group)``, tags (``NOPASSWD:`` ...) and options (``CWD=`` ...) carried over to the
+following commands, ``NOTBEFORE``/``NOTAFTER`` windows (a command outside its window neither
+allows nor denies), digests, ``""`` (no arguments), ``^...$`` regular expressions (POSIX ERE,
+for the path or the arguments), wildcards and directories compared by file identity as sudo
+does (``/usr/bin/*`` allows ``/bin/sh`` on a merged ``/usr``), ``list`` (runs nothing as
+root), several ``host = commands`` parts on one line. Syntax errors are recovered from as
+sudo 1.9.13/1.9.16 do: the statement is dropped, except that the definitions before the
+error on an alias line, and the parts before a command ended by a CRLF ``\r``, are kept.
+Each behaviour was checked against the real sudo (tests/integration/sudo_oracle.py).
 
 Host lists are evaluated as sudo does when a :class:`HostInfo` is given (this host's name as
 ``gethostname()`` returns it, its short name, its interface addresses): a grant for other
 hosts only is no grant here. Without one (``host=None``) every host list matches. Conservative
 where sudo depends on things a static read cannot know: ``runas_default`` is assumed to be
 root, netgroups are assumed to contain the user and the host, IP items match when the host's
-addresses are unknown. So the result may over-report privilege, never under-report it.
+addresses are unknown, a regular expression beyond :func:`ere_to_python` matches where it
+grants and not where it denies, an unreadable time window holds. So the result may
+over-report privilege, never under-report it; each such assumption is listed in the parse
+result's ``assumptions`` (file, line, why), which the findings carry as ``assumed``.
 
 ``Defaults`` that make sudo passwordless (``!authenticate`` globally, for a user, a host, a
 runas user or a command) count like ``NOPASSWD``; an explicit ``PASSWD:``/``NOPASSWD:`` tag
