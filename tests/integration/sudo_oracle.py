@@ -150,6 +150,13 @@ class Container:
 
     def __enter__(self):
         podman("run", "-d", "--rm", "--name", self.name, "--hostname", HOSTNAME, self.image, "sleep", "infinity")
+        try:
+            return self._setup()
+        except BaseException:
+            self.__exit__()  # a failed setup must not leave the container running
+            raise
+
+    def _setup(self):
         setup = ["set -e"]
         for g, gid in GROUPS.items():
             setup.append("groupadd -g %d %s" % (gid, g))
