@@ -39,6 +39,7 @@ EXAMPLES = {
     "PG_CLUSTER_RE": "main",
     "LOGROTATE_SIZE_RE": "100M",
     "_INCLUDE": "#includedir /etc/sudoers.d",
+    "_GENTIME": "20261201093000Z",
 }
 # Log-line parsers (not validators): they take a line as read, with its newline, which no
 # group captures. Checked below for exactly that.

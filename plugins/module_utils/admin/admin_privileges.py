@@ -19,6 +19,24 @@ from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import 
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.admin import sudoers
 
 
+def accounts_from(users, groups):
+    """Accounts as sudo matches them: ``users`` [(name, uid, primary gid)] from passwd,
+    ``groups`` [(name, gid, [members])] from group. The primary group counts for ``%group``
+    and ``%#gid`` although group lists do not name the user in it (sudo uses getgrouplist).
+    Returns (accounts, {uid: name}, {gid: name})."""
+    gid_name = dict((gid, name) for name, gid, _mem in groups)
+    out = []
+    for name, uid, pgid in users:
+        names = set([gid_name.get(pgid, str(pgid))])
+        gids = set([pgid])
+        for gname, gid, members in groups:
+            if name in members:
+                names.add(gname)
+                gids.add(gid)
+        out.append(sudoers.Account(name, uid, names, gids))
+    return out, dict((uid, name) for name, uid, _g in users), gid_name
+
+
 class Host:
     """Everything the module reads from the host."""
 
@@ -26,19 +44,9 @@ class Host:
         self.m = module
 
     def accounts(self):
-        users = pwd.getpwall()
-        groups = grp.getgrall()
-        gid_name = dict((g.gr_gid, g.gr_name) for g in groups)
-        out = []
-        for u in users:
-            names = set([gid_name.get(u.pw_gid, str(u.pw_gid))])
-            gids = set([u.pw_gid])
-            for g in groups:
-                if u.pw_name in g.gr_mem:
-                    names.add(g.gr_name)
-                    gids.add(g.gr_gid)
-            out.append(sudoers.Account(u.pw_name, u.pw_uid, names, gids))
-        return out, dict((u.pw_uid, u.pw_name) for u in users), gid_name
+        users = [(u.pw_name, u.pw_uid, u.pw_gid) for u in pwd.getpwall()]
+        groups = [(g.gr_name, g.gr_gid, list(g.gr_mem)) for g in grp.getgrall()]
+        return accounts_from(users, groups)
 
     def group_members(self, name):
         try:

@@ -342,6 +342,8 @@ def _grants_finding(state, pl, check):
             "exempt_managed_files": pl["exempt"],
             "host": {"name": state["host"].name, "short": state["host"].short},
             "parse_errors": pl["parsed"]["errors"],
+            # constructs judged by assumption (towards reporting the grant), and why
+            "assumed": pl["parsed"].get("assumptions", []),
         },
     )
 

@@ -386,14 +386,14 @@ def _limited_covers(entry, principal, aliases, host, limited, uid_names):
         if not sudoers.part_applies(part, aliases, host):
             continue
         for c in part["cmnds"]:
-            if not sudoers._runas_reaches_root(c["runas"], aliases["runas"]):
+            if not sudoers.cmnd_active(c) or not sudoers._runas_reaches_root(c["runas"], aliases["runas"]):
                 continue
             runas = "root" if c["runas"] is None else None
             if c["runas"] is not None and c["runas"]["users"] == [(False, c["runas"]["users"][0][1])]:
                 runas = c["runas"]["users"][0][1]
             for neg, name in sudoers._expand_cmnd(c, aliases["cmnd"]):
-                if neg:
-                    continue  # a denied command narrows the grant
+                if neg or name == "list":
+                    continue  # a denied command narrows the grant; 'list' runs nothing
                 seen = True
                 ok = any(
                     name in g["commands"]

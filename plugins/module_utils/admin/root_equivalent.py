@@ -136,6 +136,8 @@ def classify(command, tags=(), noexec_default=False):
         return "limited", "sudoedit edits a copy as the user (sudoers(5))"
     if path.endswith("/"):
         return "root_equivalent", "a whole directory of commands (%s)" % path
+    if path.startswith("^"):
+        return "root_equivalent", "a regular expression (%s) can match a shell" % path
     base = path.rsplit("/", 1)[-1]
     if _GLOB.search(base):
         return "root_equivalent", "a wildcard command name (%s) can match a shell" % base
@@ -148,7 +150,7 @@ def classify(command, tags=(), noexec_default=False):
         return "limited", "%s is not a known shell, pager, interpreter or file writer" % base
     _kind, noexec_stops, fixed_stops, how, source = entry
     noexec = ("NOEXEC" in tags or noexec_default) and "EXEC" not in tags
-    fixed = bool(args) and not _GLOB.search(args)
+    fixed = bool(args) and not _GLOB.search(args) and not args.startswith("^")  # '^...$': a pattern
     if args == '""':
         fixed = True
     if noexec and noexec_stops:
