@@ -134,6 +134,14 @@ observed:
       returned: always
       type: dict
       sample: {disabled: 1, group: -1, present: true}
+    outside_links:
+      description:
+        - Regular files under the watched paths of the audit data sets with more names than those paths hold
+          (a hard link elsewhere, through which a read is not recorded); C(count) in full, C(files) the first 20.
+          Null in a container.
+      returned: always
+      type: dict
+      sample: {count: 1, files: [/srv/pii/r0250.csv]}
 """
 
 from ansible.module_utils.basic import AnsibleModule

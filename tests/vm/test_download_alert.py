@@ -26,7 +26,7 @@ from tests.lab.vm import REPO, run_playbook
 PLAY = "tests/vm/download_alert.yml"
 MESSAGE_ID = "6d8a0f3c2b5e4c1d9a7f0e6b3c2d1a05"
 ALERTS = "/var/log/pii-download-alert/alerts.jsonl"
-USERS = ("clerk", "intern", "temp", "auditee", "uringer")
+USERS = ("clerk", "intern", "temp", "auditee", "uringer", "linker")
 TODAY = time.strftime("%Y-%m-%d", time.gmtime())
 VARS = {
     "download_alert_datasets": [
@@ -73,6 +73,13 @@ def read_files(vm, user, first, last, where="/srv/pii"):
     """`user` reads files first..last with cat, one open per file, in one SSH login session."""
     names = " ".join("%s/r%04d.csv" % (where, i) for i in range(first, last + 1))
     sh(vm, "cat %s > /dev/null" % names, user=user)
+
+
+def audit_records(vm, user):
+    """The oracle: what auditd wrote under the citizens key for ``user`` (raw records).
+    --input-logs: without a tty on stdin ausearch reads stdin (empty) instead of the logs."""
+    uid = sh(vm, "id -u %s" % user).stdout.strip()
+    return sh(vm, "sudo ausearch --input-logs -k pii_dl_citizens -ui %s --raw 2>/dev/null || true" % uid).stdout
 
 
 def io_uring_switch(vm):
@@ -227,12 +234,9 @@ def test_io_uring_that_would_hide_reads_is_refused_to_users(lab):
     refuse that read."""
     helper = base64.b64encode((REPO / "tests" / "vm" / "uring_open.py").read_bytes()).decode()
     sh(lab, "echo %s | base64 -d > /tmp/uring_open.py" % helper)
-    uid = sh(lab, "id -u uringer").stdout.strip()
 
-    def records():  # the oracle: what auditd wrote under the data set's key for this user
-        # --input-logs: without a tty on stdin ausearch reads stdin (empty) instead of the logs
-        cmd = "sudo ausearch --input-logs -k pii_dl_citizens -ui %s --raw 2>/dev/null || true" % uid
-        return sh(lab, cmd).stdout
+    def records():
+        return audit_records(lab, "uringer")
 
     switch = io_uring_switch(lab)
     if switch:
@@ -253,6 +257,26 @@ def test_io_uring_that_would_hide_reads_is_refused_to_users(lab):
     # the same user's read with cat is recorded: the oracle's query finds this user's reads
     read_files(lab, "uringer", 204, 204)
     assert wait_for(lambda: "r0204.csv" in records(), timeout=10)
+
+
+@pytest.mark.control("6-5.audit_rules_loaded")
+@pytest.mark.usefixtures("applied")
+def test_a_hard_link_outside_the_watched_path_is_named_by_the_audit(lab, tmp_path):
+    """A second name for a watched file outside /srv/pii (same file system): the kernel matches a
+    read by the directory of the name opened, so a read through it is not recorded; the audit
+    names the file."""
+    sh(lab, "sudo sh -c 'mkdir -p /srv/stash && ln /srv/pii/r0250.csv /srv/stash/r.csv'")
+    try:
+        sh(lab, "cat /srv/stash/r.csv /srv/pii/r0251.csv > /dev/null", user="linker")
+        assert wait_for(lambda: "r0251.csv" in audit_records(lab, "linker"), timeout=10)  # the query works
+        assert "r.csv" not in audit_records(lab, "linker") and "r0250" not in audit_records(lab, "linker")
+        _out, f = play(lab, tmp_path, check=True, pii_guard_audit=True)
+        rules = f["6-5.audit_rules_loaded"]
+        assert rules["status"] == "fail", rules
+        assert "hard link elsewhere" in rules["observed"]["outside_links"]
+        assert rules["evidence"]["outside_links"] == {"count": 1, "files": ["/srv/pii/r0250.csv"]}
+    finally:
+        sh(lab, "sudo rm -rf /srv/stash")
 
 
 @pytest.mark.control("6-5.agent_running")

@@ -271,12 +271,35 @@ def _audit_rules_finding(observed, cfg, audit_ds, changed):
     missing = rules_loaded(audit_ds, lines or [], min_auid) if lines is not None else ["auditctl -l failed"]
     uring = observed.get("io_uring")
     bypass = io_uring_bypass(uring)
+    links = observed.get("outside_links")
+    linked = _outside_links_problem(links)
     return finding(
         "6-5.audit_rules_loaded",
-        _status("6-5.audit_rules_loaded", not missing and not bypass, changed),
-        observed={"missing": missing, "io_uring_bypass": bypass},
+        _status("6-5.audit_rules_loaded", not missing and not bypass and not linked, changed),
+        observed={"missing": missing, "io_uring_bypass": bypass, "outside_links": linked},
         expected=audit_rules(audit_ds, min_auid),
-        evidence={"auditctl": [x for x in (lines or []) if "pii" in x or "dir=" in x][:50], "io_uring": uring},
+        evidence={
+            "auditctl": [x for x in (lines or []) if "pii" in x or "dir=" in x][:50],
+            "io_uring": uring,
+            "outside_links": links,
+        },
+    )
+
+
+def _outside_links_problem(links):
+    """Why reads of some watched files are not recorded: they have hard links outside the
+    watched paths (None when they have none). The names elsewhere cannot be found cheaply; the
+    files are named, and removing the links is the owner's decision, not the role's."""
+    if links is None:
+        return "hard links not checked"
+    if not links.get("count"):
+        return None
+    return (
+        "%d file(s) under the watched paths have a hard link elsewhere, and reads through it are not recorded: %s"
+        % (
+            links["count"],
+            ", ".join(links.get("files") or []) + (" ..." if links["count"] > len(links.get("files") or []) else ""),
+        )
     )
 
 

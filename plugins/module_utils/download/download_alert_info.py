@@ -13,6 +13,7 @@ import errno
 import json
 import os
 import socket
+import stat
 
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.download import alerts as alert_log
 from ansible_collections.pii_guard.safeguards.plugins.module_utils.download import audit as A
@@ -82,8 +83,36 @@ def observe(module, cfg):
         if rc == 0:
             obs["auditctl"] = out.splitlines()
     obs["io_uring"] = None if obs["in_container"] else io_uring_state()
+    watched = [p for ds in cfg.get("datasets") or [] if ds.get("source") == "audit" for p in ds.get("paths") or []]
+    obs["outside_links"] = None if obs["in_container"] else outside_links(watched)
     obs["pg_settings"] = _pg_settings(module, cfg)
     return obs
+
+
+OUTSIDE_LINKS_SHOWN = 20
+
+
+def outside_links(paths, shown=OUTSIDE_LINKS_SHOWN):
+    """Regular files under the watched ``paths`` that have more names than the paths hold: a hard
+    link elsewhere, through which a read is outside every dir= rule (the kernel matches a read
+    by the directory of the name opened). Returns {"count": n, "files": the first ``shown``}.
+
+    Each inode's names under the paths are collected as a set, so overlapping data set paths do
+    not count a name twice; symbolic links are not names of the file (an open through one is
+    recorded under the file's own directory)."""
+    names = {}  # (st_dev, st_ino) -> [st_nlink, set of names under the paths]
+    for top in paths:
+        for root, _dirs, files in os.walk(top):
+            for name in files:
+                path = os.path.join(root, name)
+                try:
+                    st = os.lstat(path)
+                except OSError:
+                    continue  # removed meanwhile
+                if stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+                    names.setdefault((st.st_dev, st.st_ino), [st.st_nlink, set()])[1].add(os.path.normpath(path))
+    linked = sorted(min(found) for nlink, found in names.values() if len(found) < nlink)
+    return {"count": len(linked), "files": linked[:shown]}
 
 
 IO_URING_SYSCTL = "/proc/sys/kernel/io_uring_disabled"

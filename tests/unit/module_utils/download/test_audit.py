@@ -53,6 +53,7 @@ def observed(**kw):
         "auditctl": AUDITCTL,
         "in_container": False,
         "io_uring": {"disabled": 1, "group": -1, "present": True},
+        "outside_links": {"count": 0, "files": []},
         "pg_settings": PG_OK,
         "unusable_records": {"/var/log/audit/audit.log": {"not_a_record": 3, "syscall_fields": 1}},
     }
@@ -268,3 +269,23 @@ def test_reads_through_io_uring_fail_the_rules_control(state, bypass):
         observed(io_uring=state), {"config": CFG, "service": "s"}, "2026-11-28", ["6-5.audit_rules_loaded"]
     )
     assert by_id(changed)["6-5.audit_rules_loaded"]["status"] == ("fixed" if bypass is None else "fail")
+
+
+@pytest.mark.parametrize(
+    ("links", "problem"),
+    [
+        ({"count": 0, "files": []}, None),
+        ({"count": 1, "files": ["/srv/pii/a.csv"]}, "1 file(s) under the watched paths have a hard link elsewhere"),
+        ({"count": 30, "files": ["/srv/pii/f%02d.csv" % i for i in range(20)]}, "/srv/pii/f19.csv ..."),
+        (None, "hard links not checked"),
+    ],
+)
+@pytest.mark.control("6-5.audit_rules_loaded")
+def test_files_with_hard_links_outside_the_watched_paths_fail_the_rules_control(links, problem):
+    f = by_id(A.evaluate(observed(outside_links=links), {"config": CFG, "service": "s"}, "2026-11-28"))
+    rules = f["6-5.audit_rules_loaded"]
+    assert rules["evidence"]["outside_links"] == links
+    if problem is None:
+        assert (rules["status"], rules["observed"]["outside_links"]) == ("pass", None)
+    else:
+        assert rules["status"] == "fail" and problem in rules["observed"]["outside_links"], rules
