@@ -295,7 +295,8 @@ def _outside_links_problem(links):
     if not links.get("count"):
         return None
     return (
-        "%d file(s) under the watched paths have a hard link elsewhere, and reads through it are not recorded: %s"
+        "%d file(s) under the watched paths have a hard link elsewhere, and reads through it are not recorded "
+        "(remove the links, or add the directories that hold them, a backup tree say, to the data set's paths): %s"
         % (
             links["count"],
             ", ".join(links.get("files") or []) + (" ..." if links["count"] > len(links.get("files") or []) else ""),
